@@ -1,0 +1,1 @@
+../../tickcast/stores/schema.sql

@@ -1,0 +1,110 @@
+"""Shared fixtures: real services found in order (environment, testcontainers, local launcher).
+
+A service that cannot be found fails the test with what to install; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tickcast.online_model import CoreConfig
+from tickcast.producers import synthetic_ticks
+from tickcast.records import Tick, parse_tick
+from tickcast.stores import ClickHouseStore
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def docker_engine_runs() -> bool:
+    if not shutil.which("docker"):
+        return False
+    probe = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
+    return probe.returncode == 0
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis: $TICKCAST_TEST_REDIS_URL, else testcontainers, else a local redis-server."""
+    if url := os.environ.get("TICKCAST_TEST_REDIS_URL"):
+        yield url
+        return
+    if docker_engine_runs():
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer() as container:
+            host = container.get_container_host_ip()
+            yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(
+            "no Redis: set TICKCAST_TEST_REDIS_URL, run a Docker engine, or install "
+            "redis-server (apt-get install redis-server; `make test` does this)"
+        )
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def redis_clean(redis_url: str) -> str:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    return redis_url
+
+
+@pytest.fixture
+def chdb_url(tmp_path: Path) -> str:
+    """A fresh ClickHouse engine directory for this test (chdb, in-process)."""
+    return f"chdb://{tmp_path / 'olap'}"
+
+
+@pytest.fixture
+def clickhouse(chdb_url: str) -> Iterator[ClickHouseStore]:
+    store = ClickHouseStore(chdb_url)
+    store.setup()
+    yield store
+    store.close()
+
+
+def make_ticks(n: int, symbols: int = 3, **kwargs: Any) -> list[Tick]:
+    """Valid ticks from the seeded synthetic source."""
+    return [parse_tick(r) for r in synthetic_ticks(n, symbols, **kwargs)]
+
+
+@pytest.fixture
+def config() -> CoreConfig:
+    return CoreConfig(min_outcomes=30, metrics_every=50)

@@ -1,0 +1,40 @@
+"""Builds the FastAPI app: middleware and routes; the stores come in as Services."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from tickcast.api.deps import Services
+from tickcast.api.routes import forecasts, health, symbols
+from tickcast.monitor import API_LATENCY
+
+__all__ = ["create_app"]
+
+
+def create_app(services: Services) -> FastAPI:
+    """An app that serves forecasts from ``services`` (latest store, optional ClickHouse)."""
+    app = FastAPI(
+        title="tickcast",
+        summary="Latest and historical stock price forecasts from online models",
+        version="0.1.0",
+    )
+    app.state.services = services
+
+    @app.middleware("http")
+    async def time_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        API_LATENCY.labels(path, str(response.status_code)).observe(time.perf_counter() - start)
+        return response
+
+    app.include_router(health.router)
+    app.include_router(symbols.router)
+    app.include_router(forecasts.router)
+    return app

@@ -1,0 +1,310 @@
+"""The ``tickcast`` command: demo, backtest, replay, fetch, api.
+
+Settings come from the environment (TICKCAST_*) once, here at the edge; flags override them.
+Long runs show a progress bar on a terminal (on stderr, so ``--json`` output stays clean).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tickcast.config import Settings, load_settings
+from tickcast.exceptions import TickcastError
+from tickcast.online_model import SERVED, CoreConfig, resolve_models
+
+app = typer.Typer(
+    help="Streaming stock price forecasts with online models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+log = logging.getLogger("tickcast")
+
+FilesArg = Annotated[list[Path], typer.Argument(help="CSV or Parquet files (long or yfinance)")]
+SymbolOpt = Annotated[str | None, typer.Option(help="symbol for single-symbol (yfinance) files")]
+HorizonOpt = Annotated[int | None, typer.Option(help="ticks ahead to forecast")]
+ModelsOpt = Annotated[
+    str | None, typer.Option(help="comma-separated models (default set when empty)")
+]
+LevelOpt = Annotated[float | None, typer.Option(help="nominal interval coverage")]
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _core_config(
+    settings: Settings, horizon: int | None, models: str | None, level: float | None
+) -> CoreConfig:
+    names = [m.strip() for m in models.split(",") if m.strip()] if models else settings.model_names
+    return CoreConfig(
+        horizon=horizon or settings.horizon,
+        level=level or settings.interval_level,
+        models=resolve_models(names),
+    )
+
+
+@contextlib.contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal; a silent counter otherwise."""
+    if not err.is_terminal:
+        yield lambda n: None
+        return
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _records(
+    files: list[Path] | None, symbol: str | None, synthetic: int, symbols: int, seed: int
+) -> list[Any]:
+    from tickcast.producers import replay_records, sample_records, synthetic_ticks
+
+    if synthetic:
+        return list(synthetic_ticks(synthetic, symbols, seed=seed))
+    if files:
+        return list(replay_records(files, symbol))
+    return list(sample_records())
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def backtest(
+    files: Annotated[list[Path] | None, typer.Argument(help="tick files (CSV/Parquet)")] = None,
+    symbol: SymbolOpt = None,
+    horizon: HorizonOpt = None,
+    models: ModelsOpt = None,
+    level: LevelOpt = None,
+    sample: Annotated[bool, typer.Option(help="use the bundled SP500 sample")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Prequential metrics per symbol and model, from the same core as the live system."""
+    from tickcast.backtest import run_backtest
+
+    settings = load_settings()
+    _setup_logging(settings)
+    if not files and not sample:
+        _fail(TickcastError("give tick files, or --sample for the bundled sample"))
+    try:
+        config = _core_config(settings, horizon, models, level)
+        records = _records(files, symbol, 0, 0, 0)
+        with _progress("backtest", len(records)) as advance:
+            report = run_backtest(records, config, on_progress=advance)
+    except TickcastError as exc:
+        _fail(exc)
+    result = report.to_dict()
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    _print_report(result)
+
+
+def _print_report(result: dict[str, Any]) -> None:
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    columns = ["n", "mae", "rmse", "r2_oos", "mae_ratio_vs_random_walk", "hit_rate", "coverage",
+               "interval_score", "bias"]  # fmt: skip
+    table = Table(
+        title=f"pooled over {len(result['symbols'])} symbol(s), horizon {result['horizon']}"
+    )
+    table.add_column("model")
+    for column in columns:
+        table.add_column(column.replace("mae_ratio_vs_random_walk", "mae/rw"), justify="right")
+    for model, metrics in result["pooled"].items():
+        cells = [_fmt(metrics.get(c)) for c in columns]
+        table.add_row(f"[bold]{model}[/bold]" if model == SERVED else model, *cells)
+    console.print(table)
+    counts = result["counts"]
+    console.print(
+        f"ticks ok {counts.get('ok', 0)}, invalid {counts.get('invalid', 0)}, "
+        f"duplicate {counts.get('duplicate', 0)}, late {counts.get('late', 0)}"
+    )
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def _open_stores(settings: Settings) -> tuple[Any, Any]:
+    from tickcast.stores import ClickHouseStore, open_latest_store
+
+    store = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
+    store.setup()
+    return store, open_latest_store(settings.redis_url)
+
+
+async def _run_pipeline(
+    settings: Settings, config: CoreConfig, records: Iterable[Any], store: Any, latest: Any,
+    label: str, speed: float = 0.0,
+) -> dict[str, int]:  # fmt: skip
+    from tickcast.producers import paced
+    from tickcast.stream_processors import ClickHouseSink, LatestSink, Pipeline, run_embedded
+
+    pipeline = Pipeline(config, [ClickHouseSink(store), LatestSink(latest)], source=label)
+    records = list(records)
+    with _progress(label, len(records)) as advance:
+        await run_embedded(
+            paced(records, speed) if speed else records,
+            pipeline,
+            flush_interval_s=settings.flush_interval_s,
+            flush_max_rows=settings.flush_max_rows,
+            on_progress=advance,
+        )
+    return dict(pipeline.counts)
+
+
+def _announce(command: str, settings: Settings, **extra: Any) -> None:
+    latest = settings.redis_url or "in-process"
+    details = " ".join(f"{k}={v}" for k, v in extra.items())
+    log.info(
+        "tickcast %s: clickhouse=%s latest=%s %s", command, settings.clickhouse_url, latest, details
+    )
+
+
+@app.command()
+def replay(
+    files: Annotated[list[Path] | None, typer.Argument(help="tick files (CSV/Parquet)")] = None,
+    symbol: SymbolOpt = None,
+    speed: Annotated[float, typer.Option(help="0: as fast as possible, N: N x real time")] = 0.0,
+    synthetic: Annotated[int, typer.Option(help="replay N synthetic ticks instead")] = 0,
+    symbols: Annotated[int, typer.Option(help="symbols of the synthetic source")] = 10,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic source")] = 7,
+    horizon: HorizonOpt = None,
+    models: ModelsOpt = None,
+) -> None:
+    """Run ticks through the embedded pipeline into ClickHouse and the latest store."""
+    import time
+
+    settings = load_settings()
+    _setup_logging(settings)
+    try:
+        config = _core_config(settings, horizon, models, None)
+        records = _records(files, symbol, synthetic, symbols, seed)
+        store, latest = _open_stores(settings)
+        source = "synthetic" if synthetic else ",".join(map(str, files)) if files else "sample"
+        _announce("replay", settings, source=source, ticks=len(records), speed=speed)
+        start = time.perf_counter()
+        counts = asyncio.run(
+            _run_pipeline(settings, config, records, store, latest, "replay", speed)
+        )
+        elapsed = time.perf_counter() - start
+    except TickcastError as exc:
+        _fail(exc)
+    rate = len(records) / elapsed if elapsed > 0 else 0.0
+    typer.echo(json.dumps({"ticks": len(records), "seconds": round(elapsed, 3),
+                           "ticks_per_s": round(rate), "counts": counts}))  # fmt: skip
+
+
+@app.command()
+def demo(
+    serve: Annotated[bool, typer.Option(help="serve the API after the replay")] = True,
+    host: Annotated[str | None, typer.Option(help="API address")] = None,
+    port: Annotated[int | None, typer.Option(help="API port")] = None,
+) -> None:
+    """Replay the bundled sample through the embedded pipeline and serve the API."""
+    settings = load_settings()
+    _setup_logging(settings)
+    try:
+        config = _core_config(settings, None, None, None)
+        store, latest = _open_stores(settings)
+        records = _records(None, None, 0, 0, 0)
+    except TickcastError as exc:
+        _fail(exc)
+    host = host or settings.api_host
+    port = port or settings.api_port
+    _announce("demo", settings, source="sp500-sample", ticks=len(records),
+              api=f"http://{host}:{port}" if serve else "off")  # fmt: skip
+    asyncio.run(_demo(settings, config, records, store, latest, serve, host, port))
+
+
+async def _demo(
+    settings: Settings, config: CoreConfig, records: list[Any], store: Any, latest: Any,
+    serve: bool, host: str, port: int,
+) -> None:  # fmt: skip
+    counts = await _run_pipeline(settings, config, records, store, latest, "demo")
+    symbols = latest.symbols()
+    err.print(f"replayed {sum(counts.values())} ticks ({counts}); forecasts for {len(symbols)} "
+              f"symbols: {', '.join(symbols)}")  # fmt: skip
+    if not serve:
+        return
+    err.print(f"serving on http://{host}:{port}  (try /forecasts/AAPL; Ctrl-C stops)")
+    await _serve(settings, store, latest, host, port)
+
+
+async def _serve(settings: Settings, store: Any, latest: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    from tickcast.api import Services, create_app
+
+    services = Services(latest=latest, clickhouse=store, interval_level=settings.interval_level)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(services), host=host, port=port, log_level="warning")
+    )
+    await server.serve()
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Serve the REST API over the configured stores (Redis and ClickHouse in production)."""
+    from tickcast.stores import ClickHouseStore, open_latest_store
+
+    settings = load_settings()
+    _setup_logging(settings)
+    host = host or settings.api_host
+    port = port or settings.api_port
+    store = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
+    latest = open_latest_store(settings.redis_url)
+    _announce("api", settings, api=f"http://{host}:{port}")
+    asyncio.run(_serve(settings, store, latest, host, port))
+
+
+@app.command()
+def fetch(
+    symbols: Annotated[list[str], typer.Argument(help="e.g. AAPL MSFT ^GSPC")],
+    out: Annotated[Path, typer.Option(help="Parquet file to write")] = Path("data/history.parquet"),
+    period: Annotated[str, typer.Option(help="yfinance period, e.g. 1y, 5d, max")] = "1y",
+    interval: Annotated[str, typer.Option(help="yfinance interval, e.g. 1d, 1m")] = "1d",
+) -> None:
+    """Download price history with yfinance into a long-format Parquet file (needs internet)."""
+    from tickcast.producers.yfinance_source import fetch_history
+
+    try:
+        frame = fetch_history(symbols, out, period=period, interval=interval)
+    except TickcastError as exc:
+        _fail(exc)
+    err.print(f"wrote {len(frame)} rows for {', '.join(symbols)} to {out}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

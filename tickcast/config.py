@@ -1,0 +1,77 @@
+"""Settings, read once from the environment (TICKCAST_*) into a frozen object.
+
+Everything inward takes plain arguments; only the edges (CLI, app factories) call
+:func:`load_settings`. Defaults are the embedded ones: no server needed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from tickcast.exceptions import ConfigError
+
+__all__ = ["Settings", "load_settings"]
+
+PREFIX = "TICKCAST_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every variable is ``TICKCAST_`` + the upper-cased field name (see .env.example)."""
+
+    clickhouse_url: str = "chdb://./data/olap"
+    clickhouse_ttl_days: int = 0  # 0 keeps rows forever
+    redis_url: str = ""  # empty: the in-process latest store
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    ticks_topic: str = "ticks"
+    forecasts_topic: str = "forecasts"
+    dlq_topic: str = "ticks.dlq"
+    partitions: int = 4
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    horizon: int = 1
+    interval_level: float = 0.9
+    models: str = ""  # comma-separated model names; empty: the default set
+    flush_interval_s: float = 0.5
+    flush_max_rows: int = 5000
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.partitions < 1:
+            raise ConfigError(f"{PREFIX}PARTITIONS must be at least 1, got {self.partitions}")
+        if self.flush_interval_s <= 0 or self.flush_max_rows < 1:
+            raise ConfigError(
+                f"{PREFIX}FLUSH_INTERVAL_S and {PREFIX}FLUSH_MAX_ROWS must be positive"
+            )
+        if not 1 <= self.api_port <= 65535:
+            raise ConfigError(f"{PREFIX}API_PORT must be a TCP port, got {self.api_port}")
+
+    @property
+    def model_names(self) -> list[str]:
+        return [n.strip() for n in self.models.split(",") if n.strip()]
+
+
+def _convert(name: str, raw: str, kind: Any) -> Any:
+    try:
+        if kind in (int, "int"):
+            return int(raw)
+        if kind in (float, "float"):
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from ``env`` (default: os.environ) and explicit overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        key = PREFIX + f.name.upper()
+        if key in env:
+            values[f.name] = _convert(f.name, env[key], f.type)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

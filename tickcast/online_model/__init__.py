@@ -1,0 +1,27 @@
+"""The pure forecasting core: features, models, delayed-label learner, intervals, metrics.
+
+Nothing here does I/O or reads a clock.
+"""
+
+from tickcast.online_model.learner import SERVED, StepResult, SymbolState, SymbolStates
+from tickcast.online_model.spec import (
+    BASELINE,
+    DEFAULT_MODELS,
+    OPTIONAL_MODELS,
+    CoreConfig,
+    ModelSpec,
+    resolve_models,
+)
+
+__all__ = [
+    "BASELINE",
+    "DEFAULT_MODELS",
+    "OPTIONAL_MODELS",
+    "SERVED",
+    "CoreConfig",
+    "ModelSpec",
+    "StepResult",
+    "SymbolState",
+    "SymbolStates",
+    "resolve_models",
+]

@@ -1,0 +1,262 @@
+"""Predict, then learn: one symbol's state and the step that advances it by one tick.
+
+``SymbolState.step(tick)`` is the whole core. At tick t it (1) skips a tick at or before the
+last processed event time (a duplicate or late tick: counted, never learned twice), (2) updates
+the features, (3) scores and learns the forecast made H ticks ago, now that its label (the
+realised log return) is known, and re-selects the champion, (4) forecasts from tick t with
+every model and serves the champion's forecast shrunk toward the random walk.
+
+Pure and deterministic: no I/O, no clock, so the same ticks give the same forecasts in the
+embedded runner, the Faust worker and ``tickcast backtest``. The state is plain attributes and
+pickles into a table entry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from tickcast.online_model.features import FeatureState
+from tickcast.online_model.intervals import ConformalInterval
+from tickcast.online_model.metrics import Metrics
+from tickcast.online_model.models import Model, Scaler
+from tickcast.online_model.spec import CoreConfig, build_model
+from tickcast.records import Forecast, Outcome, Tick
+
+__all__ = ["SERVED", "StepResult", "SymbolState", "SymbolStates"]
+
+SERVED = "champion"
+U_CLIP = (
+    8.0  # standardised returns beyond 8 sigma train as 8 sigma: one jump must not wreck a model
+)
+
+
+class Prediction(NamedTuple):
+    """One model's forecast in return space, kept until its label matures."""
+
+    u_hat: float
+    y_hat: float
+    lower: float
+    upper: float
+    p_up: float
+
+
+class Pending(NamedTuple):
+    ts: int
+    price: float
+    z: list[float]
+    sigma: float
+    predictions: list[Prediction]  # one per model, then the served forecast
+
+
+@dataclass(slots=True)
+class StepResult:
+    """What one tick produced; ``status`` is "ok", "duplicate" or "late"."""
+
+    status: str = "ok"
+    forecasts: list[Forecast] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+class SymbolState:
+    """A symbol's features, model set, calibrators, metrics and pending forecasts."""
+
+    def __init__(self, symbol: str, config: CoreConfig) -> None:
+        self.symbol = symbol
+        self.config = config
+        self.features = FeatureState(config.windows)
+        names = self.features.names
+        self.scaler = Scaler(len(names))
+        self.names = [m.name for m in config.models]
+        self.versions = [m.version for m in config.models]
+        self.models: list[Model] = [build_model(m, names, config.horizon) for m in config.models]
+        n = len(self.models) + 1  # the served forecast is scored like a model
+        self.intervals = [
+            ConformalInterval(config.level, config.calibration_window) for _ in range(n)
+        ]
+        self.metrics = [Metrics(config.level, config.metrics_window) for _ in range(n)]
+        self.pending: deque[Pending] = deque()
+        self.champion = 0  # index of random_walk
+        self.shrink = 0.0
+        self.label_mean = 0.0  # running mean of realised returns: the r2_oos reference
+        self.n_ticks = 0
+        self.n_labels = 0
+        self.n_duplicates = 0
+        self.n_late = 0
+        self.last_ts: int | None = None
+        self.warmup = max(config.windows)  # no learning until the volatility estimate has data
+
+    @property
+    def champion_name(self) -> str:
+        return self.names[self.champion]
+
+    def step(self, tick: Tick) -> StepResult:
+        """Advance by one tick; see the module docstring for the order of events."""
+        if self.last_ts is not None and tick.ts <= self.last_ts:
+            if tick.ts == self.last_ts:
+                self.n_duplicates += 1
+                return StepResult("duplicate")
+            self.n_late += 1
+            return StepResult("late")
+        self.last_ts = tick.ts
+        self.n_ticks += 1
+        x = self.features.update(tick)
+        z = self.scaler.learn_transform(x)
+        sigma = self.features.volatility * math.sqrt(self.config.horizon)
+        result = StepResult()
+        if len(self.pending) == self.config.horizon:
+            self._learn(self.pending.popleft(), tick, result)
+        self._forecast(tick, z, sigma, result)
+        if self.n_ticks % self.config.metrics_every == 0:
+            result.metrics = self.metric_rows(tick.ts)
+        return result
+
+    def _learn(self, entry: Pending, tick: Tick, result: StepResult) -> None:
+        y = math.log(tick.price / entry.price)
+        sigma = entry.sigma
+        mean_fc = self.label_mean
+        names = [*self.names, SERVED]
+        for i, pred in enumerate(entry.predictions):
+            self.metrics[i].update(y, pred.y_hat, pred.lower, pred.upper, pred.p_up, mean_fc)
+            if sigma > 0:
+                self.intervals[i].update(abs(y - pred.y_hat) / sigma)
+            result.outcomes.append(
+                Outcome(
+                    self.symbol,
+                    entry.ts,
+                    tick.ts,
+                    self.config.horizon,
+                    names[i],
+                    pred.y_hat,
+                    y,
+                    pred.lower,
+                    pred.upper,
+                    pred.lower <= y <= pred.upper,
+                    pred.p_up,
+                )
+            )
+        if sigma > 0 and self.n_ticks > self.warmup:
+            u = y / sigma
+            u = U_CLIP if u > U_CLIP else -U_CLIP if u < -U_CLIP else u
+            for model in self.models:
+                model.learn_one(entry.z, u)
+        self.n_labels += 1
+        self.label_mean += (y - self.label_mean) / self.n_labels
+        self._select_champion()
+
+    def _select_champion(self) -> None:
+        """Serve a model only while it beats the random walk significantly, with hysteresis.
+
+        Each model's advantage is the paired t-statistic of its rolling gain in absolute error
+        over the random walk; raw MAE comparisons flip on noise, paired ones far less.
+        """
+        config = self.config
+        recent = [m.recent for m in self.metrics[:-1]]
+        if recent[0].n < config.min_outcomes:
+            return
+        t = [stats.advantage() for stats in recent]
+        t[0] = 0.0  # random_walk against itself
+        best = max(range(len(t)), key=t.__getitem__)
+        current = self.champion
+        if t[current] < config.champion_t / 2:
+            current = 0
+        if (
+            best != current
+            and t[best] >= config.champion_t
+            and (t[best] >= t[current] + config.champion_hysteresis)
+        ):
+            current = best
+        self.champion = current
+        self.shrink = recent[current].shrinkage() if current else 0.0
+
+    def _forecast(self, tick: Tick, z: list[float], sigma: float, result: StepResult) -> None:
+        price, horizon, symbol = tick.price, self.config.horizon, self.symbol
+        predictions = []
+        for i, model in enumerate(self.models):
+            u_hat = model.predict_one(z)
+            predictions.append(self._interval(i, u_hat, sigma, model.proba_up(z, u_hat)))
+        best = predictions[self.champion]
+        k = self.shrink
+        served = self._interval(
+            len(self.models), k * best.u_hat, sigma, 0.5 + k * (best.p_up - 0.5)
+        )
+        predictions.append(served)
+        champion = self.names[self.champion]
+        for i, pred in enumerate(predictions):
+            is_served = i == len(self.models)
+            result.forecasts.append(
+                Forecast(
+                    symbol,
+                    tick.ts,
+                    horizon,
+                    SERVED if is_served else self.names[i],
+                    self.versions[self.champion if is_served else i],
+                    champion if is_served else self.names[i],
+                    price,
+                    pred.y_hat,
+                    price * math.exp(pred.y_hat),
+                    price * math.exp(pred.lower),
+                    price * math.exp(pred.upper),
+                    pred.p_up,
+                )
+            )
+        self.pending.append(Pending(tick.ts, price, z, sigma, predictions))
+
+    def _interval(self, i: int, u_hat: float, sigma: float, p_up: float) -> Prediction:
+        y_hat = u_hat * sigma
+        half = self.intervals[i].quantile() * sigma
+        p_up = 0.0 if p_up < 0.0 else 1.0 if p_up > 1.0 else p_up
+        return Prediction(u_hat, y_hat, y_hat - half, y_hat + half, p_up)
+
+    def metric_rows(self, ts: int) -> list[dict[str, Any]]:
+        """A snapshot of every forecaster's rolling and cumulative metrics at event time ts."""
+        rows = []
+        n_features = len(self.features.names)
+        for name, metrics in zip([*self.names, SERVED], self.metrics, strict=True):
+            for window, summary in metrics.summaries(n_features).items():
+                based_on = self.champion_name if name == SERVED else name
+                rows.append(
+                    {
+                        "symbol": self.symbol,
+                        "ts": ts,
+                        "model": name,
+                        "window": window,
+                        "based_on": based_on,
+                        **summary,
+                    }
+                )
+        return rows
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Cumulative metrics per forecaster, the served one under ``champion``."""
+        n_features = len(self.features.names)
+        return {
+            name: metrics.cumulative.summary(n_features)
+            for name, metrics in zip([*self.names, SERVED], self.metrics, strict=True)
+        }
+
+
+class SymbolStates:
+    """One :class:`SymbolState` per symbol, created the first time a symbol appears."""
+
+    def __init__(self, config: CoreConfig) -> None:
+        self.config = config
+        self.states: dict[str, SymbolState] = {}
+
+    def __getitem__(self, symbol: str) -> SymbolState:
+        state = self.states.get(symbol)
+        if state is None:
+            state = self.states[symbol] = SymbolState(symbol, self.config)
+        return state
+
+    def step(self, tick: Tick) -> StepResult:
+        return self[tick.symbol].step(tick)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.states.values())
+
+    def __len__(self) -> int:
+        return len(self.states)

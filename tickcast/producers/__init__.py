@@ -1,0 +1,15 @@
+"""Tick sources (replay files, synthetic, the bundled sample, yfinance) as raw records."""
+
+from tickcast.producers.replay import ReplayError, paced, read_records, replay_records
+from tickcast.producers.sample import SAMPLE_SYMBOLS, sample_records
+from tickcast.producers.synthetic import synthetic_ticks
+
+__all__ = [
+    "SAMPLE_SYMBOLS",
+    "ReplayError",
+    "paced",
+    "read_records",
+    "replay_records",
+    "sample_records",
+    "synthetic_ticks",
+]

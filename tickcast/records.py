@@ -1,0 +1,220 @@
+"""The one schema: Tick, Forecast, Outcome, their validation and (de)serialisation.
+
+Every process reads and writes these records through this module, so a tick published by a
+producer, decoded by a worker and replayed from a file is validated by the same rules.
+Validation failures raise :class:`InvalidTickError` with a precise reason; the stream shell
+turns that reason into a dead-letter entry instead of stopping.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+
+from tickcast.exceptions import TickcastError
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "Forecast",
+    "InvalidTickError",
+    "Outcome",
+    "Tick",
+    "decode_tick",
+    "dumps",
+    "forecast_from_json",
+    "parse_tick",
+    "parse_ts",
+]
+
+SYMBOL_RE = re.compile(r"^[A-Za-z0-9.\-^=]{1,16}$")
+MIN_TS_MS = 315_532_800_000  # 1980-01-01T00:00:00Z
+MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+MAX_MESSAGE_BYTES = 64 * 1024
+OPTIONAL_FIELDS = ("volume", "open", "high", "low", "close")
+
+
+class InvalidTickError(TickcastError, ValueError):
+    """A tick that cannot enter the stream; ``reason`` says why in one line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True, frozen=True)
+class Tick:
+    """One price observation: ``ts`` is the event time in epoch milliseconds, UTC."""
+
+    symbol: str
+    ts: int
+    price: float
+    volume: float | None = None
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    close: float | None = None
+
+
+@dataclass(slots=True)
+class Forecast:
+    """A model's forecast of the log return over the next ``horizon`` ticks, made at ``ts``.
+
+    ``model`` is the forecaster's name; the served forecast is the row named ``champion`` and
+    ``based_on`` names the model it was selected from (for other rows it equals ``model``).
+    ``lower``/``upper`` bound the price at the nominal interval level. (symbol, ts, model) is
+    the identity: a re-delivered tick produces the very same row again.
+    """
+
+    symbol: str
+    ts: int
+    horizon: int
+    model: str
+    model_version: str
+    based_on: str
+    price: float
+    predicted_return: float
+    predicted_price: float
+    lower: float
+    upper: float
+    p_up: float
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The scored forecast made at ``ts``, once the label matured at ``label_ts``."""
+
+    symbol: str
+    ts: int
+    label_ts: int
+    horizon: int
+    model: str
+    predicted_return: float
+    realised_return: float
+    lower_return: float
+    upper_return: float
+    inside: bool
+    p_up: float
+
+
+def dumps(record: Any) -> bytes:
+    """Serialise a record (dataclass or mapping) to JSON bytes, once."""
+    return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def forecast_from_json(data: bytes | str) -> Forecast:
+    """Read back a forecast written by :func:`dumps`."""
+    return Forecast(**orjson.loads(data))
+
+
+def parse_ts(value: Any) -> int:
+    """Event time in epoch ms from epoch ms, ISO-8601 (naive = UTC) or a datetime/date."""
+    if isinstance(value, bool):
+        raise InvalidTickError(f"ts must be epoch ms or ISO-8601, got boolean {value!r}")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise InvalidTickError(f"ts is not finite: {value!r}")
+        ms = int(value)
+    elif isinstance(value, str):
+        ms = _parse_ts_text(value.strip())
+    elif isinstance(value, datetime):
+        ms = _datetime_ms(value)
+    elif isinstance(value, date):
+        ms = _datetime_ms(datetime(value.year, value.month, value.day))
+    elif hasattr(value, "to_pydatetime"):  # pandas.Timestamp without importing pandas here
+        ms = _datetime_ms(value.to_pydatetime())
+    else:
+        raise InvalidTickError(f"ts must be epoch ms or ISO-8601, got {type(value).__name__}")
+    if not MIN_TS_MS <= ms < MAX_TS_MS:
+        hint = " (epoch seconds? ts is epoch milliseconds)" if 0 < ms < MIN_TS_MS else ""
+        raise InvalidTickError(f"ts {value!r} is outside 1980..2100{hint}")
+    return ms
+
+
+def _parse_ts_text(text: str) -> int:
+    if not text:
+        raise InvalidTickError("ts is empty")
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        return _datetime_ms(datetime.fromisoformat(text))
+    except ValueError:
+        raise InvalidTickError(f"ts {text[:40]!r} is neither epoch ms nor ISO-8601") from None
+
+
+def _datetime_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _number(data: Mapping[str, Any], key: str, *, required: bool) -> float | None:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidTickError(f"{key} is missing")
+        return None
+    if isinstance(value, bool):
+        raise InvalidTickError(f"{key} must be a number, got boolean")
+    if isinstance(value, str):
+        text = value
+        try:
+            value = float(text)
+        except ValueError:
+            raise InvalidTickError(f"{key} must be a number, got {text[:40]!r}") from None
+    elif not isinstance(value, int | float):
+        try:
+            value = float(value)  # numpy scalars
+        except (TypeError, ValueError):
+            raise InvalidTickError(f"{key} must be a number, got {type(value).__name__}") from None
+    number = float(value)
+    if math.isnan(number):
+        if required:
+            raise InvalidTickError(f"{key} is NaN")
+        return None  # a missing optional column in a table reads as NaN
+    if not math.isfinite(number):
+        raise InvalidTickError(f"{key} is not finite: {number}")
+    return number
+
+
+def parse_tick(data: Mapping[str, Any]) -> Tick:
+    """Validate one raw record and build a Tick, or raise InvalidTickError with the reason."""
+    if not isinstance(data, Mapping):
+        raise InvalidTickError(f"a tick must be a JSON object, got {type(data).__name__}")
+    symbol = data.get("symbol")
+    if not isinstance(symbol, str):
+        raise InvalidTickError("symbol is missing" if symbol is None else "symbol must be a string")
+    if not SYMBOL_RE.match(symbol):
+        raise InvalidTickError(
+            f"symbol {symbol[:20]!r} must be 1-16 letters, digits, '.', '-', '^' or '='"
+        )
+    if "ts" not in data or data["ts"] is None:
+        raise InvalidTickError("ts is missing")
+    ts = parse_ts(data["ts"])
+    price = _number(data, "price", required=True)
+    if price is None or price <= 0:
+        raise InvalidTickError(f"price must be positive, got {price}")
+    extras = {key: _number(data, key, required=False) for key in OPTIONAL_FIELDS}
+    for key, value in extras.items():
+        if value is not None and value < 0:
+            raise InvalidTickError(f"{key} must not be negative, got {value}")
+    high, low = extras["high"], extras["low"]
+    if high is not None and low is not None and high < low:
+        raise InvalidTickError(f"high {high} is below low {low}")
+    return Tick(symbol=symbol, ts=ts, price=price, **extras)
+
+
+def decode_tick(payload: bytes | str) -> Tick:
+    """Decode a JSON message into a Tick; any malformation raises InvalidTickError."""
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise InvalidTickError(f"message of {len(payload)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidTickError(f"not JSON: {exc}") from None
+    return parse_tick(data)

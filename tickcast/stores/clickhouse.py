@@ -1,0 +1,134 @@
+"""ClickHouse through clickhouse-connect only: schema, batched writes, reads for the API.
+
+``chdb://PATH`` runs ClickHouse's engine in-process (only one process may open a PATH);
+``http://host:8123`` reaches a server. The SQL and the client are the same either way.
+Rows go in column-oriented (never as SQL text), so epoch-ms integers land as DateTime64(3).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tickcast.exceptions import TickcastError
+from tickcast.records import Forecast, Outcome, Tick
+
+__all__ = ["ClickHouseError", "ClickHouseStore", "TABLE_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+METRIC_COLUMNS = [
+    "symbol", "ts", "model", "window", "based_on", "n", "mae", "mse", "rmse", "r2", "adj_r2",
+    "r2_oos", "mae_ratio_vs_random_walk", "hit_rate", "coverage", "interval_score", "bias",
+    "precision", "recall", "f1", "roc_auc",
+]  # fmt: skip
+TABLE_COLUMNS: dict[str, list[str]] = {
+    "ticks": [f.name for f in fields(Tick)],
+    "forecasts": [f.name for f in fields(Forecast)],
+    "outcomes": [f.name for f in fields(Outcome)],
+    "model_metrics": METRIC_COLUMNS,
+    "drift_events": [
+        "symbol",
+        "ts",
+        "model",
+        "detector",
+        "kind",
+        "feature",
+        "value",
+        "threshold",
+        "reaction",
+    ],
+    "dead_letters": ["received_at", "source", "reason", "payload"],
+}
+TIME_COLUMNS = {"ts", "label_ts", "received_at"}
+
+
+class ClickHouseError(TickcastError):
+    """ClickHouse could not be reached or refused a statement; the message says which."""
+
+
+def schema_statements() -> list[str]:
+    text = resources.files("tickcast.stores").joinpath("schema.sql").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+class ClickHouseStore:
+    """One client per process, guarded by a lock (chdb's session is not for concurrent use)."""
+
+    def __init__(self, url: str, ttl_days: int = 0) -> None:
+        self.url = url
+        self.ttl_days = ttl_days
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    def setup(self) -> None:
+        """Connect, create the schema when missing and apply the TTL; fails with a reason."""
+        import clickhouse_connect
+
+        if self.url.startswith("chdb://"):
+            Path(self.url.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+        try:
+            self._client = clickhouse_connect.get_client(dsn=self.url)
+            for statement in schema_statements():
+                self._client.command(statement)
+            if self.ttl_days > 0:
+                for table in TABLE_COLUMNS:
+                    column = "received_at" if table == "dead_letters" else "ts"
+                    self._client.command(
+                        f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) "
+                        f"+ INTERVAL {int(self.ttl_days)} DAY"
+                    )
+        except Exception as exc:  # the driver raises many kinds; one reason for the operator
+            raise ClickHouseError(f"ClickHouse at {self.url}: {exc}".splitlines()[0]) from exc
+        ttl = f"{self.ttl_days} days" if self.ttl_days > 0 else "none"
+        log.info("clickhouse ready at %s (schema ensured, ttl %s)", self.url, ttl)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self.setup()
+        return self._client
+
+    def insert(self, table: str, rows: Sequence[Any]) -> None:
+        """Insert records (dataclasses or dicts) into ``table`` in one column-oriented batch."""
+        if not rows:
+            return
+        columns = TABLE_COLUMNS[table]
+        if isinstance(rows[0], dict):
+            data = [[_cell(row.get(c), c) for row in rows] for c in columns]
+        else:
+            data = [[getattr(row, c) for row in rows] for c in columns]
+        with self._lock:
+            self.client.insert(table, data, column_names=columns, column_oriented=True)
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows as dicts; ``{name:Type}`` placeholders are bound by the server."""
+        with self._lock:
+            result = self.client.query(sql, parameters=parameters or {})
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+    def ping(self) -> bool:
+        try:
+            with self._lock:
+                return bool(self.client.command("SELECT 1") == 1)
+        except Exception:  # readiness: any failure means not ready
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def _cell(value: Any, column: str) -> Any:
+    if value is None and column not in TIME_COLUMNS and column not in ("symbol", "model"):
+        return math.nan if column != "n" else 0
+    return value

@@ -1,0 +1,99 @@
+"""The latest served forecast per symbol: in-process by default, Redis when configured.
+
+Redis layout: one hash ``tickcast:latest`` (field = symbol, value = the forecast's JSON) and a
+publish of the same JSON on ``tickcast:forecasts`` for live push. Writes are pipelined: one
+round trip per flush, whatever the number of symbols.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Protocol
+
+from tickcast.records import Forecast, dumps, forecast_from_json
+
+__all__ = ["InMemoryLatestStore", "LatestStore", "RedisLatestStore", "open_latest_store"]
+
+log = logging.getLogger(__name__)
+
+LATEST_KEY = "tickcast:latest"
+CHANNEL = "tickcast:forecasts"
+
+
+class LatestStore(Protocol):
+    def put_many(self, forecasts: Iterable[Forecast]) -> None: ...
+    def get(self, symbol: str) -> Forecast | None: ...
+    def get_many(self, symbols: Iterable[str]) -> dict[str, Forecast]: ...
+    def symbols(self) -> list[str]: ...
+    def ping(self) -> bool: ...
+
+
+class InMemoryLatestStore:
+    """A dict in this process: for the embedded pipeline and tests."""
+
+    def __init__(self) -> None:
+        self._latest: dict[str, Forecast] = {}
+
+    def put_many(self, forecasts: Iterable[Forecast]) -> None:
+        for forecast in forecasts:
+            self._latest[forecast.symbol] = forecast
+
+    def get(self, symbol: str) -> Forecast | None:
+        return self._latest.get(symbol)
+
+    def get_many(self, symbols: Iterable[str]) -> dict[str, Forecast]:
+        return {s: self._latest[s] for s in symbols if s in self._latest}
+
+    def symbols(self) -> list[str]:
+        return sorted(self._latest)
+
+    def ping(self) -> bool:
+        return True
+
+
+class RedisLatestStore:
+    """Redis as the source of truth for the latest forecasts (``redis://host:port/db``)."""
+
+    def __init__(self, url: str, key: str = LATEST_KEY, channel: str = CHANNEL) -> None:
+        import redis
+
+        self.url = url
+        self.key = key
+        self.channel = channel
+        self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+
+    def put_many(self, forecasts: Iterable[Forecast]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for forecast in forecasts:
+            payload = dumps(forecast)
+            pipe.hset(self.key, forecast.symbol, payload)
+            pipe.publish(self.channel, payload)
+        pipe.execute()
+
+    def get(self, symbol: str) -> Forecast | None:
+        raw = self.client.hget(self.key, symbol)
+        return forecast_from_json(raw) if raw else None
+
+    def get_many(self, symbols: Iterable[str]) -> dict[str, Forecast]:
+        wanted = list(symbols)
+        if not wanted:
+            return {}
+        values = self.client.hmget(self.key, wanted)
+        return {s: forecast_from_json(v) for s, v in zip(wanted, values, strict=True) if v}
+
+    def symbols(self) -> list[str]:
+        return sorted(k.decode() for k in self.client.hkeys(self.key))
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except Exception:  # readiness: any failure means not ready
+            return False
+
+
+def open_latest_store(redis_url: str) -> LatestStore:
+    """Redis when a URL is given, the in-process store otherwise."""
+    if redis_url:
+        return RedisLatestStore(redis_url)
+    return InMemoryLatestStore()
