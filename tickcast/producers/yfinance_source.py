@@ -42,15 +42,24 @@ def history_to_long(history: pd.DataFrame, symbol: str) -> pd.DataFrame:
 
 
 def fetch_history(
-    symbols: Iterable[str], out: Path, *, period: str = "1y", interval: str = "1d", **kwargs: Any
+    symbols: Iterable[str],
+    out: Path,
+    *,
+    period: str = "1y",
+    interval: str = "1d",
+    session: Any = None,
 ) -> pd.DataFrame:
-    """Download history for ``symbols`` with yfinance and write one long-format Parquet file."""
+    """Download history for ``symbols`` with yfinance and write one long-format Parquet file.
+
+    ``session``: a requests/curl_cffi session for yfinance (tests pass one that answers with
+    recorded responses); None lets yfinance make its own.
+    """
     import yfinance
 
     frames = []
     for symbol in symbols:
-        history = yfinance.Ticker(symbol).history(
-            period=period, interval=interval, auto_adjust=True, **kwargs
+        history = yfinance.Ticker(symbol, session=session).history(
+            period=period, interval=interval, auto_adjust=True, raise_errors=True
         )
         frames.append(history_to_long(history, symbol))
     frame = pd.concat(frames, ignore_index=True).sort_values(["ts", "symbol"], kind="stable")

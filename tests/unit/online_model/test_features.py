@@ -53,7 +53,9 @@ def test_features_survive_pickling_mid_stream() -> None:
 prices = st.floats(min_value=1e-6, max_value=1e9, allow_nan=False, allow_infinity=False)
 
 
-@given(st.lists(st.tuples(prices, st.floats(0, 1e12), st.integers(1, DAY)), min_size=1, max_size=80))
+@given(
+    st.lists(st.tuples(prices, st.floats(0, 1e12), st.integers(1, DAY)), min_size=1, max_size=80)
+)
 def test_any_valid_tick_sequence_keeps_features_finite(
     rows: list[tuple[float, float, int]],
 ) -> None:

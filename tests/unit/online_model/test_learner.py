@@ -77,7 +77,7 @@ def test_duplicate_and_late_ticks_are_counted_and_not_learned(config: CoreConfig
     states = list(dirty_states)
     assert sum(s.n_duplicates for s in states) == 40
     assert sum(s.n_late for s in states) == 23
-    assert pickle.dumps(list(clean_states)[0].models) == pickle.dumps(states[0].models)
+    assert pickle.dumps(next(iter(clean_states)).models) == pickle.dumps(states[0].models)
 
 
 def test_state_restored_from_a_pickle_continues_identically(config: CoreConfig) -> None:

@@ -4,7 +4,7 @@ import math
 import random
 
 import pytest
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from tickcast.online_model.intervals import ConformalInterval
 from tickcast.online_model.metrics import ErrorStats, Metrics
@@ -33,7 +33,9 @@ def test_summary_matches_direct_computation() -> None:
     assert s["mae"] == pytest.approx(sum(map(abs, errs)) / 2000)
     assert s["rmse"] == pytest.approx(math.sqrt(sum(e * e for e in errs) / 2000))
     assert s["bias"] == pytest.approx(sum(errs) / 2000)
-    assert s["r2"] == pytest.approx(1 - sum(e * e for e in errs) / sum((y - mean_y) ** 2 for y in ys))
+    assert s["r2"] == pytest.approx(
+        1 - sum(e * e for e in errs) / sum((y - mean_y) ** 2 for y in ys)
+    )
     assert s["r2_oos"] == pytest.approx(
         1 - sum(e * e for e in errs) / sum((0.1 - y) ** 2 for y in ys)
     )
@@ -49,7 +51,10 @@ def test_summary_matches_direct_computation() -> None:
     assert s["hit_rate"] == pytest.approx(sum(hits) / 2000)
     auc = roc_auc_score([r[0] > 0 for r in rows], [r[4] for r in rows])
     assert s["roc_auc"] == pytest.approx(auc, abs=0.01)  # 50-bin histogram
-    assert 0 < s["precision"] < 1 and 0 < s["recall"] < 1 and 0 < s["f1"] < 1
+    truth, said_up = [r[0] > 0 for r in rows], [r[4] > 0.5 for r in rows]
+    assert s["precision"] == pytest.approx(precision_score(truth, said_up))
+    assert s["recall"] == pytest.approx(recall_score(truth, said_up))
+    assert s["f1"] == pytest.approx(f1_score(truth, said_up))
 
 
 def test_rolling_metrics_equal_cumulative_metrics_of_the_window() -> None:

@@ -91,8 +91,9 @@ def test_linear_learns_a_linear_signal_with_every_loss_and_optimizer(
 
 
 def test_l1_drives_irrelevant_weights_toward_zero() -> None:
-    plain, sparse = Linear(len(NAMES), optimizer=SGD(0.01)), Linear(
-        len(NAMES), optimizer=SGD(0.01), l1=0.01
+    plain, sparse = (
+        Linear(len(NAMES), optimizer=SGD(0.01)),
+        Linear(len(NAMES), optimizer=SGD(0.01), l1=0.01),
     )
     for z, u in samples(3000):
         plain.learn_one(z, u)

@@ -1,0 +1,70 @@
+"""Small data factories: files in the formats users bring, generated, never committed."""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+
+def business_days(n: int, start: date = date(2021, 1, 4)) -> list[date]:
+    days, day = [], start
+    while len(days) < n:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def write_yfinance_csv(path: Path, n: int = 300, seed: int = 1, price: float = 100.0) -> Path:
+    """A daily CSV as `yfinance.download(...).to_csv()` wrote it before multi-level headers."""
+    rng = random.Random(seed)
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"])
+        for day in business_days(n):
+            open_ = price
+            price *= math.exp(rng.gauss(0.0003, 0.015))
+            high, low = max(open_, price) * 1.004, min(open_, price) * 0.996
+            row = [
+                day.isoformat(),
+                open_,
+                high,
+                low,
+                price,
+                price * 0.98,
+                rng.randint(10**6, 10**7),
+            ]
+            out.writerow([f"{v:.4f}" if isinstance(v, float) else v for v in row])
+    return path
+
+
+def write_yfinance_multiheader_csv(path: Path, symbol: str, n: int = 50, seed: int = 2) -> Path:
+    """The two extra header rows that recent `yfinance.download(...).to_csv()` writes."""
+    rng = random.Random(seed)
+    price = 50.0
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["Price", "Close", "High", "Low", "Open", "Volume"])
+        out.writerow(["Ticker", symbol, symbol, symbol, symbol, symbol])
+        out.writerow(["Date", "", "", "", "", ""])
+        for day in business_days(n):
+            price *= math.exp(rng.gauss(0, 0.01))
+            out.writerow([day.isoformat(), price, price * 1.01, price * 0.99, price, 1000])
+    return path
+
+
+def write_long_csv(path: Path, symbols: list[str], n: int = 200, seed: int = 3) -> Path:
+    rng = random.Random(seed)
+    prices = dict.fromkeys(symbols, 100.0)
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["symbol", "ts", "price", "volume"])
+        for i in range(n):
+            for symbol in symbols:
+                prices[symbol] *= math.exp(rng.gauss(0, 0.001))
+                ts = f"2024-03-01T14:{i // 60:02d}:{i % 60:02d}Z"
+                out.writerow([symbol, ts, f"{prices[symbol]:.4f}", rng.randint(1, 500)])
+    return path

@@ -1,0 +1,127 @@
+"""The embedded runner end to end: chdb, the latest store, dead letters, determinism."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_ticks
+from tickcast.backtest import run_backtest
+from tickcast.online_model import SERVED, CoreConfig
+from tickcast.producers import synthetic_ticks
+from tickcast.records import Forecast
+from tickcast.stores import ClickHouseStore, InMemoryLatestStore
+from tickcast.stream_processors import (
+    ClickHouseSink,
+    LatestSink,
+    MemorySink,
+    Pipeline,
+    run_embedded,
+)
+
+pytestmark = pytest.mark.integration
+FORECAST_COLUMNS = (
+    "symbol, toUnixTimestamp64Milli(ts) AS ts, horizon, model, model_version, "
+    "based_on, price, predicted_return, predicted_price, lower, upper, p_up"
+)
+
+
+def run_into(store: ClickHouseStore, records: list[Any], config: CoreConfig) -> Pipeline:
+    pipeline = Pipeline(config, [ClickHouseSink(store), LatestSink(InMemoryLatestStore())])
+    asyncio.run(run_embedded(records, pipeline, flush_interval_s=0.05, flush_max_rows=700))
+    return pipeline
+
+
+def latest_store(pipeline: Pipeline) -> InMemoryLatestStore:
+    sink = pipeline.sinks[1]
+    assert isinstance(sink, LatestSink)
+    assert isinstance(sink.store, InMemoryLatestStore)
+    return sink.store
+
+
+def stored_forecasts(store: ClickHouseStore) -> list[Forecast]:
+    rows = store.query(f"SELECT {FORECAST_COLUMNS} FROM forecasts FINAL ORDER BY ts, symbol, model")
+    return [Forecast(**row) for row in rows]
+
+
+def by_identity(forecasts: list[Forecast]) -> list[Forecast]:
+    return sorted(forecasts, key=lambda f: (f.ts, f.symbol, f.model))
+
+
+def test_embedded_runner_and_backtest_make_identical_forecasts(
+    clickhouse: ClickHouseStore, config: CoreConfig
+) -> None:
+    records = list(synthetic_ticks(3000, 5, seed=2))
+    pipeline = run_into(clickhouse, records, config)
+    memory = MemorySink()
+    run_backtest(records, config, sinks=[memory])
+    stored = stored_forecasts(clickhouse)
+    assert len(stored) == 3000 * (len(config.models) + 1)
+    assert stored == by_identity(memory.forecasts)
+    latest = latest_store(pipeline).get("SYN003")
+    served = [f for f in memory.forecasts if f.symbol == "SYN003" and f.model == SERVED]
+    assert latest == served[-1]
+
+
+def test_every_model_has_exactly_one_forecast_per_tick(
+    clickhouse: ClickHouseStore, config: CoreConfig
+) -> None:
+    run_into(clickhouse, list(synthetic_ticks(1200, 4)), config)
+    counts = clickhouse.query("SELECT model, count() AS n FROM forecasts FINAL GROUP BY model")
+    names = [*(m.name for m in config.models), SERVED]
+    assert {r["model"]: r["n"] for r in counts} == dict.fromkeys(names, 1200)
+    assert clickhouse.query("SELECT count() AS n FROM ticks FINAL")[0]["n"] == 1200
+    outcomes = clickhouse.query("SELECT count() AS n FROM outcomes FINAL")[0]["n"]
+    assert outcomes == (1200 - 4) * (len(config.models) + 1)
+    assert clickhouse.query("SELECT count() AS n FROM model_metrics FINAL")[0]["n"] > 0
+
+
+def test_bad_input_lands_in_dead_letters_with_its_reason(
+    clickhouse: ClickHouseStore, config: CoreConfig
+) -> None:
+    good = list(synthetic_ticks(200, 2))
+    bad: list[Any] = [
+        b"{not json",
+        {"symbol": "AAPL", "ts": 1_700_000_000_000, "price": float("nan")},
+        {"symbol": "AAPL", "ts": 1_700_000_000_000, "price": -1},
+        {"symbol": "AAPL", "ts": "soon", "price": 1},
+        {"symbol": "AAPL", "ts": 1_700_000_000_000, "price": "1", "volume": "lots"},
+        b'{"symbol": "AAPL"}',
+    ]
+    pipeline = run_into(clickhouse, good[:100] + bad + good[100:], config)
+    assert pipeline.counts["invalid"] == len(bad)
+    assert pipeline.counts["ok"] == 200
+    reasons = sorted(r["reason"] for r in clickhouse.query("SELECT reason FROM dead_letters"))
+    assert len(reasons) == len(bad)
+    assert any(r.startswith("not JSON") for r in reasons)
+    assert "price is NaN" in reasons
+    assert "price must be positive, got -1.0" in reasons
+    assert "volume must be a number, got 'lots'" in reasons
+    payloads = clickhouse.query("SELECT payload FROM dead_letters WHERE reason LIKE 'not JSON%'")
+    assert payloads == [{"payload": "{not json"}]
+
+
+def test_two_replays_store_identical_forecasts_and_collapse(
+    clickhouse: ClickHouseStore, config: CoreConfig
+) -> None:
+    records = list(synthetic_ticks(900, 3, seed=9))
+    run_into(clickhouse, records, config)
+    first = stored_forecasts(clickhouse)
+    run_into(clickhouse, records, config)  # the same replay again, into the same tables
+    assert stored_forecasts(clickhouse) == first
+
+
+def test_duplicated_ticks_do_not_change_what_is_stored(
+    clickhouse: ClickHouseStore, config: CoreConfig
+) -> None:
+    ticks = make_ticks(600, symbols=3)
+    records = [asdict(t) for t in ticks]
+    doubled = [r for r in records for _ in (0, 1)]
+    pipeline = run_into(clickhouse, doubled, config)
+    assert pipeline.counts["duplicate"] == 600
+    memory = MemorySink()
+    run_backtest(records, config, sinks=[memory])
+    assert stored_forecasts(clickhouse) == by_identity(memory.forecasts)
