@@ -256,15 +256,45 @@ async def _demo(
 
 
 async def _serve(settings: Settings, store: Any, latest: Any, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down gracefully and close the stores."""
+    import signal
+
     import uvicorn
 
     from tickcast.api import Services, create_app
 
     services = Services(latest=latest, clickhouse=store, interval_level=settings.interval_level)
-    server = uvicorn.Server(
+    server = _QuietServer(
         uvicorn.Config(create_app(services), host=host, port=port, log_level="warning")
     )
-    await server.serve()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.request_exit)
+    try:
+        await server.serve()
+    finally:
+        store.close()
+    err.print("stopped")
+
+
+class _QuietServer:
+    """uvicorn's server without its own signal capture (which re-raises after shutdown)."""
+
+    def __init__(self, config: Any) -> None:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        self.server = Server(config)
+
+    def request_exit(self) -> None:
+        self.server.should_exit = True
+
+    async def serve(self) -> None:
+        await self.server.serve()
 
 
 @app.command()

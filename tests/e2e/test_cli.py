@@ -1,0 +1,127 @@
+"""The `tickcast` command as users run it: backtest, replay, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+from tests.factories import write_long_csv, write_yfinance_csv
+
+pytestmark = pytest.mark.e2e
+TICKCAST = str(Path(sys.executable).with_name("tickcast"))
+METRIC_KEYS = {"n", "mae", "rmse", "r2", "r2_oos", "mae_ratio_vs_random_walk", "hit_rate",
+               "coverage", "interval_score", "bias"}  # fmt: skip
+
+
+def tickcast(*args: str, tmp_path: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap'}"}
+    return subprocess.run(
+        [TICKCAST, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+
+
+def test_backtest_json_on_a_yfinance_daily_csv(tmp_path: Path) -> None:
+    path = write_yfinance_csv(tmp_path / "download.csv", n=400)
+    result = tickcast("backtest", str(path), "--symbol", "SPY", "--json", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert list(report["symbols"]) == ["SPY"]
+    per_model = report["symbols"]["SPY"]
+    assert set(per_model) == {"random_walk", "mean", "linear", "huber", "direction", "champion"}
+    for metrics in per_model.values():
+        assert metrics.keys() >= METRIC_KEYS
+        assert metrics["n"] == 399
+    assert per_model["random_walk"]["mae_ratio_vs_random_walk"] == 1.0
+    assert report["counts"] == {"ok": 400}
+
+
+def test_backtest_json_on_a_long_file_with_several_symbols(tmp_path: Path) -> None:
+    path = write_long_csv(tmp_path / "ticks.csv", ["AAPL", "2330.TW", "^GSPC"], n=300)
+    result = tickcast("backtest", str(path), "--json", "--horizon", "2", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert sorted(report["symbols"]) == ["2330.TW", "AAPL", "^GSPC"]
+    assert report["horizon"] == 2
+    assert report["pooled"]["champion"]["n"] == 3 * 298
+
+
+def test_backtest_reports_bad_rows_and_keeps_going(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    good = write_long_csv(tmp_path / "good.csv", ["AAPL"], n=50).read_text()
+    path.write_text(good + "AAPL,2024-03-02T00:00:00Z,NaN,1\nAAPL,2024-03-02T00:00:01Z,-4,1\n")
+    result = tickcast("backtest", str(path), "--json", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["counts"] == {"ok": 50, "invalid": 2}
+    assert report["invalid_reasons"] == {"price is NaN": 1, "price must be positive, got -4.0": 1}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope.csv"], "nope.csv: no such file"),
+        (["--models", "linear,prophet", "--sample"], "unknown model(s) prophet"),
+        ([], "give tick files, or --sample"),
+    ],
+)
+def test_backtest_errors_are_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
+    result = tickcast("backtest", *args, tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_replay_synthetic_reports_its_rate(tmp_path: Path) -> None:
+    result = tickcast("replay", "--synthetic", "3000", "--symbols", "5", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["ticks"] == 3000
+    assert summary["counts"] == {"ok": 3000}
+    assert summary["ticks_per_s"] > 0
+    assert "tickcast replay: clickhouse=chdb://" in result.stderr  # the one startup line
+
+
+def test_demo_serves_forecasts_until_interrupted(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap'}"}
+    proc = subprocess.Popen(
+        [TICKCAST, "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and body is None:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/forecasts/AAPL", timeout=2)
+                body = response.json() if response.status_code == 200 else None
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert body is not None, "the demo did not serve /forecasts/AAPL within 90 s"
+        assert body["symbol"] == "AAPL"
+        assert body["ts"] == "2018-02-06T21:00:00Z"
+        history = httpx.get(f"http://127.0.0.1:{port}/forecasts/AAPL/history?limit=3").json()
+        assert len(history) == 3
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "replayed 12570 ticks" in stderr
+
+
+def test_demo_without_serving_prints_a_summary_and_exits(tmp_path: Path) -> None:
+    result = tickcast("demo", "--no-serve", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "forecasts for 10 symbols: AAPL, AMZN" in result.stderr.replace("\n", " ")
