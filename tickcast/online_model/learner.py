@@ -119,8 +119,10 @@ class SymbolState:
         sigma = entry.sigma
         mean_fc = self.label_mean
         names = [*self.names, SERVED]
+        block_done = False
         for i, pred in enumerate(entry.predictions):
-            self.metrics[i].update(y, pred.y_hat, pred.lower, pred.upper, pred.p_up, mean_fc)
+            metrics = self.metrics[i]
+            block_done = metrics.update(y, pred.y_hat, pred.lower, pred.upper, pred.p_up, mean_fc)
             if sigma > 0:
                 self.intervals[i].update(abs(y - pred.y_hat) / sigma)
             result.outcomes.append(
@@ -145,13 +147,15 @@ class SymbolState:
                 model.learn_one(entry.z, u)
         self.n_labels += 1
         self.label_mean += (y - self.label_mean) / self.n_labels
-        self._select_champion()
+        if block_done:  # every forecaster's window moved together
+            self._select_champion()
 
     def _select_champion(self) -> None:
         """Serve a model only while it beats the random walk significantly, with hysteresis.
 
         Each model's advantage is the paired t-statistic of its rolling gain in absolute error
-        over the random walk; raw MAE comparisons flip on noise, paired ones far less.
+        over the random walk; raw MAE comparisons flip on noise, paired ones far less. Runs once
+        per metrics block, when the rolling windows move.
         """
         config = self.config
         recent = [m.recent for m in self.metrics[:-1]]

@@ -1,8 +1,9 @@
 """Prequential forecast metrics: every forecast is scored once, when its label matures.
 
-:class:`ErrorStats` keeps running sums (``update``/``revert``), so one class serves the
-cumulative metrics and, wrapped in :class:`~tickcast.online_model.stats.Rolling`, the rolling
-ones. :meth:`ErrorStats.summary` derives every figure from the sums on demand.
+:class:`ErrorStats` keeps running sums and derives every figure from them on demand
+(:meth:`ErrorStats.summary`). :class:`Metrics` updates one ErrorStats per outcome (the current
+block) and folds each finished block into the cumulative sums and a window of recent blocks, so
+a forecaster's cumulative and rolling metrics cost one update per outcome.
 
 Conventions: error = forecast - realised (bias > 0 means over-forecasting); a hit is a forecast
 whose sign matches the realised return, a zero forecast counting half; the direction metrics
@@ -12,9 +13,8 @@ read P(up) > 0.5 as "up"; ROC AUC comes from a histogram of P(up) in 50 bins.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
-
-from tickcast.online_model.stats import Rolling
 
 __all__ = ["ErrorStats", "Metrics"]
 
@@ -57,68 +57,68 @@ class ErrorStats:
         self.pos_bins = [0] * AUC_BINS
         self.neg_bins = [0] * AUC_BINS
 
-    def _add(
-        self, y: float, yhat: float, lo: float, hi: float, p_up: float, mean_fc: float, sign: int
+    def update(
+        self, y: float, yhat: float, lo: float, hi: float, p_up: float, mean_fc: float
     ) -> None:
+        """Score one outcome: y realised, yhat forecast, [lo, hi] interval, mean_fc reference."""
         e = yhat - y
-        self.n += sign
-        self.abs_err += sign * abs(e)
-        self.sq_err += sign * e * e
-        self.err += sign * e
-        self.y += sign * y
-        self.y2 += sign * y * y
-        self.sq_err_mean += sign * (mean_fc - y) ** 2
-        self.abs_rw += sign * abs(y)
-        gain = abs(y) - abs(e)  # how much closer than the random walk
-        self.gain += sign * gain
-        self.gain2 += sign * gain * gain
-        self.hits += sign * (0.5 if yhat == 0 else float((yhat > 0) == (y > 0)))
-        self.yhat_y += sign * yhat * y
-        self.yhat2 += sign * yhat * yhat
+        abs_e = e if e >= 0 else -e
+        abs_y = y if y >= 0 else -y
+        gain = abs_y - abs_e  # how much closer than the random walk
+        self.n += 1
+        self.abs_err += abs_e
+        self.sq_err += e * e
+        self.err += e
+        self.y += y
+        self.y2 += y * y
+        self.sq_err_mean += (mean_fc - y) * (mean_fc - y)
+        self.abs_rw += abs_y
+        self.gain += gain
+        self.gain2 += gain * gain
+        self.hits += 0.5 if yhat == 0 else float((yhat > 0) == (y > 0))
+        self.yhat_y += yhat * y
+        self.yhat2 += yhat * yhat
         width = hi - lo
         if y < lo:
             width += 2.0 / self.alpha * (lo - y)
         elif y > hi:
             width += 2.0 / self.alpha * (y - hi)
         else:
-            self.covered += sign
-        self.winkler += sign * width
+            self.covered += 1
+        self.winkler += width
         up = y > 0
         if p_up > 0.5:
             if up:
-                self.tp += sign
+                self.tp += 1
             else:
-                self.fp += sign
+                self.fp += 1
         elif up:
-            self.fn += sign
+            self.fn += 1
         else:
-            self.tn += sign
+            self.tn += 1
         b = min(int(p_up * AUC_BINS), AUC_BINS - 1) if p_up > 0 else 0
         if up:
-            self.pos_bins[b] += sign
+            self.pos_bins[b] += 1
         else:
-            self.neg_bins[b] += sign
+            self.neg_bins[b] += 1
 
-    def update(
-        self, y: float, yhat: float, lo: float, hi: float, p_up: float, mean_fc: float
-    ) -> None:
-        self._add(y, yhat, lo, hi, p_up, mean_fc, 1)
-
-    def revert(
-        self, y: float, yhat: float, lo: float, hi: float, p_up: float, mean_fc: float
-    ) -> None:
-        self._add(y, yhat, lo, hi, p_up, mean_fc, -1)
-
-    def merge(self, other: ErrorStats) -> None:
-        """Add another forecaster's sums into these (pooling symbols)."""
+    def merge(self, other: ErrorStats, sign: int = 1) -> None:
+        """Add (or with ``sign=-1`` remove) another set of sums: blocks, pooled symbols."""
         for name in self.__slots__:
             if name == "alpha":
                 continue
             mine, theirs = getattr(self, name), getattr(other, name)
             if isinstance(mine, list):
-                setattr(self, name, [a + b for a, b in zip(mine, theirs, strict=True)])
+                setattr(self, name, [a + sign * b for a, b in zip(mine, theirs, strict=True)])
             else:
-                setattr(self, name, mine + theirs)
+                setattr(self, name, mine + sign * theirs)
+
+    def plus(self, other: ErrorStats) -> ErrorStats:
+        """A new ErrorStats holding both sets of sums."""
+        total = ErrorStats(1.0 - self.alpha)
+        total.merge(self)
+        total.merge(other)
+        return total
 
     def mae(self) -> float:
         return self.abs_err / self.n if self.n else math.nan
@@ -185,23 +185,52 @@ class ErrorStats:
 
 
 class Metrics:
-    """Cumulative and rolling :class:`ErrorStats` of one forecaster, updated together."""
+    """Cumulative and rolling :class:`ErrorStats` of one forecaster, one update per outcome.
 
-    __slots__ = ("cumulative", "rolling")
+    The rolling window is the last ``blocks`` finished blocks of ``window // blocks`` outcomes
+    plus the current, unfinished block: between ``window`` and ``window + block`` outcomes.
 
-    def __init__(self, level: float, window: int) -> None:
-        self.cumulative = ErrorStats(level)
-        self.rolling: Rolling[ErrorStats] = Rolling(ErrorStats(level), window)
+    >>> m = Metrics(level=0.9, window=4, blocks=2)
+    >>> for y in [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]:
+    ...     _ = m.update(y, 0.0, -1.0, 1.0, 0.5, 0.0)
+    >>> m.cumulative.n, m.recent.n, m.recent.mae()
+    (7, 5, 5.0)
+    """
+
+    __slots__ = ("block", "blocks", "closed", "current", "finished", "level", "recent_closed")
+
+    def __init__(self, level: float, window: int, blocks: int = 10) -> None:
+        self.level = level
+        self.blocks = blocks
+        self.block = max(1, window // blocks)
+        self.current = ErrorStats(level)
+        self.closed = ErrorStats(level)  # every finished block
+        self.recent_closed = ErrorStats(level)  # the last ``blocks`` finished blocks
+        self.finished: deque[ErrorStats] = deque()
 
     def update(
         self, y: float, yhat: float, lo: float, hi: float, p_up: float, mean_fc: float
-    ) -> None:
-        self.cumulative.update(y, yhat, lo, hi, p_up, mean_fc)
-        self.rolling.update(y, yhat, lo, hi, p_up, mean_fc)
+    ) -> bool:
+        """Score one outcome; True when it finished a block (the rolling window moved)."""
+        current = self.current
+        current.update(y, yhat, lo, hi, p_up, mean_fc)
+        if current.n < self.block:
+            return False
+        self.closed.merge(current)
+        self.recent_closed.merge(current)
+        self.finished.append(current)
+        if len(self.finished) > self.blocks:
+            self.recent_closed.merge(self.finished.popleft(), sign=-1)
+        self.current = ErrorStats(self.level)
+        return True
+
+    @property
+    def cumulative(self) -> ErrorStats:
+        return self.closed.plus(self.current)
 
     @property
     def recent(self) -> ErrorStats:
-        return self.rolling.stat
+        return self.recent_closed.plus(self.current)
 
     def summaries(self, n_features: int = 0) -> dict[str, dict[str, Any]]:
         return {

@@ -232,7 +232,13 @@ class Linear:
     def learn_one(self, z: list[float], u: float) -> None:
         g = self._residual_gradient(self.predict_one(z), u)
         w, l1, l2 = self.weights, self.l1, self.l2
-        grads = [g * zi + l2 * w[i] + (l1 * (w[i] > 0) - l1 * (w[i] < 0)) for i, zi in enumerate(z)]
+        if l1:
+            grads = [g * zi + l2 * w[i] + (l1 if w[i] > 0 else -l1 if w[i] < 0 else 0.0)
+                     for i, zi in enumerate(z)]  # fmt: skip
+        elif l2:
+            grads = [g * zi + l2 * w[i] for i, zi in enumerate(z)]
+        else:
+            grads = [g * zi for zi in z]
         grads.append(g)
         self.optimizer.step(w, grads)
 
