@@ -67,7 +67,7 @@ def run_backtest(
         pipeline.process(record)
         if on_progress is not None and count % 1000 == 0:
             on_progress(1000)
-    pipeline.flush()
+    pipeline.drain()
     report = BacktestReport(config, counts=dict(pipeline.counts))
     report.invalid_reasons = dict(pipeline.invalid_reasons)
     pooled: dict[str, ErrorStats] = {}

@@ -158,10 +158,10 @@ class SymbolState:
         per metrics block, when the rolling windows move.
         """
         config = self.config
-        recent = [m.recent for m in self.metrics[:-1]]
-        if recent[0].n < config.min_outcomes:
+        recent = [m.recent_selection() for m in self.metrics[:-1]]
+        if recent[0][0] < config.min_outcomes:
             return
-        t = [stats.advantage() for stats in recent]
+        t = [advantage for _, advantage, _ in recent]
         t[0] = 0.0  # random_walk against itself
         best = max(range(len(t)), key=t.__getitem__)
         current = self.champion
@@ -174,7 +174,7 @@ class SymbolState:
         ):
             current = best
         self.champion = current
-        self.shrink = recent[current].shrinkage() if current else 0.0
+        self.shrink = recent[current][2] if current else 0.0
 
     def _forecast(self, tick: Tick, z: list[float], sigma: float, result: StepResult) -> None:
         price, horizon, symbol = tick.price, self.config.horizon, self.symbol

@@ -21,6 +21,20 @@ __all__ = ["ErrorStats", "Metrics"]
 AUC_BINS = 50
 
 
+def advantage(n: int, gain: float, gain2: float) -> float:
+    if n < 2:
+        return 0.0
+    mean = gain / n
+    var = (gain2 - n * mean * mean) / (n - 1)
+    return mean / math.sqrt(var / n) if var > 1e-300 else 0.0
+
+
+def shrinkage(yhat_y: float, yhat2: float) -> float:
+    if yhat2 <= 0:
+        return 0.0
+    return min(max(yhat_y / yhat2, 0.0), 1.0)
+
+
 class ErrorStats:
     __slots__ = (
         "abs_err",
@@ -125,18 +139,11 @@ class ErrorStats:
 
     def advantage(self) -> float:
         """t-statistic of the mean gain in absolute error over the random walk (paired)."""
-        n = self.n
-        if n < 2:
-            return 0.0
-        mean = self.gain / n
-        var = (self.gain2 - n * mean * mean) / (n - 1)
-        return mean / math.sqrt(var / n) if var > 1e-300 else 0.0
+        return advantage(self.n, self.gain, self.gain2)
 
     def shrinkage(self) -> float:
         """Least-squares slope of realised on forecast, within [0, 1]: how far to trust it."""
-        if self.yhat2 <= 0:
-            return 0.0
-        return min(max(self.yhat_y / self.yhat2, 0.0), 1.0)
+        return shrinkage(self.yhat_y, self.yhat2)
 
     def roc_auc(self) -> float:
         pos, neg = sum(self.pos_bins), sum(self.neg_bins)
@@ -231,6 +238,16 @@ class Metrics:
     @property
     def recent(self) -> ErrorStats:
         return self.recent_closed.plus(self.current)
+
+    def recent_selection(self) -> tuple[int, float, float]:
+        """(n, advantage, shrinkage) over the rolling window, without building it."""
+        a, b = self.recent_closed, self.current
+        n = a.n + b.n
+        return (
+            n,
+            advantage(n, a.gain + b.gain, a.gain2 + b.gain2),
+            shrinkage(a.yhat_y + b.yhat_y, a.yhat2 + b.yhat2),
+        )
 
     def summaries(self, n_features: int = 0) -> dict[str, dict[str, Any]]:
         return {

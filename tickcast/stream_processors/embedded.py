@@ -38,13 +38,11 @@ async def _feed(records: AsyncIterable[Any] | Iterable[Any], queue: asyncio.Queu
         await queue.put(_END)
 
 
-def _flush(pipeline: Pipeline) -> bool:
+def _flush(pipeline: Pipeline) -> None:
     try:
         pipeline.flush()
-        return True
     except Exception:  # a sink that is down must not stop the stream; it retries next time
         log.exception("flush failed; outputs stay buffered and are retried at the next flush")
-        return False
 
 
 async def run_embedded(
@@ -81,5 +79,5 @@ async def run_embedded(
     finally:
         feeder.cancel()
     await feeder if not feeder.cancelled() else None
-    pipeline.flush()  # the last flush must succeed or say why
+    pipeline.drain()  # the last write must succeed or say why
     return consumed

@@ -67,10 +67,17 @@ class Pipeline:
             sink.add_dead_letter(letter)
 
     def flush(self) -> None:
-        """Write every sink's buffer (the first step of the flush order in DESIGN.md)."""
+        """Hand every sink's buffer over for writing (sinks may write in the background)."""
         for sink in self.sinks:
             sink.flush()
         observe_pipeline(self.counts, self.invalid_reasons, self._observed)
+
+    def drain(self) -> None:
+        """Flush, then wait until every output so far is written: the first step of the
+        flush order in DESIGN.md, before state is written and input acknowledged."""
+        self.flush()
+        for sink in self.sinks:
+            sink.drain()
 
 
 def _payload_text(message: Any) -> str:

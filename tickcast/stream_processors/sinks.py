@@ -1,12 +1,14 @@
-"""Sinks: ``add`` buffers a tick's outputs, ``flush`` writes the buffer in one batch.
+"""Sinks: ``add`` buffers a tick's outputs, ``flush`` writes the buffer in one batch,
+``drain`` waits until everything handed over is written.
 
-A flush that fails keeps its buffer, so the next flush retries it: nothing is lost while the
-target is down (bounding that buffer with back-pressure is the fault-tolerance issue's work).
+A failed write keeps its rows, so the next flush retries them: nothing is lost while the target
+is down (bounding that buffer is the fault-tolerance issue's work).
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,6 +35,7 @@ class Sink(Protocol):
     def add(self, tick: Tick, result: StepResult) -> None: ...
     def add_dead_letter(self, letter: DeadLetter) -> None: ...
     def flush(self) -> None: ...
+    def drain(self) -> None: ...
 
 
 class MemorySink:
@@ -58,29 +61,69 @@ class MemorySink:
     def flush(self) -> None:
         return None
 
+    def drain(self) -> None:
+        return None
+
 
 class ClickHouseSink(MemorySink):
-    """Buffers rows per table and inserts each table's rows in one batch per flush."""
+    """Buffers rows per table; each flush hands the batch to one writer thread.
+
+    One batch is written while the next fills (chdb's engine work overlaps the core), and at
+    most one is in flight: a flush first waits for the previous write (back-pressure). Writes
+    happen in order; a failed batch is put back in front of the buffers and retried.
+    """
+
+    TABLES = ("ticks", "forecasts", "outcomes", "model_metrics", "dead_letters")
 
     def __init__(self, store: ClickHouseStore) -> None:
         super().__init__()
         self.store = store
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="clickhouse-sink")
+        self._inflight: Future[None] | None = None
+        self._inflight_batch: dict[str, list[Any]] = {}
 
-    @property
-    def buffered(self) -> int:
-        return len(self.forecasts) + len(self.outcomes) + len(self.ticks)
+    def _take_batch(self) -> dict[str, list[Any]]:
+        batch: dict[str, list[Any]] = {
+            "ticks": self.ticks,
+            "forecasts": self.forecasts,
+            "outcomes": self.outcomes,
+            "model_metrics": self.metrics,
+            "dead_letters": self.dead_letters,
+        }
+        self.ticks, self.forecasts, self.outcomes, self.metrics, self.dead_letters = (
+            [], [], [], [], []
+        )  # fmt: skip
+        return batch
 
-    def flush(self) -> None:
-        for table, rows in (
-            ("ticks", self.ticks),
-            ("forecasts", self.forecasts),
-            ("outcomes", self.outcomes),
-            ("model_metrics", self.metrics),
-            ("dead_letters", self.dead_letters),
-        ):
+    def _write(self, batch: dict[str, list[Any]]) -> None:
+        for table in self.TABLES:
+            rows = batch[table]
             if rows:
                 self.store.insert(table, rows)
-                rows.clear()  # only once written: a failed insert is retried next flush
+                batch[table] = []  # written: a retry after a later failure skips it
+
+    def drain(self) -> None:
+        """Wait for the batch in flight; if it failed, put its rows back and raise."""
+        future, self._inflight = self._inflight, None
+        if future is None:
+            return
+        try:
+            future.result()
+        except Exception:
+            batch = self._inflight_batch
+            self.ticks[:0] = batch["ticks"]
+            self.forecasts[:0] = batch["forecasts"]
+            self.outcomes[:0] = batch["outcomes"]
+            self.metrics[:0] = batch["model_metrics"]
+            self.dead_letters[:0] = batch["dead_letters"]
+            raise
+
+    def flush(self) -> None:
+        self.drain()
+        batch = self._take_batch()
+        if any(batch.values()):
+            self._inflight_batch = batch
+            self._inflight = self._writer.submit(self._write, batch)
 
 
 class LatestSink:
@@ -102,3 +145,6 @@ class LatestSink:
         if self.pending:
             self.store.put_many(self.pending.values())
             self.pending = {}
+
+    def drain(self) -> None:
+        return None
