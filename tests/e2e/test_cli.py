@@ -92,10 +92,11 @@ def test_replay_synthetic_reports_its_rate(tmp_path: Path) -> None:
 
 def test_demo_serves_forecasts_until_interrupted(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap'}"}
-    proc = subprocess.Popen(
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKCAST_")}
+    proc = subprocess.Popen(  # the defaults, as `make demo` runs it: chdb://./data/olap
         [TICKCAST, "demo", "--port", str(port)],
         env=env,
+        cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -119,6 +120,7 @@ def test_demo_serves_forecasts_until_interrupted(tmp_path: Path) -> None:
         _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert "replayed 12570 ticks" in stderr
+    assert (tmp_path / "data" / "olap").is_dir()
 
 
 def test_demo_without_serving_prints_a_summary_and_exits(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +55,20 @@ def test_ttl_from_configuration_is_applied(chdb_url: str) -> None:
         assert "TTL toDateTime(ts) + toIntervalDay(30)" in ddl
     finally:
         store.close()
+
+
+def test_default_relative_chdb_path_is_a_directory_under_the_working_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = ClickHouseStore("chdb://./data/olap")
+    store.setup()
+    try:
+        store.insert("ticks", [Tick("AAPL", TS, 1.5)])
+        assert store.query("SELECT count() AS n FROM ticks")[0]["n"] == 1
+    finally:
+        store.close()
+    assert (tmp_path / "data" / "olap").is_dir()
 
 
 def test_unreachable_server_fails_with_the_address() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import fields
@@ -53,6 +54,20 @@ class ClickHouseError(TickcastError):
     """ClickHouse could not be reached or refused a statement; the message says which."""
 
 
+def client_dsn(url: str) -> str:
+    """clickhouse-connect's DSN for ``url``: a relative ``chdb://./data/olap`` becomes absolute.
+
+    clickhouse-connect reads ``chdb://./x`` as host "." and database "x"; only ``chdb:///abs``
+    names a directory, so relative paths are resolved against the working directory here.
+
+    >>> client_dsn("chdb:///srv/olap"), client_dsn("http://ch:8123")
+    ('chdb:///srv/olap', 'http://ch:8123')
+    """
+    if not url.startswith("chdb://") or url.startswith(("chdb:///", "chdb://memory")):
+        return url
+    return "chdb://" + os.path.abspath(url.removeprefix("chdb://"))
+
+
 def schema_statements() -> list[str]:
     text = resources.files("tickcast.stores").joinpath("schema.sql").read_text()
     lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
@@ -72,10 +87,11 @@ class ClickHouseStore:
         """Connect, create the schema when missing and apply the TTL; fails with a reason."""
         import clickhouse_connect
 
-        if self.url.startswith("chdb://"):
-            Path(self.url.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+        dsn = client_dsn(self.url)
+        if dsn.startswith("chdb:///"):
+            Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
         try:
-            self._client = clickhouse_connect.get_client(dsn=self.url)
+            self._client = clickhouse_connect.get_client(dsn=dsn)
             for statement in schema_statements():
                 self._client.command(statement)
             if self.ttl_days > 0:
