@@ -78,6 +78,43 @@ def redis_url() -> Iterator[str]:
         proc.wait(10)
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Kafka broker: $TICKCAST_TEST_KAFKA_BOOTSTRAP, else testcontainers' Kafka, else
+    infra/kafka/broker (Apache Kafka's jars from Maven Central) on a free loopback port."""
+    if bootstrap := os.environ.get("TICKCAST_TEST_KAFKA_BOOTSTRAP"):
+        yield bootstrap
+        return
+    if docker_engine_runs():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    if not (shutil.which("java") and shutil.which("mvn")):
+        pytest.fail(
+            "no Kafka: set TICKCAST_TEST_KAFKA_BOOTSTRAP, run a Docker engine, or install "
+            "Java 17 and Maven for infra/kafka/broker (apt-get install openjdk-17-jre-headless "
+            "maven; `make test` does this)"
+        )
+    port = free_port()
+    env = {
+        **os.environ,
+        "KAFKA_PORT": str(port),
+        "KAFKA_CONTROLLER_PORT": str(free_port()),
+        "KAFKA_RUN_DIR": str(tmp_path_factory.mktemp("kafka")),
+    }
+    broker = str(REPO / "infra" / "kafka" / "broker")
+    subprocess.run([broker, "start"], env=env, check=True, timeout=600)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([broker, "stop"], env=env, check=False, timeout=60)
+
+
 @pytest.fixture
 def redis_clean(redis_url: str) -> str:
     import redis

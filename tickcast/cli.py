@@ -47,6 +47,8 @@ def _setup_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for chatty in ("kafka", "aiokafka", "faust", "mode"):  # their INFO is per connection
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _core_config(
@@ -313,6 +315,122 @@ def api(
     latest = open_latest_store(settings.redis_url)
     _announce("api", settings, api=f"http://{host}:{port}")
     asyncio.run(_serve(settings, store, latest, host, port))
+
+
+@app.command()
+def produce(
+    files: Annotated[list[Path] | None, typer.Argument(help="tick files (CSV/Parquet)")] = None,
+    symbol: SymbolOpt = None,
+    speed: Annotated[float, typer.Option(help="0: as fast as possible, N: N x real time")] = 0.0,
+    synthetic: Annotated[int, typer.Option(help="publish N synthetic ticks instead")] = 0,
+    symbols: Annotated[int, typer.Option(help="symbols of the synthetic source")] = 10,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic source")] = 7,
+    sample: Annotated[bool, typer.Option(help="publish the bundled SP500 sample")] = False,
+    yfinance: Annotated[
+        str | None, typer.Option(help="poll 1-minute bars of these symbols (comma-separated)")
+    ] = None,
+    poll_s: Annotated[float, typer.Option(help="seconds between yfinance polls")] = 60.0,
+) -> None:
+    """Publish ticks to Kafka: replayed files, the sample, synthetic load, or live yfinance bars."""
+    import time
+
+    from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
+
+    settings = load_settings()
+    _setup_logging(settings)
+    try:
+        ensure_topics(
+            settings.kafka_bootstrap,
+            {settings.ticks_topic: settings.partitions, settings.dlq_topic: 1},
+        )
+        publisher = TickPublisher(
+            settings.kafka_bootstrap, settings.ticks_topic, settings.dlq_topic
+        )
+    except Exception as exc:  # the broker is down or refuses: one line, not a traceback
+        _fail(TickcastError(f"Kafka at {settings.kafka_bootstrap}: {exc}"))
+    if yfinance:
+        _produce_live(settings, publisher, yfinance.split(","), poll_s)
+        return
+    if not (files or synthetic or sample):
+        _fail(TickcastError("give tick files, --synthetic N, --sample or --yfinance SYMBOLS"))
+    try:
+        records = _records(files, symbol, synthetic, symbols, seed)
+    except TickcastError as exc:
+        _fail(exc)
+    log.info("tickcast produce: kafka=%s topic=%s dlq=%s ticks=%d speed=%s",
+             settings.kafka_bootstrap, settings.ticks_topic, settings.dlq_topic, len(records),
+             speed)  # fmt: skip
+    start = time.perf_counter()
+    with _progress("produce", len(records)) as advance:
+        counts = asyncio.run(_publish_paced(publisher, records, speed, advance))
+    elapsed = time.perf_counter() - start
+    publisher.close()
+    typer.echo(json.dumps({"ticks": len(records), "seconds": round(elapsed, 3),
+                           "ticks_per_s": round(len(records) / elapsed) if elapsed else 0,
+                           "counts": dict(counts)}))  # fmt: skip
+
+
+async def _publish_paced(
+    publisher: Any, records: list[Any], speed: float, advance: Callable[[int], None]
+) -> Any:
+    from tickcast.producers import paced
+
+    if not speed:
+        return publisher.publish_all(records, on_progress=advance)
+    async for record in paced(records, speed):
+        publisher.publish(record)
+        advance(1)
+    publisher.producer.flush()
+    return publisher.counts
+
+
+def _produce_live(settings: Settings, publisher: Any, symbols: list[str], poll_s: float) -> None:
+    import time
+
+    from tickcast.producers.yfinance_source import poll_new_bars
+
+    log.info("tickcast produce: kafka=%s topic=%s yfinance=%s every %ss",
+             settings.kafka_bootstrap, settings.ticks_topic, ",".join(symbols), poll_s)  # fmt: skip
+    last_seen: dict[str, int] = {}
+    try:
+        while True:
+            bars = poll_new_bars(symbols, last_seen)
+            for bar in bars:
+                publisher.publish(bar)
+            publisher.producer.flush()
+            log.info("published %d new bars", len(bars))
+            time.sleep(poll_s)
+    except KeyboardInterrupt:
+        publisher.close()
+
+
+@app.command()
+def worker(horizon: HorizonOpt = None, models: ModelsOpt = None) -> None:
+    """Run a Faust worker: consume ticks, forecast, write Kafka, ClickHouse and Redis."""
+    from faust import Worker
+
+    from tickcast.producers.kafka_publisher import ensure_topics
+    from tickcast.stream_processors.faust_app import build_app, state_store_url
+
+    settings = load_settings()
+    _setup_logging(settings)
+    try:
+        config = _core_config(settings, horizon, models, None)
+        ensure_topics(settings.kafka_bootstrap, {
+            settings.ticks_topic: settings.partitions,
+            settings.forecasts_topic: settings.partitions,
+            settings.dlq_topic: 1,
+        })  # fmt: skip
+        faust_app, shell = build_app(settings, config)
+        shell.setup()
+    except TickcastError as exc:
+        _fail(exc)
+    except Exception as exc:  # broker unreachable and the like: one line, not a traceback
+        _fail(TickcastError(f"cannot start the worker: {exc}"))
+    _announce("worker", settings, kafka=settings.kafka_bootstrap, app_id=settings.app_id,
+              ticks=settings.ticks_topic, forecasts=settings.forecasts_topic,
+              dlq=settings.dlq_topic, state=state_store_url(settings.state_store))  # fmt: skip
+    Worker(faust_app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
 
 
 @app.command()

@@ -28,6 +28,8 @@ __all__ = [
     "decode_tick",
     "dumps",
     "forecast_from_json",
+    "forecasts_from_message",
+    "forecasts_message",
     "parse_tick",
     "parse_ts",
 ]
@@ -110,6 +112,35 @@ def dumps(record: Any) -> bytes:
 def forecast_from_json(data: bytes | str) -> Forecast:
     """Read back a forecast written by :func:`dumps`."""
     return Forecast(**orjson.loads(data))
+
+
+PER_MODEL_FIELDS = (
+    "model", "model_version", "based_on", "predicted_return", "predicted_price", "lower",
+    "upper", "p_up",
+)  # fmt: skip
+
+
+def forecasts_message(forecasts: list[Forecast]) -> bytes:
+    """One ``forecasts`` topic message for one tick: the shared fields once, then every model's
+    forecast (the served one is named ``champion``). One message per tick, not per model, keeps
+    the topic's message rate equal to the tick rate."""
+    first = forecasts[0]
+    return orjson.dumps(
+        {
+            "symbol": first.symbol,
+            "ts": first.ts,
+            "horizon": first.horizon,
+            "price": first.price,
+            "forecasts": [{k: getattr(f, k) for k in PER_MODEL_FIELDS} for f in forecasts],
+        }
+    )
+
+
+def forecasts_from_message(data: bytes | str) -> list[Forecast]:
+    """The forecasts of one ``forecasts`` topic message, as records."""
+    message = orjson.loads(data)
+    shared = {k: message[k] for k in ("symbol", "ts", "horizon", "price")}
+    return [Forecast(**shared, **entry) for entry in message["forecasts"]]
 
 
 def parse_ts(value: Any) -> int:

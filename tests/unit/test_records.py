@@ -14,6 +14,8 @@ from tickcast.records import (
     decode_tick,
     dumps,
     forecast_from_json,
+    forecasts_from_message,
+    forecasts_message,
     parse_tick,
     parse_ts,
 )
@@ -91,3 +93,11 @@ def test_decode_rejects_malformed_messages(payload: bytes, reason: str) -> None:
 def test_forecast_round_trips_through_json() -> None:
     forecast = Forecast("AAPL", TS, 1, "linear", "abc", "linear", 10.0, 0.01, 10.1, 9.0, 11.0, 0.6)
     assert forecast_from_json(dumps(forecast)) == forecast
+
+
+def test_forecasts_message_round_trips_every_model_of_a_tick() -> None:
+    forecasts = [
+        Forecast("AAPL", TS, 1, m, "v", m, 10.0, 0.01 * i, 10.1, 9.0, 11.0, 0.6)
+        for i, m in enumerate(["random_walk", "linear", "champion"])
+    ]
+    assert forecasts_from_message(forecasts_message(forecasts)) == forecasts

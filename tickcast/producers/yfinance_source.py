@@ -5,6 +5,7 @@ Needs the internet to reach Yahoo; tests feed recorded responses through the sam
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ import pandas as pd
 
 from tickcast.exceptions import TickcastError
 
-__all__ = ["FetchError", "fetch_history", "history_to_long"]
+log = logging.getLogger(__name__)
+
+__all__ = ["FetchError", "fetch_history", "history_to_long", "poll_new_bars"]
 
 
 class FetchError(TickcastError):
@@ -66,3 +69,35 @@ def fetch_history(
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(out, index=False)
     return frame
+
+
+def poll_new_bars(
+    symbols: Iterable[str],
+    last_seen: dict[str, int],
+    *,
+    interval: str = "1m",
+    period: str = "1d",
+    session: Any = None,
+) -> list[dict[str, Any]]:
+    """The bars newer than ``last_seen[symbol]`` (epoch ms) for each symbol; updates last_seen.
+
+    A symbol that yfinance cannot serve this time is logged and retried at the next poll.
+    """
+    import yfinance
+
+    fresh: list[dict[str, Any]] = []
+    for symbol in symbols:
+        try:
+            history = yfinance.Ticker(symbol, session=session).history(
+                period=period, interval=interval, auto_adjust=True, raise_errors=True
+            )
+            frame = history_to_long(history, symbol)
+        except Exception as exc:  # network, rate limit, unknown symbol: try again next poll
+            log.warning("yfinance poll of %s failed: %s", symbol, exc)
+            continue
+        newer = frame[frame["ts"] > last_seen.get(symbol, 0)]
+        if len(newer):
+            last_seen[symbol] = int(newer["ts"].max())
+            fresh.extend({str(k): v for k, v in row.items()} for row in newer.to_dict("records"))
+    fresh.sort(key=lambda r: r["ts"])
+    return fresh

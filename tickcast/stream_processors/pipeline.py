@@ -41,12 +41,16 @@ class Pipeline:
 
     def process(self, message: Mapping[str, Any] | bytes | str) -> StepResult | None:
         """Validate one raw record or JSON message and advance its symbol; None if rejected."""
+        tick = self.decode(message)
+        return None if tick is None else self.process_tick(tick)
+
+    def decode(self, message: Mapping[str, Any] | bytes | str) -> Tick | None:
+        """The message as a Tick, or None after handing it to the dead-letter path."""
         try:
-            tick = decode_tick(message) if isinstance(message, bytes | str) else parse_tick(message)
+            return decode_tick(message) if isinstance(message, bytes | str) else parse_tick(message)
         except InvalidTickError as exc:
             self.reject(message, exc.reason)
             return None
-        return self.process_tick(tick)
 
     def process_tick(self, tick: Tick) -> StepResult:
         result = self.states.step(tick)
@@ -62,7 +66,9 @@ class Pipeline:
         n = self.counts["invalid"]
         if n <= 10 or n % LOG_EVERY_DEAD_LETTER == 0:
             log.warning("dead letter #%d from %s: %s", n, self.source, reason)
-        letter = DeadLetter(int(time.time() * 1000), self.source, reason, _payload_text(message))
+        original = message if isinstance(message, bytes) else b""
+        received = int(time.time() * 1000)
+        letter = DeadLetter(received, self.source, reason, _payload_text(message), original)
         for sink in self.sinks:
             sink.add_dead_letter(letter)
 

@@ -29,6 +29,7 @@ class DeadLetter:
     source: str
     reason: str
     payload: str
+    original: bytes = b""  # the message as it arrived, when it arrived as bytes
 
 
 class Sink(Protocol):
@@ -127,11 +128,16 @@ class ClickHouseSink(MemorySink):
 
 
 class LatestSink:
-    """Keeps the last served forecast per symbol; one pipelined write per flush."""
+    """Keeps the last served forecast per symbol; one pipelined write per flush.
+
+    A store that is down does not hold the stream back: the latest forecast per symbol stays
+    pending (bounded by the number of symbols) and is written when the store answers again.
+    """
 
     def __init__(self, store: LatestStore) -> None:
         self.store = store
         self.pending: dict[str, Forecast] = {}
+        self.failures = 0
 
     def add(self, tick: Tick, result: StepResult) -> None:
         for forecast in result.forecasts:
@@ -142,9 +148,19 @@ class LatestSink:
         return None
 
     def flush(self) -> None:
-        if self.pending:
+        if not self.pending:
+            return
+        try:
             self.store.put_many(self.pending.values())
-            self.pending = {}
+        except Exception as exc:  # keep the latest values; the next flush catches up
+            self.failures += 1
+            if self.failures == 1 or self.failures % 100 == 0:
+                log.warning("latest store write failed %d time(s): %s", self.failures, exc)
+            return
+        if self.failures:
+            log.info("latest store is back after %d failed write(s)", self.failures)
+            self.failures = 0
+        self.pending = {}
 
     def drain(self) -> None:
         return None

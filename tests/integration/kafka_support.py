@@ -1,0 +1,131 @@
+"""Helpers for the tests that run `tickcast worker` against a real broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from tickcast.records import Forecast, dumps, forecasts_from_message
+
+TICKCAST = str(Path(sys.executable).with_name("tickcast"))
+
+
+def worker_env(bootstrap: str, tmp: Path, redis_url: str = "", **extra: str) -> dict[str, str]:
+    """Environment of an isolated pipeline: its own topics, consumer group and state dir."""
+    run = uuid.uuid4().hex[:8]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKCAST_")}
+    env.update(
+        TICKCAST_KAFKA_BOOTSTRAP=bootstrap,
+        TICKCAST_TICKS_TOPIC=f"ticks-{run}",
+        TICKCAST_FORECASTS_TOPIC=f"forecasts-{run}",
+        TICKCAST_DLQ_TOPIC=f"ticks-{run}.dlq",
+        TICKCAST_APP_ID=f"tickcast-{run}",
+        TICKCAST_PARTITIONS="4",
+        TICKCAST_REDIS_URL=redis_url,
+        TICKCAST_FLUSH_INTERVAL_S="0.2",
+        TICKCAST_FLUSH_MAX_ROWS="500",
+        TICKCAST_STATE_DIR=str(tmp / "state"),
+        TICKCAST_CLICKHOUSE_URL=f"chdb://{tmp / 'olap'}",
+    )
+    env.update(extra)
+    return env
+
+
+class Worker:
+    """A `tickcast worker` subprocess with its log in a file."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.handle = log.open("ab")
+        self.proc = subprocess.Popen(
+            [TICKCAST, "worker"], env=env, stdout=self.handle, stderr=subprocess.STDOUT
+        )
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_assigned(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while "assigned partitions" not in self.text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker never got partitions:\n{self.text()[-3000:]}")
+            time.sleep(0.2)
+
+    def stop(self) -> int:
+        """SIGTERM: the graceful path (flush, write state, ack)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(60)
+        self.handle.close()
+        return code
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(30)
+        self.handle.close()
+
+
+def publish(bootstrap: str, topic: str, records: Iterable[Any]) -> int:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    count = 0
+    for record in records:
+        value = record if isinstance(record, bytes) else dumps(record)
+        key = record.get("symbol", "").encode() if isinstance(record, dict) else None
+        producer.send(topic, key=key, value=value)
+        count += 1
+    producer.flush()
+    producer.close()
+    return count
+
+
+class TopicCollector:
+    """Consumes a topic from the start in a background thread, keeping every message."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.messages: list[Any] = []
+        self._stop = threading.Event()
+        self._consumer = KafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+            enable_auto_commit=False, consumer_timeout_ms=200,
+        )  # fmt: skip
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.messages.extend(self._consumer)
+
+    @property
+    def distinct(self) -> int:
+        return len({(m.key, m.value) for m in list(self.messages)})
+
+    def wait_for(self, n: int, timeout: float = 90) -> list[Any]:
+        """Wait until ``n`` distinct messages arrived; return everything seen so far."""
+        deadline = time.monotonic() + timeout
+        while self.distinct < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(self.messages)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._consumer.close()
+
+
+def forecasts_of(messages: list[Any]) -> list[Forecast]:
+    return [f for m in messages for f in forecasts_from_message(m.value)]
+
+
+def identity_sorted(forecasts: Iterable[Forecast]) -> list[Forecast]:
+    unique = {(f.symbol, f.ts, f.model): f for f in forecasts}
+    return [unique[k] for k in sorted(unique)]

@@ -1,0 +1,183 @@
+"""The Faust worker's shell: decode a batch of Kafka events, run the core, flush in order.
+
+The core runs through the same :class:`Pipeline` as the embedded runner. The shell adds what
+Kafka needs: per-symbol state loaded from and written to the Faust table, the ``forecasts`` and
+``ticks.dlq`` topics, and the flush order of DESIGN.md (outputs, then state, then the ack that
+``take_events`` gives when :meth:`WorkerShell.process_batch` returns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pickle
+import time
+from typing import Any
+
+from tickcast.config import Settings
+from tickcast.online_model import CoreConfig, StepResult, SymbolState
+from tickcast.producers.kafka_publisher import REASON
+from tickcast.records import Tick, forecasts_message
+from tickcast.stores import ClickHouseStore, open_latest_store
+from tickcast.stream_processors.pipeline import Pipeline
+from tickcast.stream_processors.sinks import ClickHouseSink, DeadLetter, LatestSink, Sink
+
+__all__ = ["Outbox", "WorkerShell"]
+
+log = logging.getLogger(__name__)
+PICKLE_PROTOCOL = 5
+MAX_RETRY_DELAY_S = 10.0
+
+
+class Outbox:
+    """A sink that keeps this batch's Kafka messages until the shell sends them."""
+
+    def __init__(self) -> None:
+        self.forecasts: list[tuple[bytes, bytes]] = []
+        self.dead_letters: list[DeadLetter] = []
+
+    def add(self, tick: Tick, result: StepResult) -> None:
+        if result.forecasts:
+            self.forecasts.append((tick.symbol.encode(), forecasts_message(result.forecasts)))
+
+    def add_dead_letter(self, letter: DeadLetter) -> None:
+        self.dead_letters.append(letter)
+
+    def flush(self) -> None:
+        return None
+
+    def drain(self) -> None:
+        return None
+
+
+class WorkerShell:
+    """Per-process worker state: the pipeline, the table and topics, the symbols' partitions."""
+
+    def __init__(
+        self, settings: Settings, config: CoreConfig, *, table: Any, forecasts: Any, dlq: Any
+    ) -> None:
+        self.settings = settings
+        self.table = table
+        self.forecasts_topic = forecasts
+        self.dlq_topic = dlq
+        self.outbox = Outbox()
+        self.clickhouse = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
+        self.latest = open_latest_store(settings.redis_url)
+        sinks: list[Sink] = [self.outbox, ClickHouseSink(self.clickhouse), LatestSink(self.latest)]
+        self.pipeline = Pipeline(config, sinks, source=settings.ticks_topic)
+        self.partition_of: dict[str, int] = {}  # symbol -> partition of its ticks
+        self.dirty: set[str] = set()
+        self.changelog_bytes = 0
+        self.lock = asyncio.Lock()
+
+    def setup(self) -> None:
+        """Connect the stores (ClickHouse schema, Redis ping) before consuming."""
+        self.clickhouse.setup()
+        if not self.latest.ping():
+            log.warning("latest store %s does not answer yet", self.settings.redis_url)
+
+    def _state(self, symbol: str) -> SymbolState:
+        """The symbol's state: in memory, else recovered from the table, else new."""
+        states = self.pipeline.states.states
+        state = states.get(symbol)
+        if state is None:
+            raw = self.table.get(symbol.encode())
+            if raw is not None:
+                state = pickle.loads(raw)  # only our own workers write this changelog
+                states[symbol] = state
+                log.info("recovered %s at event time %s", symbol, state.last_ts)
+            else:
+                state = self.pipeline.states[symbol]
+        return state
+
+    async def process_batch(self, events: list[Any]) -> None:
+        """Run every event through the core, then flush outputs and state before the ack.
+
+        ``take_events`` acknowledges the batch when this returns or raises, so this never
+        raises: a failing output is retried until it succeeds (back-pressure), and a failure
+        of the core itself ends the process before anything is acknowledged.
+        """
+        async with self.lock:
+            try:
+                self._run_core(events)
+            except Exception:
+                log.critical("the core failed; exiting without acknowledging", exc_info=True)
+                os._exit(70)
+            delay = 0.5
+            while True:
+                try:
+                    await self._flush()
+                    return
+                except Exception as exc:  # outputs down: keep them, wait, retry
+                    log.error("flush failed (%s); retrying in %.1f s", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, MAX_RETRY_DELAY_S)
+
+    def _run_core(self, events: list[Any]) -> None:
+        pipeline = self.pipeline
+        for event in events:
+            tick = pipeline.decode(event.value)
+            if tick is None:
+                continue
+            self._state(tick.symbol)
+            self.partition_of[tick.symbol] = event.message.partition
+            if pipeline.process_tick(tick).status == "ok":
+                self.dirty.add(tick.symbol)
+
+    async def _flush(self) -> None:
+        """(1) outputs written and confirmed, (2) touched states to the changelog, confirmed."""
+        outbox = self.outbox
+        pending = [
+            await self.forecasts_topic.send(key=key, value=value) for key, value in outbox.forecasts
+        ]
+        pending += [
+            await self.dlq_topic.send(
+                value=letter.original or letter.payload.encode(),
+                headers={REASON: letter.reason.encode(), "source": letter.source.encode()},
+            )
+            for letter in outbox.dead_letters
+        ]
+        await asyncio.get_running_loop().run_in_executor(None, self.pipeline.drain)
+        await asyncio.gather(*pending)
+        outbox.forecasts, outbox.dead_letters = [], []  # only once delivered
+        await self._write_states()
+
+    async def _write_states(self) -> None:
+        states = self.pipeline.states.states
+        pending = []
+        for symbol in self.dirty:
+            value = pickle.dumps(states[symbol], protocol=PICKLE_PROTOCOL)
+            key = symbol.encode()
+            self.table.data[key] = value
+            pending.append(self.table.send_changelog(self.partition_of[symbol], key, value))
+            self.changelog_bytes += len(value)
+        self.dirty.clear()
+        await asyncio.gather(*pending)
+
+    async def forget(self, revoked: set[Any]) -> None:
+        """Drop the in-memory state of symbols whose partitions moved to another worker."""
+        async with self.lock:
+            partitions = {tp.partition for tp in revoked if tp.topic == self.settings.ticks_topic}
+            gone = [s for s, p in self.partition_of.items() if p in partitions]
+            for symbol in gone:
+                self.pipeline.states.states.pop(symbol, None)
+                del self.partition_of[symbol]
+            if gone:
+                log.info(
+                    "partitions %s revoked: released %d symbols", sorted(partitions), len(gone)
+                )
+
+    def assign(self, assigned: set[Any]) -> None:
+        partitions = sorted(
+            tp.partition for tp in assigned if tp.topic == self.settings.ticks_topic
+        )
+        log.info("assigned partitions %s of %s", partitions, self.settings.ticks_topic)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "counts": dict(self.pipeline.counts),
+            "symbols": len(self.pipeline.states),
+            "changelog_bytes": self.changelog_bytes,
+            "at": int(time.time()),
+        }
