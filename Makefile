@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint unit system-deps clean help
+.PHONY: demo test lint system-deps broker clean help
 
 help:
 	@echo "make demo   - set up and run the demo (bundled sample, API on 127.0.0.1:8000)"
 	@echo "make test   - set up, lint, type-check and run every test"
+	@echo "make broker - start a local Kafka broker (KRaft) on 127.0.0.1:9092"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,11 +18,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-# System packages the tests need: a real redis-server (Debian's package).
+# System packages the tests need (Debian's): redis-server, and Java 17 + Maven for the Kafka
+# broker that infra/kafka/broker runs from Maven Central's jars (fetched once here).
+APT_NEEDS := $(strip \
+  $(if $(shell command -v redis-server),,redis-server) \
+  $(if $(shell command -v java),,openjdk-17-jre-headless) \
+  $(if $(shell command -v mvn),,maven))
+
 system-deps:
-	@command -v redis-server >/dev/null 2>&1 || { \
-	  echo "installing redis-server (Debian package)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+	@if [ -n "$(APT_NEEDS)" ]; then \
+	  echo "installing $(APT_NEEDS) (Debian packages)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(APT_NEEDS) >/dev/null; fi
+	@infra/kafka/broker fetch
+
+broker: system-deps  ## a local Kafka broker on 127.0.0.1:9092 (infra/kafka/broker stop ends it)
+	infra/kafka/broker start
 
 demo: $(STAMP)
 	$(BIN)/tickcast demo

@@ -410,7 +410,7 @@ def worker(horizon: HorizonOpt = None, models: ModelsOpt = None) -> None:
     from faust import Worker
 
     from tickcast.producers.kafka_publisher import ensure_topics
-    from tickcast.stream_processors.faust_app import build_app, state_store_url
+    from tickcast.stream_processors.faust_app import STATE_TABLE, build_app
 
     settings = load_settings()
     _setup_logging(settings)
@@ -427,9 +427,10 @@ def worker(horizon: HorizonOpt = None, models: ModelsOpt = None) -> None:
         _fail(exc)
     except Exception as exc:  # broker unreachable and the like: one line, not a traceback
         _fail(TickcastError(f"cannot start the worker: {exc}"))
+    changelog = f"{settings.app_id}-{STATE_TABLE}-changelog"
     _announce("worker", settings, kafka=settings.kafka_bootstrap, app_id=settings.app_id,
               ticks=settings.ticks_topic, forecasts=settings.forecasts_topic,
-              dlq=settings.dlq_topic, state=state_store_url(settings.state_store))  # fmt: skip
+              dlq=settings.dlq_topic, state=changelog)  # fmt: skip
     Worker(faust_app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
 
 

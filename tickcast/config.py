@@ -31,7 +31,6 @@ class Settings:
     dlq_topic: str = "ticks.dlq"
     partitions: int = 4
     app_id: str = "tickcast"  # Faust app id = consumer group and changelog topic prefix
-    state_store: str = "auto"  # auto (rocksdb when rocksdict imports), rocksdb or memory
     state_dir: str = "./data/faust"
     session_timeout_s: float = 10.0  # how long a dead worker keeps its partitions
     api_host: str = "127.0.0.1"
@@ -50,8 +49,6 @@ class Settings:
             raise ConfigError(
                 f"{PREFIX}FLUSH_INTERVAL_S and {PREFIX}FLUSH_MAX_ROWS must be positive"
             )
-        if self.state_store not in ("auto", "rocksdb", "memory"):
-            raise ConfigError(f"{PREFIX}STATE_STORE must be auto, rocksdb or memory")
         if not 1 <= self.api_port <= 65535:
             raise ConfigError(f"{PREFIX}API_PORT must be a TCP port, got {self.api_port}")
 

@@ -9,6 +9,10 @@ confirmed, (3) only then does ``take_events`` acknowledge the batch, so its offs
 committed. After a crash, Faust rebuilds the table from the changelog, the ticks after the last
 commit are delivered again, the event-time guard skips those the state already covers, and the
 rest produce the very same outputs again, which ClickHouse collapses.
+
+The table uses Faust's memory store: a restarted worker reads the compacted changelog (one
+record per symbol). Faust's RocksDB store is not used because its writes need a current stream
+event for their partition, and the state is written once per batch, outside any event.
 """
 
 from __future__ import annotations
@@ -22,23 +26,10 @@ from tickcast.config import Settings
 from tickcast.online_model import CoreConfig
 from tickcast.stream_processors.worker import WorkerShell
 
-__all__ = ["STATE_TABLE", "build_app", "state_store_url"]
+__all__ = ["STATE_TABLE", "build_app"]
 
 log = logging.getLogger(__name__)
 STATE_TABLE = "symbol-state"
-
-
-def state_store_url(choice: str) -> str:
-    """rocksdb:// when asked for or (``auto``) when rocksdict imports; memory:// otherwise."""
-    if choice == "memory":
-        return "memory://"
-    try:
-        import rocksdict  # noqa: F401
-    except ImportError:
-        if choice == "rocksdb":
-            raise
-        return "memory://"
-    return "rocksdb://"
 
 
 def raw_schema() -> faust.Schema[Any, Any]:
@@ -55,7 +46,7 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
-        store=state_store_url(settings.state_store),
+        store="memory://",  # rebuilt from the compacted changelog at start; see note below
         datadir=settings.state_dir,
         topic_partitions=settings.partitions,
         topic_replication_factor=1,

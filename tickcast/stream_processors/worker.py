@@ -28,6 +28,7 @@ __all__ = ["Outbox", "WorkerShell"]
 log = logging.getLogger(__name__)
 PICKLE_PROTOCOL = 5
 MAX_RETRY_DELAY_S = 10.0
+DELIVERY_TIMEOUT_S = 30.0
 
 
 class Outbox:
@@ -110,7 +111,7 @@ class WorkerShell:
                     await self._flush()
                     return
                 except Exception as exc:  # outputs down: keep them, wait, retry
-                    log.error("flush failed (%s); retrying in %.1f s", exc, delay)
+                    log.error("flush failed (%r); retrying in %.1f s", exc, delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, MAX_RETRY_DELAY_S)
 
@@ -139,21 +140,24 @@ class WorkerShell:
             for letter in outbox.dead_letters
         ]
         await asyncio.get_running_loop().run_in_executor(None, self.pipeline.drain)
-        await asyncio.gather(*pending)
+        await asyncio.wait_for(asyncio.gather(*pending), DELIVERY_TIMEOUT_S)
         outbox.forecasts, outbox.dead_letters = [], []  # only once delivered
         await self._write_states()
 
     async def _write_states(self) -> None:
+        """Each touched symbol's state, once, to the changelog partition of its ticks."""
         states = self.pipeline.states.states
+        changelog = self.table.changelog_topic
         pending = []
         for symbol in self.dirty:
             value = pickle.dumps(states[symbol], protocol=PICKLE_PROTOCOL)
             key = symbol.encode()
             self.table.data[key] = value
-            pending.append(self.table.send_changelog(self.partition_of[symbol], key, value))
+            partition = self.partition_of[symbol]
+            pending.append(await changelog.send(key=key, value=value, partition=partition))
             self.changelog_bytes += len(value)
+        await asyncio.wait_for(asyncio.gather(*pending), DELIVERY_TIMEOUT_S)
         self.dirty.clear()
-        await asyncio.gather(*pending)
 
     async def forget(self, revoked: set[Any]) -> None:
         """Drop the in-memory state of symbols whose partitions moved to another worker."""
