@@ -15,7 +15,7 @@ from requests.adapters import BaseAdapter
 from tests.factories import write_long_csv, write_yfinance_csv, write_yfinance_multiheader_csv
 from tickcast.producers import ReplayError, read_records, replay_records, sample_records
 from tickcast.producers.replay import paced
-from tickcast.producers.yfinance_source import fetch_history
+from tickcast.producers.yfinance_source import fetch_history, poll_new_bars
 from tickcast.records import parse_tick, parse_ts
 
 DATA = Path(__file__).parent.parent / "data"
@@ -140,3 +140,15 @@ def test_fetch_writes_long_format_parquet_from_yahoo_chart_response(tmp_path: Pa
     assert [t.price for t in ticks] == [222.01, 223.45, 222.72, 227.48, 226.96]
     assert ticks[0].ts == parse_ts("2024-11-04T00:00:00-05:00")
     assert ticks[-1].volume == 38328800
+
+
+def test_live_poll_publishes_only_bars_not_yet_published() -> None:
+    adapter = RecordedYahoo(json.loads((DATA / "yahoo_chart_aapl_5d.json").read_text()))
+    session = requests.Session()
+    session.mount("https://", adapter)
+    last_seen: dict[str, int] = {}
+    first = poll_new_bars(["AAPL"], last_seen, interval="1d", period="5d", session=session)
+    again = poll_new_bars(["AAPL"], last_seen, interval="1d", period="5d", session=session)
+    assert [parse_tick(r).price for r in first] == [222.01, 223.45, 222.72, 227.48, 226.96]
+    assert again == []
+    assert last_seen == {"AAPL": parse_ts("2024-11-08T00:00:00-05:00")}
