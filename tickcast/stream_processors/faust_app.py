@@ -66,7 +66,7 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
     # bytes types (not a schema) make Faust use "raw" for the changelog, recovery included.
     table = app.Table(STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     shell = WorkerShell(
-        settings, config, table=table,
+        settings, config, producer=app.producer, table=table,
         forecasts=raw_topic(settings.forecasts_topic, settings.partitions),
         dlq=raw_topic(settings.dlq_topic, 1),
     )  # fmt: skip

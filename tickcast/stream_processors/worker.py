@@ -56,9 +56,17 @@ class WorkerShell:
     """Per-process worker state: the pipeline, the table and topics, the symbols' partitions."""
 
     def __init__(
-        self, settings: Settings, config: CoreConfig, *, table: Any, forecasts: Any, dlq: Any
+        self,
+        settings: Settings,
+        config: CoreConfig,
+        *,
+        producer: Any,
+        table: Any,
+        forecasts: Any,
+        dlq: Any,
     ) -> None:
         self.settings = settings
+        self.producer = producer
         self.table = table
         self.forecasts_topic = forecasts
         self.dlq_topic = dlq
@@ -129,13 +137,19 @@ class WorkerShell:
     async def _flush(self) -> None:
         """(1) outputs written and confirmed, (2) touched states to the changelog, confirmed."""
         outbox = self.outbox
+        send = self.producer.send  # the app's producer: far cheaper per message than Topic.send
+        forecasts, dlq = self.forecasts_topic.get_topic_name(), self.dlq_topic.get_topic_name()
         pending = [
-            await self.forecasts_topic.send(key=key, value=value) for key, value in outbox.forecasts
+            await send(forecasts, key, value, None, None, None) for key, value in outbox.forecasts
         ]
         pending += [
-            await self.dlq_topic.send(
-                value=letter.original or letter.payload.encode(),
-                headers={REASON: letter.reason.encode(), "source": letter.source.encode()},
+            await send(
+                dlq,
+                None,
+                letter.original or letter.payload.encode(),
+                None,
+                None,
+                [(REASON, letter.reason.encode()), ("source", letter.source.encode())],
             )
             for letter in outbox.dead_letters
         ]

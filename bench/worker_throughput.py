@@ -1,0 +1,100 @@
+"""Ticks/s through one `tickcast worker` (Kafka in, every sink on), with the bare core as reference.
+
+Publishes N synthetic ticks with `tickcast produce` (its publish rate is the producer figure),
+then starts a worker on the backlog and times it from its first to its last forecast message
+(Kafka record timestamps). Prints JSON lines. Needs a broker (TICKCAST_KAFKA_BOOTSTRAP, default
+127.0.0.1:9092; `make broker`) and, for the Redis sink, TICKCAST_REDIS_URL.
+
+    .venv/bin/python bench/worker_throughput.py --ticks 100000 --symbols 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from kafka import KafkaConsumer
+
+from tickcast.online_model import CoreConfig, SymbolStates
+from tickcast.producers import synthetic_ticks
+from tickcast.records import parse_tick
+
+TICKCAST = str(Path(sys.executable).with_name("tickcast"))
+
+
+def bare_core_rate(n: int, symbols: int) -> float:
+    records = list(synthetic_ticks(n, symbols))
+    states = SymbolStates(CoreConfig())
+    start = time.perf_counter()
+    for record in records:
+        states.step(parse_tick(record))
+    return n / (time.perf_counter() - start)
+
+
+def forecast_span(bootstrap: str, topic: str, n: int, timeout: float) -> tuple[int, float]:
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        enable_auto_commit=False, consumer_timeout_ms=1000,
+    )  # fmt: skip
+    stamps: list[int] = []
+    deadline = time.monotonic() + timeout
+    while len(stamps) < n and time.monotonic() < deadline:
+        stamps.extend(m.timestamp for m in consumer)
+        print(f"\r{len(stamps)}/{n} forecasts", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    consumer.close()
+    return len(stamps), (max(stamps) - min(stamps)) / 1000 if stamps else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=100_000)
+    parser.add_argument("--symbols", type=int, default=10)
+    args = parser.parse_args()
+    bootstrap = os.environ.get("TICKCAST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    run = uuid.uuid4().hex[:8]
+    tmp = Path(tempfile.mkdtemp(prefix="tickcast-bench-"))
+    env = {
+        **os.environ,
+        "TICKCAST_KAFKA_BOOTSTRAP": bootstrap,
+        "TICKCAST_TICKS_TOPIC": f"bench-ticks-{run}",
+        "TICKCAST_FORECASTS_TOPIC": f"bench-forecasts-{run}",
+        "TICKCAST_DLQ_TOPIC": f"bench-ticks-{run}.dlq",
+        "TICKCAST_APP_ID": f"bench-{run}",
+        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp / 'olap'}",
+        "TICKCAST_STATE_DIR": str(tmp / "state"),
+    }
+    produced = subprocess.run(
+        [TICKCAST, "produce", "--synthetic", str(args.ticks), "--symbols", str(args.symbols)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    publish = json.loads(produced.stdout)
+    print(json.dumps({"figure": "producer_ticks_per_s", "value": publish["ticks_per_s"],
+                      "ticks": args.ticks}))  # fmt: skip
+    log = (tmp / "worker.log").open("w")
+    worker = subprocess.Popen([TICKCAST, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        count, seconds = forecast_span(bootstrap, env["TICKCAST_FORECASTS_TOPIC"], args.ticks, 600)
+    finally:
+        worker.terminate()
+        worker.wait(60)
+    reference = bare_core_rate(args.ticks, args.symbols)
+    rate = count / seconds if seconds else 0.0
+    print(json.dumps({
+        "figure": "worker_ticks_per_s", "value": round(rate), "ticks": count,
+        "symbols": args.symbols, "sinks": "forecasts topic, clickhouse (chdb), "
+        + ("redis" if os.environ.get("TICKCAST_REDIS_URL") else "in-process latest"),
+        "reference_bare_core_ticks_per_s": round(reference),
+        "ratio_to_bare_core": round(rate / reference, 3),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
