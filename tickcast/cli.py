@@ -32,13 +32,17 @@ app = typer.Typer(
 err = Console(stderr=True)
 log = logging.getLogger("tickcast")
 
-FilesArg = Annotated[list[Path], typer.Argument(help="CSV or Parquet files (long or yfinance)")]
 SymbolOpt = Annotated[str | None, typer.Option(help="symbol for single-symbol (yfinance) files")]
 HorizonOpt = Annotated[int | None, typer.Option(help="ticks ahead to forecast")]
 ModelsOpt = Annotated[
     str | None, typer.Option(help="comma-separated models (default set when empty)")
 ]
 LevelOpt = Annotated[float | None, typer.Option(help="nominal interval coverage")]
+OptionalFiles = Annotated[list[Path] | None, typer.Argument(help="tick files (CSV/Parquet)")]
+SpeedOpt = Annotated[float, typer.Option(help="0: as fast as possible, N: N x real time")]
+SyntheticOpt = Annotated[int, typer.Option(help="N synthetic ticks instead of files")]
+SymbolsOpt = Annotated[int, typer.Option(help="symbols of the synthetic source")]
+SeedOpt = Annotated[int, typer.Option(help="seed of the synthetic source")]
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -93,7 +97,7 @@ def _fail(exc: Exception) -> None:
 
 @app.command()
 def backtest(
-    files: Annotated[list[Path] | None, typer.Argument(help="tick files (CSV/Parquet)")] = None,
+    files: OptionalFiles = None,
     symbol: SymbolOpt = None,
     horizon: HorizonOpt = None,
     models: ModelsOpt = None,
@@ -189,12 +193,12 @@ def _announce(command: str, settings: Settings, **extra: Any) -> None:
 
 @app.command()
 def replay(
-    files: Annotated[list[Path] | None, typer.Argument(help="tick files (CSV/Parquet)")] = None,
+    files: OptionalFiles = None,
     symbol: SymbolOpt = None,
-    speed: Annotated[float, typer.Option(help="0: as fast as possible, N: N x real time")] = 0.0,
-    synthetic: Annotated[int, typer.Option(help="replay N synthetic ticks instead")] = 0,
-    symbols: Annotated[int, typer.Option(help="symbols of the synthetic source")] = 10,
-    seed: Annotated[int, typer.Option(help="seed of the synthetic source")] = 7,
+    speed: SpeedOpt = 0.0,
+    synthetic: SyntheticOpt = 0,
+    symbols: SymbolsOpt = 10,
+    seed: SeedOpt = 7,
     horizon: HorizonOpt = None,
     models: ModelsOpt = None,
 ) -> None:
@@ -319,12 +323,12 @@ def api(
 
 @app.command()
 def produce(
-    files: Annotated[list[Path] | None, typer.Argument(help="tick files (CSV/Parquet)")] = None,
+    files: OptionalFiles = None,
     symbol: SymbolOpt = None,
-    speed: Annotated[float, typer.Option(help="0: as fast as possible, N: N x real time")] = 0.0,
-    synthetic: Annotated[int, typer.Option(help="publish N synthetic ticks instead")] = 0,
-    symbols: Annotated[int, typer.Option(help="symbols of the synthetic source")] = 10,
-    seed: Annotated[int, typer.Option(help="seed of the synthetic source")] = 7,
+    speed: SpeedOpt = 0.0,
+    synthetic: SyntheticOpt = 0,
+    symbols: SymbolsOpt = 10,
+    seed: SeedOpt = 7,
     sample: Annotated[bool, typer.Option(help="publish the bundled SP500 sample")] = False,
     yfinance: Annotated[
         str | None, typer.Option(help="poll 1-minute bars of these symbols (comma-separated)")

@@ -129,3 +129,19 @@ def forecasts_of(messages: list[Any]) -> list[Forecast]:
 def identity_sorted(forecasts: Iterable[Forecast]) -> list[Forecast]:
     unique = {(f.symbol, f.ts, f.model): f for f in forecasts}
     return [unique[k] for k in sorted(unique)]
+
+
+def assert_same_forecasts(actual: list[Forecast], expected: list[Forecast]) -> None:
+    """Equality of long forecast lists, reported as counts and the first difference (pytest's
+    own diff of lists this long takes minutes)."""
+    have = {(f.symbol, f.ts, f.model): f for f in actual}
+    want = {(f.symbol, f.ts, f.model): f for f in expected}
+    missing = sorted(want.keys() - have.keys())
+    extra = sorted(have.keys() - want.keys())
+    different = [k for k in sorted(want.keys() & have.keys()) if have[k] != want[k]]
+    problems = len(missing) + len(extra) + len(different)
+    assert problems == 0, (
+        f"{len(missing)} missing (first {missing[:1]}), {len(extra)} unexpected "
+        f"(first {extra[:1]}), {len(different)} different (first "
+        f"{[(have[k], want[k]) for k in different[:1]]}) of {len(want)} expected"
+    )

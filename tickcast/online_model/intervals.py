@@ -16,6 +16,7 @@ Until ``min_scores`` scores exist, the normal quantile stands in.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, insort
 from collections import deque
 from statistics import NormalDist
@@ -33,6 +34,18 @@ class ConformalInterval:
         self.prior = NormalDist().inv_cdf(0.5 + level / 2.0)
         self.order: deque[float] = deque()
         self.sorted: list[float] = []
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle the scores once, in arrival order; the sorted copy is rebuilt on load."""
+        state = dict(self.__dict__)
+        state["order"] = array("d", self.order)
+        del state["sorted"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.order = deque(self.order)
+        self.sorted = sorted(self.order)
 
     def update(self, score: float) -> None:
         """Add one nonconformity score, dropping the oldest beyond the window."""

@@ -5,10 +5,13 @@ in memory while the worker runs and in the table ``symbol-state`` (changelog top
 ``<app_id>-symbol-state-changelog``, co-partitioned with ``ticks``) once per flush. Each batch
 of ticks is one flush: (1) outputs are written and confirmed (forecasts topic, dead letters,
 ClickHouse, Redis), (2) each touched symbol's state is written to the changelog once and
-confirmed, (3) only then does ``take_events`` acknowledge the batch, so its offsets may be
-committed. After a crash, Faust rebuilds the table from the changelog, the ticks after the last
-commit are delivered again, the event-time guard skips those the state already covers, and the
-rest produce the very same outputs again, which ClickHouse collapses.
+confirmed, (3) only then are the batch's events acknowledged, so their offsets may be
+committed. A batch is ``flush_max_rows`` events or whatever waited ``flush_interval_s``.
+(``take_events`` is not used: it acknowledges on its own and, in faust-streaming 0.15, was
+seen to drop single events at batch boundaries.) After a crash, Faust rebuilds the table
+from the changelog, the ticks after the last commit are delivered again, the event-time
+guard skips those the state already covers, and the rest produce the very same outputs
+again, which ClickHouse collapses.
 
 The table uses Faust's memory store: a restarted worker reads the compacted changelog (one
 record per symbol). Faust's RocksDB store is not used because its writes need a current stream
@@ -73,10 +76,14 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
 
     @app.agent(ticks, name="forecast-ticks")
     async def forecast_ticks(stream: Any) -> None:
-        async for events in stream.take_events(
-            settings.flush_max_rows, within=settings.flush_interval_s
-        ):
-            await shell.process_batch(events)  # flushes before take_events acks the batch
+        manual = stream.noack()  # acks are ours: only after the batch is flushed
+        async for event in manual.events():
+            await shell.process_event(event, manual.ack)
+
+    async def flush_idle_batch() -> None:
+        await shell.flush_due()
+
+    app.timer(settings.flush_interval_s / 2)(flush_idle_batch)
 
     async def on_revoked(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await shell.forget(args[0] if args else kwargs.get("revoked", set()))

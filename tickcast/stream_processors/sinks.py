@@ -16,7 +16,7 @@ from tickcast.online_model import SERVED, StepResult
 from tickcast.records import Forecast, Outcome, Tick
 from tickcast.stores import ClickHouseStore, LatestStore
 
-__all__ = ["ClickHouseSink", "DeadLetter", "LatestSink", "MemorySink", "Sink"]
+__all__ = ["ClickHouseSink", "DeadLetter", "HeldSink", "LatestSink", "MemorySink", "Sink"]
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +39,11 @@ class Sink(Protocol):
     def drain(self) -> None: ...
 
 
-class MemorySink:
-    """Keeps everything in lists: for tests and backtests."""
+class HeldSink:
+    """A sink whose owner reads its buffers itself: dead letters are kept, flush does nothing."""
 
     def __init__(self) -> None:
-        self.ticks: list[Tick] = []
-        self.forecasts: list[Forecast] = []
-        self.outcomes: list[Outcome] = []
-        self.metrics: list[dict[str, Any]] = []
         self.dead_letters: list[DeadLetter] = []
-
-    def add(self, tick: Tick, result: StepResult) -> None:
-        if result.status == "ok":
-            self.ticks.append(tick)
-        self.forecasts.extend(result.forecasts)
-        self.outcomes.extend(result.outcomes)
-        self.metrics.extend(result.metrics)
 
     def add_dead_letter(self, letter: DeadLetter) -> None:
         self.dead_letters.append(letter)
@@ -64,6 +53,24 @@ class MemorySink:
 
     def drain(self) -> None:
         return None
+
+
+class MemorySink(HeldSink):
+    """Keeps everything in lists: for tests and backtests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ticks: list[Tick] = []
+        self.forecasts: list[Forecast] = []
+        self.outcomes: list[Outcome] = []
+        self.metrics: list[dict[str, Any]] = []
+
+    def add(self, tick: Tick, result: StepResult) -> None:
+        if result.status == "ok":
+            self.ticks.append(tick)
+        self.forecasts.extend(result.forecasts)
+        self.outcomes.extend(result.outcomes)
+        self.metrics.extend(result.metrics)
 
 
 class ClickHouseSink(MemorySink):

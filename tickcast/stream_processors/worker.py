@@ -3,7 +3,7 @@
 The core runs through the same :class:`Pipeline` as the embedded runner. The shell adds what
 Kafka needs: per-symbol state loaded from and written to the Faust table, the ``forecasts`` and
 ``ticks.dlq`` topics, and the flush order of DESIGN.md (outputs, then state, then the ack that
-``take_events`` gives when :meth:`WorkerShell.process_batch` returns).
+acknowledgement of the batch's events).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tickcast.producers.kafka_publisher import REASON
 from tickcast.records import Tick, forecasts_message
 from tickcast.stores import ClickHouseStore, open_latest_store
 from tickcast.stream_processors.pipeline import Pipeline
-from tickcast.stream_processors.sinks import ClickHouseSink, DeadLetter, LatestSink, Sink
+from tickcast.stream_processors.sinks import ClickHouseSink, HeldSink, LatestSink, Sink
 
 __all__ = ["Outbox", "WorkerShell"]
 
@@ -31,25 +31,16 @@ MAX_RETRY_DELAY_S = 10.0
 DELIVERY_TIMEOUT_S = 30.0
 
 
-class Outbox:
-    """A sink that keeps this batch's Kafka messages until the shell sends them."""
+class Outbox(HeldSink):
+    """Keeps this batch's Kafka messages (forecasts, dead letters) until the shell sends them."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.forecasts: list[tuple[bytes, bytes]] = []
-        self.dead_letters: list[DeadLetter] = []
 
     def add(self, tick: Tick, result: StepResult) -> None:
         if result.forecasts:
             self.forecasts.append((tick.symbol.encode(), forecasts_message(result.forecasts)))
-
-    def add_dead_letter(self, letter: DeadLetter) -> None:
-        self.dead_letters.append(letter)
-
-    def flush(self) -> None:
-        return None
-
-    def drain(self) -> None:
-        return None
 
 
 class WorkerShell:
@@ -79,6 +70,9 @@ class WorkerShell:
         self.dirty: set[str] = set()
         self.changelog_bytes = 0
         self.lock = asyncio.Lock()
+        self.unacked: list[Any] = []  # events processed but not yet flushed and acknowledged
+        self.ack: Any = None
+        self.last_flush = time.monotonic()
 
     def setup(self) -> None:
         """Connect the stores (ClickHouse schema, Redis ping) before consuming."""
@@ -100,30 +94,51 @@ class WorkerShell:
                 state = self.pipeline.states[symbol]
         return state
 
-    async def process_batch(self, events: list[Any]) -> None:
-        """Run every event through the core, then flush outputs and state before the ack.
-
-        ``take_events`` acknowledges the batch when this returns or raises, so this never
-        raises: a failing output is retried until it succeeds (back-pressure), and a failure
-        of the core itself ends the process before anything is acknowledged.
-        """
+    async def process_event(self, event: Any, ack: Any) -> None:
+        """Run one event through the core; flush and ack once the batch is full."""
         async with self.lock:
+            self._run_core([event])
+            self.unacked.append(event)
+            self.ack = ack
+            if len(self.unacked) >= self.settings.flush_max_rows:
+                await self._flush_and_ack()
+
+    async def flush_due(self) -> None:
+        """The timer's flush: write and ack a batch that has waited a flush interval."""
+        async with self.lock:
+            if (
+                self.unacked
+                and time.monotonic() - self.last_flush >= self.settings.flush_interval_s
+            ):
+                await self._flush_and_ack()
+
+    async def _flush_and_ack(self) -> None:
+        """Flush in order, then acknowledge the batch. Never raises: a failing output is
+        retried until it succeeds (back-pressure), so nothing is acknowledged unwritten."""
+        delay = 0.5
+        while True:
             try:
-                self._run_core(events)
-            except Exception:
-                log.critical("the core failed; exiting without acknowledging", exc_info=True)
-                os._exit(70)
-            delay = 0.5
-            while True:
-                try:
-                    await self._flush()
-                    return
-                except Exception as exc:  # outputs down: keep them, wait, retry
-                    log.error("flush failed (%r); retrying in %.1f s", exc, delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, MAX_RETRY_DELAY_S)
+                await self._flush()
+                break
+            except Exception as exc:  # outputs down: keep them, wait, retry
+                log.error("flush failed (%r); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY_S)
+        for event in self.unacked:
+            await self.ack(event)
+        self.unacked = []
+        self.last_flush = time.monotonic()
 
     def _run_core(self, events: list[Any]) -> None:
+        """The core over a batch; a failure here is a bug, and the process ends before
+        anything of the batch is acknowledged."""
+        try:
+            self._step_all(events)
+        except Exception:
+            log.critical("the core failed; exiting without acknowledging", exc_info=True)
+            os._exit(70)
+
+    def _step_all(self, events: list[Any]) -> None:
         pipeline = self.pipeline
         for event in events:
             tick = pipeline.decode(event.value)
@@ -174,8 +189,11 @@ class WorkerShell:
         self.dirty.clear()
 
     async def forget(self, revoked: set[Any]) -> None:
-        """Drop the in-memory state of symbols whose partitions moved to another worker."""
+        """Flush what is pending, then drop the in-memory state of symbols whose partitions
+        moved to another worker."""
         async with self.lock:
+            if self.unacked:
+                await self._flush_and_ack()
             partitions = {tp.partition for tp in revoked if tp.topic == self.settings.ticks_topic}
             gone = [s for s, p in self.partition_of.items() if p in partitions]
             for symbol in gone:
