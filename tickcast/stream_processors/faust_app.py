@@ -7,8 +7,8 @@ of ticks is one flush: (1) outputs are written and confirmed (forecasts topic, d
 ClickHouse, Redis), (2) each touched symbol's state is written to the changelog once and
 confirmed, (3) only then are the batch's events acknowledged, so their offsets may be
 committed. A batch is ``flush_max_rows`` events or whatever waited ``flush_interval_s``.
-(``take_events`` is not used: it acknowledges on its own and, in faust-streaming 0.15, was
-seen to drop single events at batch boundaries.) After a crash, Faust rebuilds the table
+(``take_events`` is not used: it acknowledges its batch in a ``finally``, even when the loop
+body raised, which would let unwritten ticks be committed.) After a crash, Faust rebuilds the table
 from the changelog, the ticks after the last commit are delivered again, the event-time
 guard skips those the state already covers, and the rest produce the very same outputs
 again, which ClickHouse collapses.
