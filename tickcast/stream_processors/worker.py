@@ -68,7 +68,6 @@ class WorkerShell:
         self.pipeline = Pipeline(config, sinks, source=settings.ticks_topic)
         self.partition_of: dict[str, int] = {}  # symbol -> partition of its ticks
         self.dirty: set[str] = set()
-        self.changelog_bytes = 0
         self.lock = asyncio.Lock()
         self.unacked: list[Any] = []  # events processed but not yet flushed and acknowledged
         self.ack: Any = None
@@ -184,7 +183,6 @@ class WorkerShell:
             self.table.data[key] = value
             partition = self.partition_of[symbol]
             pending.append(await changelog.send(key=key, value=value, partition=partition))
-            self.changelog_bytes += len(value)
         await asyncio.wait_for(asyncio.gather(*pending), DELIVERY_TIMEOUT_S)
         self.dirty.clear()
 
@@ -209,11 +207,3 @@ class WorkerShell:
             tp.partition for tp in assigned if tp.topic == self.settings.ticks_topic
         )
         log.info("assigned partitions %s of %s", partitions, self.settings.ticks_topic)
-
-    def stats(self) -> dict[str, Any]:
-        return {
-            "counts": dict(self.pipeline.counts),
-            "symbols": len(self.pipeline.states),
-            "changelog_bytes": self.changelog_bytes,
-            "at": int(time.time()),
-        }
