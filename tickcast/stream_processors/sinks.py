@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from tickcast.online_model import SERVED, StepResult
 from tickcast.records import Forecast, Outcome, Tick
@@ -81,7 +81,14 @@ class ClickHouseSink(MemorySink):
     happen in order; a failed batch is put back in front of the buffers and retried.
     """
 
-    TABLES = ("ticks", "forecasts", "outcomes", "model_metrics", "dead_letters")
+    # ClickHouse table -> the MemorySink list that buffers its rows, in write order
+    BUFFERS: ClassVar[dict[str, str]] = {
+        "ticks": "ticks",
+        "forecasts": "forecasts",
+        "outcomes": "outcomes",
+        "model_metrics": "metrics",
+        "dead_letters": "dead_letters",
+    }
 
     def __init__(self, store: ClickHouseStore) -> None:
         super().__init__()
@@ -91,21 +98,13 @@ class ClickHouseSink(MemorySink):
         self._inflight_batch: dict[str, list[Any]] = {}
 
     def _take_batch(self) -> dict[str, list[Any]]:
-        batch: dict[str, list[Any]] = {
-            "ticks": self.ticks,
-            "forecasts": self.forecasts,
-            "outcomes": self.outcomes,
-            "model_metrics": self.metrics,
-            "dead_letters": self.dead_letters,
-        }
-        self.ticks, self.forecasts, self.outcomes, self.metrics, self.dead_letters = (
-            [], [], [], [], []
-        )  # fmt: skip
+        batch = {table: getattr(self, name) for table, name in self.BUFFERS.items()}
+        for name in self.BUFFERS.values():
+            setattr(self, name, [])
         return batch
 
     def _write(self, batch: dict[str, list[Any]]) -> None:
-        for table in self.TABLES:
-            rows = batch[table]
+        for table, rows in batch.items():
             if rows:
                 self.store.insert(table, rows)
                 batch[table] = []  # written: a retry after a later failure skips it
@@ -118,12 +117,8 @@ class ClickHouseSink(MemorySink):
         try:
             future.result()
         except Exception:
-            batch = self._inflight_batch
-            self.ticks[:0] = batch["ticks"]
-            self.forecasts[:0] = batch["forecasts"]
-            self.outcomes[:0] = batch["outcomes"]
-            self.metrics[:0] = batch["model_metrics"]
-            self.dead_letters[:0] = batch["dead_letters"]
+            for table, name in self.BUFFERS.items():
+                getattr(self, name)[:0] = self._inflight_batch[table]
             raise
 
     def flush(self) -> None:
