@@ -86,12 +86,6 @@ def test_worker_forecasts_reach_kafka_clickhouse_and_redis_identical_to_backtest
     assert "tickcast worker: clickhouse=chdb://" in worker.text()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug, open: in about 1 run in 5 the restarted worker never receives a short "
-    "run of ticks per partition right after recovery (contiguous, a few dozen), so their "
-    "forecasts are missing; the ticks are in the topic and the recovered state is right",
-)
 def test_worker_killed_mid_replay_resumes_from_recovered_state(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:

@@ -11,7 +11,9 @@ committed. A batch is ``flush_max_rows`` events or whatever waited ``flush_inter
 body raised, which would let unwritten ticks be committed.) After a crash, Faust rebuilds the table
 from the changelog, the ticks after the last commit are delivered again, the event-time
 guard skips those the state already covers, and the rest produce the very same outputs
-again, which ClickHouse collapses.
+again, which ClickHouse collapses. Two Faust delivery faults are guarded against: the stream
+buffer emptied at the end of recovery (see :class:`ResumeKeepsFetched`), and records delivered
+a second time after a seek (the shell's ``OffsetGuard`` runs each offset once).
 
 The table uses Faust's memory store: a restarted worker reads the compacted changelog (one
 record per symbol). Faust's RocksDB store is not used because its writes need a current stream
@@ -21,15 +23,18 @@ event for their partition, and the state is written once per batch, outside any 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
 
 from tickcast.config import Settings
 from tickcast.online_model import CoreConfig
 from tickcast.stream_processors.worker import WorkerShell
 
-__all__ = ["STATE_TABLE", "build_app"]
+__all__ = ["STATE_TABLE", "ResumeKeepsFetched", "TickcastApp", "build_app"]
 
 log = logging.getLogger(__name__)
 STATE_TABLE = "symbol-state"
@@ -44,9 +49,53 @@ def raw_schema() -> faust.Schema[Any, Any]:
     )
 
 
+class ResumeKeepsFetched(FlowControlEvent):
+    """Flow control whose ``resume()`` empties the stream buffers only when it ends a suspension.
+
+    faust-streaming 0.15 calls ``resume()`` twice after a rebalance that recovers a table: once
+    to read the changelog, and again once recovery completes, after it resumed the stream's
+    partitions and awaited the seek to the committed offsets. Records fetched during that await
+    are already in the agent's buffer and past the consumer's read position; emptying the buffer
+    there lost them for good (a contiguous run per partition, about 1 restart in 5). The buffers
+    from before a rebalance are still dropped: Faust empties them when it suspends the flow, and
+    the first ``resume()`` ends that suspension. A record that arrives twice this way (fetched,
+    then fetched again after the seek) is passed over by the shell's offset check.
+    """
+
+    def resume(self) -> None:
+        if self.is_active():  # already flowing: these buffers hold this generation's records
+            log.debug("flow already active: keeping the fetched records")
+            return
+        super().resume()
+
+
+class TickcastApp(faust.App):
+    """faust.App with :class:`ResumeKeepsFetched` as its flow control and a last flush at stop.
+
+    Faust's own stop waits for every delivered event to be acknowledged, but the timer that
+    flushes batches has stopped by then, so a stop with events still in a batch waited forever.
+    Here the stop halts delivery, runs ``final_flush`` (outputs, state, acks), and then lets
+    Faust commit what was acknowledged (``stream_wait_empty=False``): an event that slipped in
+    after the flush is not committed, and is delivered again to the next worker.
+    """
+
+    final_flush: Callable[[], Awaitable[None]] | None = None
+
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        return ResumeKeepsFetched(loop=self.loop)
+
+    async def on_stop(self) -> None:
+        if self.final_flush is not None:
+            self.consumer.stop_flow()
+            self.flow_control.suspend()  # buffered events are passed over, not processed
+            await self.final_flush()
+        await super().on_stop()
+
+
 def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, WorkerShell]:
     """The worker's Faust app with its topics, table and agent, and the shell they drive."""
-    app = faust.App(
+    app = TickcastApp(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",  # rebuilt from the compacted changelog at start; see note below
@@ -60,6 +109,7 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         web_enabled=False,
         table_standby_replicas=0,
+        stream_wait_empty=False,  # the final flush acknowledges instead; see TickcastApp
     )
 
     def raw_topic(name: str, partitions: int) -> faust.TopicT:
@@ -72,6 +122,7 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
         settings, config, producer=app.producer, table=table,
         forecasts=raw_topic(settings.forecasts_topic, settings.partitions),
         dlq=raw_topic(settings.dlq_topic, 1),
+        release=lambda message: app.consumer.unacked.discard(message),
     )  # fmt: skip
 
     @app.agent(ticks, name="forecast-ticks")
@@ -79,6 +130,8 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
         manual = stream.noack()  # acks are ours: only after the batch is flushed
         async for event in manual.events():
             await shell.process_event(event, manual.ack)
+
+    app.final_flush = shell.flush_all
 
     async def flush_idle_batch() -> None:
         await shell.flush_due()

@@ -13,6 +13,7 @@ import logging
 import os
 import pickle
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tickcast.config import Settings
@@ -23,7 +24,7 @@ from tickcast.stores import ClickHouseStore, open_latest_store
 from tickcast.stream_processors.pipeline import Pipeline
 from tickcast.stream_processors.sinks import ClickHouseSink, HeldSink, LatestSink, Sink
 
-__all__ = ["Outbox", "WorkerShell"]
+__all__ = ["OffsetGuard", "Outbox", "WorkerShell"]
 
 log = logging.getLogger(__name__)
 PICKLE_PROTOCOL = 5
@@ -43,6 +44,33 @@ class Outbox(HeldSink):
             self.forecasts.append((tick.symbol.encode(), forecasts_message(result.forecasts)))
 
 
+class OffsetGuard:
+    """The next offset to process per topic partition, so a record delivered twice runs once.
+
+    Faust fetches again from the committed offset after a seek, so records already processed
+    (and not yet committed) can arrive a second time. A skipped range is logged as an error:
+    nothing downstream could recover it.
+    """
+
+    def __init__(self) -> None:
+        self.next_offset: dict[Any, int] = {}
+
+    def is_new(self, tp: Any, offset: int) -> bool:
+        expected = self.next_offset.get(tp)
+        if expected is not None and offset < expected:
+            log.debug("%s offset %d delivered again: passed over", tp, offset)
+            return False
+        if expected is not None and offset > expected:
+            log.error("%s offsets %d..%d were never delivered", tp, expected, offset - 1)
+        self.next_offset[tp] = offset + 1
+        return True
+
+    def forget(self, tps: set[Any]) -> None:
+        """Partitions that moved away: their next owner keeps its own count."""
+        for tp in tps:
+            self.next_offset.pop(tp, None)
+
+
 class WorkerShell:
     """Per-process worker state: the pipeline, the table and topics, the symbols' partitions."""
 
@@ -55,6 +83,7 @@ class WorkerShell:
         table: Any,
         forecasts: Any,
         dlq: Any,
+        release: Callable[[Any], None] = lambda message: None,
     ) -> None:
         self.settings = settings
         self.producer = producer
@@ -67,9 +96,12 @@ class WorkerShell:
         sinks: list[Sink] = [self.outbox, ClickHouseSink(self.clickhouse), LatestSink(self.latest)]
         self.pipeline = Pipeline(config, sinks, source=settings.ticks_topic)
         self.partition_of: dict[str, int] = {}  # symbol -> partition of its ticks
+        self.offsets = OffsetGuard()
         self.dirty: set[str] = set()
         self.lock = asyncio.Lock()
         self.unacked: list[Any] = []  # events processed but not yet flushed and acknowledged
+        self.repeats: list[Any] = []  # events delivered again, acknowledged with the batch
+        self.release = release  # tells the consumer a repeat needs no acknowledgement
         self.ack: Any = None
         self.last_flush = time.monotonic()
 
@@ -96,8 +128,11 @@ class WorkerShell:
     async def process_event(self, event: Any, ack: Any) -> None:
         """Run one event through the core; flush and ack once the batch is full."""
         async with self.lock:
-            self._run_core([event])
-            self.unacked.append(event)
+            if self.offsets.is_new(event.message.tp, event.message.offset):
+                self._run_core([event])
+                self.unacked.append(event)
+            else:
+                self.repeats.append(event)
             self.ack = ack
             if len(self.unacked) >= self.settings.flush_max_rows:
                 await self._flush_and_ack()
@@ -105,11 +140,18 @@ class WorkerShell:
     async def flush_due(self) -> None:
         """The timer's flush: write and ack a batch that has waited a flush interval."""
         async with self.lock:
-            if (
-                self.unacked
-                and time.monotonic() - self.last_flush >= self.settings.flush_interval_s
-            ):
+            waited = time.monotonic() - self.last_flush >= self.settings.flush_interval_s
+            if waited and (self.unacked or self.repeats):
                 await self._flush_and_ack()
+
+    async def flush_all(self) -> None:
+        """Write and ack whatever is pending (at shutdown)."""
+        async with self.lock:
+            await self._flush_pending()
+
+    async def _flush_pending(self) -> None:
+        if self.unacked or self.repeats:
+            await self._flush_and_ack()
 
     async def _flush_and_ack(self) -> None:
         """Flush in order, then acknowledge the batch. Never raises: a failing output is
@@ -125,7 +167,10 @@ class WorkerShell:
                 delay = min(delay * 2, MAX_RETRY_DELAY_S)
         for event in self.unacked:
             await self.ack(event)
-        self.unacked = []
+        for event in self.repeats:  # Faust refuses a second ack of an offset and would wait
+            await self.ack(event)  # for it at shutdown
+            self.release(event.message)
+        self.unacked, self.repeats = [], []
         self.last_flush = time.monotonic()
 
     def _run_core(self, events: list[Any]) -> None:
@@ -190,9 +235,9 @@ class WorkerShell:
         """Flush what is pending, then drop the in-memory state of symbols whose partitions
         moved to another worker."""
         async with self.lock:
-            if self.unacked:
-                await self._flush_and_ack()
+            await self._flush_pending()
             partitions = {tp.partition for tp in revoked if tp.topic == self.settings.ticks_topic}
+            self.offsets.forget(revoked)
             gone = [s for s, p in self.partition_of.items() if p in partitions]
             for symbol in gone:
                 self.pipeline.states.states.pop(symbol, None)
