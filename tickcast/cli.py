@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import sys
@@ -21,8 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tickcast.config import Settings, load_settings
-from tickcast.exceptions import TickcastError
+from tickcast.exceptions import ConfigError, TickcastError
 from tickcast.online_model import SERVED, CoreConfig, resolve_models
+from tickcast.online_model.spec import config_from_mapping
 
 app = typer.Typer(
     help="Streaming stock price forecasts with online models.",
@@ -38,6 +40,9 @@ ModelsOpt = Annotated[
     str | None, typer.Option(help="comma-separated models (default set when empty)")
 ]
 LevelOpt = Annotated[float | None, typer.Option(help="nominal interval coverage")]
+ModelsFileOpt = Annotated[
+    Path | None, typer.Option(help="TOML file of model specs (see models.example.toml)")
+]
 OptionalFiles = Annotated[list[Path] | None, typer.Argument(help="tick files (CSV/Parquet)")]
 SpeedOpt = Annotated[float, typer.Option(help="0: as fast as possible, N: N x real time")]
 SyntheticOpt = Annotated[int, typer.Option(help="N synthetic ticks instead of files")]
@@ -56,14 +61,33 @@ def _setup_logging(settings: Settings) -> None:
 
 
 def _core_config(
-    settings: Settings, horizon: int | None, models: str | None, level: float | None
+    settings: Settings,
+    horizon: int | None,
+    models: str | None,
+    level: float | None,
+    models_file: Path | None = None,
 ) -> CoreConfig:
+    """Flags over the model file over the environment."""
     names = [m.strip() for m in models.split(",") if m.strip()] if models else settings.model_names
-    return CoreConfig(
-        horizon=horizon or settings.horizon,
-        level=level or settings.interval_level,
-        models=resolve_models(names),
+    base = CoreConfig(
+        horizon=settings.horizon, level=settings.interval_level, models=resolve_models(names)
     )
+    path = models_file or (Path(settings.models_file) if settings.models_file else None)
+    if path is not None:
+        base = config_from_mapping(_read_toml(path), base)
+    return dataclasses.replace(base, horizon=horizon or base.horizon, level=level or base.level)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"model file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"model file {path} is not valid TOML: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -102,6 +126,7 @@ def backtest(
     horizon: HorizonOpt = None,
     models: ModelsOpt = None,
     level: LevelOpt = None,
+    models_file: ModelsFileOpt = None,
     sample: Annotated[bool, typer.Option(help="use the bundled SP500 sample")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
@@ -113,7 +138,7 @@ def backtest(
     if not files and not sample:
         _fail(TickcastError("give tick files, or --sample for the bundled sample"))
     try:
-        config = _core_config(settings, horizon, models, level)
+        config = _core_config(settings, horizon, models, level, models_file)
         records = _records(files, symbol, 0, 0, 0)
         with _progress("backtest", len(records)) as advance:
             report = run_backtest(records, config, on_progress=advance)
@@ -168,9 +193,17 @@ async def _run_pipeline(
     label: str, speed: float = 0.0,
 ) -> dict[str, int]:  # fmt: skip
     from tickcast.producers import paced
+    from tickcast.stores.registry import BackgroundRegistry
     from tickcast.stream_processors import ClickHouseSink, LatestSink, Pipeline, run_embedded
+    from tickcast.stream_processors.pipeline import checkpoint_policy
+    from tickcast.stream_processors.sinks import Sink
 
-    pipeline = Pipeline(config, [ClickHouseSink(store), LatestSink(latest)], source=label)
+    registry = None
+    if settings.mlflow_uri:  # a replay checkpoints but does not warm-start: it stays repeatable
+        registry = BackgroundRegistry(settings.mlflow_uri, watch=False).start()
+    sinks: list[Sink] = [ClickHouseSink(store), LatestSink(latest)]
+    pipeline = Pipeline(config, sinks, source=label, registry=registry,
+                        policy=checkpoint_policy(settings))  # fmt: skip
     records = list(records)
     with _progress(label, len(records)) as advance:
         await run_embedded(
@@ -180,14 +213,23 @@ async def _run_pipeline(
             flush_max_rows=settings.flush_max_rows,
             on_progress=advance,
         )
+    if registry is not None:
+        with err.status(f"writing {registry.pending} checkpoint(s) to {settings.mlflow_uri}"):
+            await asyncio.get_running_loop().run_in_executor(None, registry.close)
     return dict(pipeline.counts)
 
 
 def _announce(command: str, settings: Settings, **extra: Any) -> None:
     latest = settings.redis_url or "in-process"
+    mlflow = settings.mlflow_uri or "off"
     details = " ".join(f"{k}={v}" for k, v in extra.items())
     log.info(
-        "tickcast %s: clickhouse=%s latest=%s %s", command, settings.clickhouse_url, latest, details
+        "tickcast %s: clickhouse=%s latest=%s mlflow=%s %s",
+        command,
+        settings.clickhouse_url,
+        latest,
+        mlflow,
+        details,
     )
 
 
@@ -201,6 +243,7 @@ def replay(
     seed: SeedOpt = 7,
     horizon: HorizonOpt = None,
     models: ModelsOpt = None,
+    models_file: ModelsFileOpt = None,
 ) -> None:
     """Run ticks through the embedded pipeline into ClickHouse and the latest store."""
     import time
@@ -208,7 +251,7 @@ def replay(
     settings = load_settings()
     _setup_logging(settings)
     try:
-        config = _core_config(settings, horizon, models, None)
+        config = _core_config(settings, horizon, models, None, models_file)
         records = _records(files, symbol, synthetic, symbols, seed)
         store, latest = _open_stores(settings)
         source = "synthetic" if synthetic else ",".join(map(str, files)) if files else "sample"
@@ -409,7 +452,9 @@ def _produce_live(settings: Settings, publisher: Any, symbols: list[str], poll_s
 
 
 @app.command()
-def worker(horizon: HorizonOpt = None, models: ModelsOpt = None) -> None:
+def worker(
+    horizon: HorizonOpt = None, models: ModelsOpt = None, models_file: ModelsFileOpt = None
+) -> None:
     """Run a Faust worker: consume ticks, forecast, write Kafka, ClickHouse and Redis."""
     from faust import Worker
 
@@ -419,7 +464,7 @@ def worker(horizon: HorizonOpt = None, models: ModelsOpt = None) -> None:
     settings = load_settings()
     _setup_logging(settings)
     try:
-        config = _core_config(settings, horizon, models, None)
+        config = _core_config(settings, horizon, models, None, models_file)
         ensure_topics(settings.kafka_bootstrap, {
             settings.ticks_topic: settings.partitions,
             settings.forecasts_topic: settings.partitions,
@@ -453,6 +498,100 @@ def fetch(
     except TickcastError as exc:
         _fail(exc)
     err.print(f"wrote {len(frame)} rows for {', '.join(symbols)} to {out}")
+
+
+models_app = typer.Typer(help="Checkpointed model versions in the MLflow registry.")
+app.add_typer(models_app, name="models")
+SymbolArg = Annotated[str, typer.Argument(help="the symbol, e.g. AAPL")]
+
+
+def _registry(settings: Settings) -> Any:
+    from tickcast.stores.registry import Registry
+
+    if not settings.mlflow_uri:
+        _fail(ConfigError("TICKCAST_MLFLOW_URI is empty: no registry"))
+    return Registry(settings.mlflow_uri)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Every symbol in the registry with its champion and challenger."""
+    settings = load_settings()
+    _setup_logging(settings)
+    try:
+        registry = _registry(settings)
+        rows = [(s, registry.versions(s)) for s in registry.symbols()]
+    except TickcastError as exc:
+        _fail(exc)
+    table = Table(title=f"registry {settings.mlflow_uri}")
+    for column in ("symbol", "versions", "champion", "serves", "challenger", "event time"):
+        table.add_column(column)
+    for symbol, versions in rows:
+        champion = next((v for v in versions if "champion" in v.aliases), None)
+        challenger = next((v for v in versions if "challenger" in v.aliases), None)
+        table.add_row(
+            symbol, str(len(versions)),
+            f"v{champion.version}" if champion else "-",
+            champion.champion_model if champion else "-",
+            f"v{challenger.version}" if challenger else "-",
+            _iso(champion.ts) if champion else "-",
+        )  # fmt: skip
+    Console().print(table)
+
+
+@models_app.command("show")
+def models_show(symbol: SymbolArg) -> None:
+    """Every version of one symbol, newest first."""
+    settings = load_settings()
+    _setup_logging(settings)
+    try:
+        versions = _registry(settings).versions(symbol)
+    except TickcastError as exc:
+        _fail(exc)
+    table = Table(title=f"{symbol} in {settings.mlflow_uri}")
+    for column in ("version", "aliases", "event time", "labels", "serves", "runner-up",
+                   "served MAE / rw"):  # fmt: skip
+        table.add_column(column)
+    for v in versions:
+        table.add_row(
+            str(v.version), ",".join(v.aliases), _iso(v.ts), str(v.n_labels),
+            v.champion_model, v.challenger_model, _fmt(v.served_mae_ratio),
+        )  # fmt: skip
+    Console().print(table)
+
+
+@models_app.command("promote")
+def models_promote(
+    symbol: SymbolArg, version: Annotated[int, typer.Argument(help="version to serve")]
+) -> None:
+    """Point the champion alias at VERSION; running workers adopt it."""
+    settings = load_settings()
+    _setup_logging(settings)
+    try:
+        before = _registry(settings).promote(symbol, version)
+    except TickcastError as exc:
+        _fail(exc)
+    except Exception as exc:  # MLflow's own errors (no such version) in one line
+        _fail(TickcastError(f"cannot promote {symbol} v{version}: {exc}"))
+    err.print(f"{symbol}: champion v{before} -> v{version}")
+
+
+@models_app.command("rollback")
+def models_rollback(symbol: SymbolArg) -> None:
+    """Move the champion alias to the version before it; running workers adopt it."""
+    settings = load_settings()
+    _setup_logging(settings)
+    try:
+        before, after = _registry(settings).rollback(symbol)
+    except TickcastError as exc:
+        _fail(exc)
+    err.print(f"{symbol}: champion v{before} -> v{after}")
+
+
+def _iso(ts: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def main() -> None:

@@ -38,6 +38,11 @@ class Settings:
     horizon: int = 1
     interval_level: float = 0.9
     models: str = ""  # comma-separated model names; empty: the default set
+    models_file: str = ""  # a TOML file of model specs and core settings (overrides models)
+    mlflow_uri: str = "sqlite:///./data/mlflow.db"  # empty: no registry, no checkpoints
+    checkpoint_every_labels: int = 5000  # learned ticks between checkpoints of a symbol
+    checkpoint_every_s: float = 0.0  # event time between checkpoints of a symbol; 0: off
+    registry_poll_s: float = 5.0  # how often a worker looks for promoted/rolled-back versions
     flush_interval_s: float = 0.5
     flush_max_rows: int = 5000
     log_level: str = "INFO"
@@ -49,6 +54,10 @@ class Settings:
             raise ConfigError(
                 f"{PREFIX}FLUSH_INTERVAL_S and {PREFIX}FLUSH_MAX_ROWS must be positive"
             )
+        if self.checkpoint_every_labels < 0 or self.checkpoint_every_s < 0:
+            raise ConfigError(f"{PREFIX}CHECKPOINT_EVERY_* must not be negative")
+        if self.registry_poll_s <= 0:
+            raise ConfigError(f"{PREFIX}REGISTRY_POLL_S must be positive")
         if not 1 <= self.api_port <= 65535:
             raise ConfigError(f"{PREFIX}API_PORT must be a TCP port, got {self.api_port}")
 

@@ -23,7 +23,8 @@ METRIC_KEYS = {"n", "mae", "rmse", "r2", "r2_oos", "mae_ratio_vs_random_walk", "
 
 
 def tickcast(*args: str, tmp_path: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap'}"}
+    env = {**os.environ, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap'}",
+           "TICKCAST_MLFLOW_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}  # fmt: skip
     return subprocess.run(
         [TICKCAST, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
     )
@@ -127,3 +128,43 @@ def test_demo_without_serving_prints_a_summary_and_exits(tmp_path: Path) -> None
     result = tickcast("demo", "--no-serve", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "forecasts for 10 symbols: AAPL, AMZN" in result.stderr.replace("\n", " ")
+
+
+def test_replay_registers_checkpoints_that_models_commands_list_promote_and_roll_back(
+    tmp_path: Path,
+) -> None:
+    replay = tickcast("replay", "--synthetic", "2400", "--symbols", "2", tmp_path=tmp_path)
+    assert replay.returncode == 0, replay.stderr
+    listed = tickcast("models", "list", tmp_path=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "SYN000" in listed.stdout
+    assert "SYN001" in listed.stdout
+    shown = tickcast("models", "show", "SYN000", tmp_path=tmp_path)
+    assert "1199" in shown.stdout  # the final checkpoint's learned ticks
+    promoted = tickcast("models", "promote", "SYN000", "1", tmp_path=tmp_path)
+    assert promoted.returncode == 0, promoted.stderr
+    assert "-> v1" in promoted.stderr
+    oldest = tickcast("models", "rollback", "SYN000", tmp_path=tmp_path)
+    assert oldest.returncode == 2
+    assert "oldest" in oldest.stderr
+    missing = tickcast("models", "promote", "SYN000", "99", tmp_path=tmp_path)
+    assert missing.returncode == 2
+    assert "error" in missing.stderr
+
+
+def test_models_file_sets_the_model_set_and_bad_files_fail_in_one_line(tmp_path: Path) -> None:
+    good = tmp_path / "models.toml"
+    good.write_text('horizon = 2\n[models.fast]\nkind = "linear"\noptimizer = "adam"\n')
+    path = write_yfinance_csv(tmp_path / "download.csv", n=200)
+    result = tickcast("backtest", str(path), "--symbol", "SPY", "--json", "--models-file",
+                      str(good), tmp_path=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["horizon"] == 2
+    assert set(report["symbols"]["SPY"]) == {"random_walk", "fast", "champion"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[models.fast]\nkind = "linear"\nloss = "cubic"\n')
+    failed = tickcast("backtest", str(path), "--symbol", "SPY", "--models-file", str(bad),
+                      tmp_path=tmp_path)  # fmt: skip
+    assert failed.returncode == 2
+    assert "loss must be one of" in failed.stderr

@@ -36,6 +36,7 @@ def worker_env(bootstrap: str, tmp: Path, redis_url: str = "", **extra: str) -> 
         TICKCAST_FLUSH_MAX_ROWS="500",
         TICKCAST_STATE_DIR=str(tmp / "state"),
         TICKCAST_CLICKHOUSE_URL=f"chdb://{tmp / 'olap'}",
+        TICKCAST_MLFLOW_URI="",  # the registry's own worker test turns it on
     )
     env.update(extra)
     return env

@@ -87,11 +87,21 @@ class SymbolState:
         self.n_duplicates = 0
         self.n_late = 0
         self.last_ts: int | None = None
+        self.first_ts: int | None = None
         self.warmup = max(config.windows)  # no learning until the volatility estimate has data
+        self.checkpointed: tuple[int, int] | None = None  # (n_labels, ts) of the last checkpoint
 
     @property
     def champion_name(self) -> str:
         return self.names[self.champion]
+
+    @property
+    def challenger_name(self) -> str:
+        """The runner-up of the online selection: the best advantage after the champion's."""
+        t = [m.recent_selection()[1] for m in self.metrics[:-1]]
+        t[0] = 0.0  # random_walk against itself
+        others = [i for i in range(len(self.names)) if i != self.champion]
+        return self.names[max(others, key=t.__getitem__)]
 
     def step(self, tick: Tick) -> StepResult:
         """Advance by one tick; see the module docstring for the order of events."""
@@ -101,6 +111,8 @@ class SymbolState:
                 return StepResult("duplicate")
             self.n_late += 1
             return StepResult("late")
+        if self.last_ts is None:
+            self.first_ts = tick.ts
         self.last_ts = tick.ts
         self.n_ticks += 1
         x = self.features.update(tick)

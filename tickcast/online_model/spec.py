@@ -7,11 +7,13 @@ compared, and fingerprint the model version that forecasts carry.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import models
+from tickcast.online_model.features import feature_names
 
 __all__ = [
     "BASELINE",
@@ -20,6 +22,7 @@ __all__ = [
     "CoreConfig",
     "ModelSpec",
     "build_model",
+    "config_from_mapping",
     "resolve_models",
 ]
 
@@ -149,3 +152,42 @@ class CoreConfig:
                 raise ConfigError(f"{name} must be at least 2, got {value}")
         if self.champion_t <= 0 or self.champion_hysteresis < 0:
             raise ConfigError("champion_t must be positive and champion_hysteresis not negative")
+        if not self.windows or any(not 2 <= w <= 10_000 for w in self.windows):
+            raise ConfigError(f"feature windows must be within 2..10000 ticks, got {self.windows}")
+        names = feature_names(self.windows)
+        for model_spec in self.models:  # bad hyper-parameters fail here, not at the first tick
+            build_model(model_spec, names, self.horizon)
+
+
+CONFIG_KEYS = {"horizon", "level", "windows", "metrics_window", "calibration_window",
+               "champion_t", "champion_hysteresis", "min_outcomes", "metrics_every"}  # fmt: skip
+
+
+def config_from_mapping(data: Mapping[str, Any], base: CoreConfig | None = None) -> CoreConfig:
+    """A CoreConfig from a parsed model file (TOML): top-level settings and ``[models.NAME]``
+    tables with ``kind`` and hyper-parameters. random_walk is always added first."""
+    base = base or CoreConfig()
+    unknown = sorted(set(data) - CONFIG_KEYS - {"models"})
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: models, "
+                          f"{', '.join(sorted(CONFIG_KEYS))}")  # fmt: skip
+    values: dict[str, Any] = {k: data[k] for k in CONFIG_KEYS if k in data}
+    if "windows" in values:
+        values["windows"] = tuple(values["windows"])
+    tables = data.get("models", {})
+    if tables:
+        if not isinstance(tables, Mapping):
+            raise ConfigError("models must be tables: [models.NAME] with kind = ...")
+        specs = [spec(BASELINE, BASELINE)]
+        for name, params in tables.items():
+            if name == BASELINE:
+                continue
+            if not isinstance(params, Mapping) or "kind" not in params:
+                raise ConfigError(f"[models.{name}] needs kind = one of {', '.join(KINDS)}")
+            rest = {k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items()}
+            specs.append(spec(name, str(rest.pop("kind")), **rest))
+        values["models"] = tuple(specs)
+    try:
+        return replace(base, **values)
+    except TypeError as exc:
+        raise ConfigError(f"bad model file value: {exc}") from None

@@ -2,8 +2,9 @@
 
 It stands in for Kafka + a Faust worker when no servers run. The queue is bounded, so a slow
 consumer holds the source back instead of growing memory. Outputs are flushed every
-``flush_interval_s`` or ``flush_max_rows`` messages, and once more at the end. A failed flush is
-logged and retried at the next one (the sinks keep their buffers).
+``flush_interval_s`` or ``flush_max_rows`` messages, and once more at the end, when every
+symbol is also checkpointed (if the pipeline has a registry). A failed flush is logged and
+retried at the next one (the sinks keep their buffers).
 """
 
 from __future__ import annotations
@@ -79,5 +80,6 @@ async def run_embedded(
     finally:
         feeder.cancel()
     await feeder if not feeder.cancelled() else None
+    pipeline.checkpoint_all()
     pipeline.drain()  # the last write must succeed or say why
     return consumed

@@ -22,6 +22,7 @@ event for their partition, and the state is written once per batch, outside any 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -133,10 +134,12 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
 
     app.final_flush = shell.flush_all
 
-    async def flush_idle_batch() -> None:
-        await shell.flush_due()
+    async def flush_timer() -> None:  # a plain loop: app.timer warns whenever a flush is slow
+        while not app.should_stop:
+            await asyncio.sleep(settings.flush_interval_s / 2)
+            await shell.flush_due()
 
-    app.timer(settings.flush_interval_s / 2)(flush_idle_batch)
+    app.task(flush_timer)
 
     async def on_revoked(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await shell.forget(args[0] if args else kwargs.get("revoked", set()))

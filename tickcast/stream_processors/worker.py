@@ -21,7 +21,8 @@ from tickcast.online_model import CoreConfig, StepResult, SymbolState
 from tickcast.producers.kafka_publisher import REASON
 from tickcast.records import Tick, forecasts_message
 from tickcast.stores import ClickHouseStore, open_latest_store
-from tickcast.stream_processors.pipeline import Pipeline
+from tickcast.stores.registry import BackgroundRegistry
+from tickcast.stream_processors.pipeline import Pipeline, checkpoint_policy
 from tickcast.stream_processors.sinks import ClickHouseSink, HeldSink, LatestSink, Sink
 
 __all__ = ["OffsetGuard", "Outbox", "WorkerShell"]
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 PICKLE_PROTOCOL = 5
 MAX_RETRY_DELAY_S = 10.0
 DELIVERY_TIMEOUT_S = 30.0
+REGISTRY_WAIT_S = 10.0
 
 
 class Outbox(HeldSink):
@@ -94,7 +96,15 @@ class WorkerShell:
         self.clickhouse = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
         self.latest = open_latest_store(settings.redis_url)
         sinks: list[Sink] = [self.outbox, ClickHouseSink(self.clickhouse), LatestSink(self.latest)]
-        self.pipeline = Pipeline(config, sinks, source=settings.ticks_topic)
+        self.registry = (
+            BackgroundRegistry(settings.mlflow_uri, settings.registry_poll_s)
+            if settings.mlflow_uri
+            else None
+        )
+        self.pipeline = Pipeline(
+            config, sinks, source=settings.ticks_topic, registry=self.registry,
+            policy=checkpoint_policy(settings), warm_start=True, recover=self._recover,
+        )  # fmt: skip
         self.partition_of: dict[str, int] = {}  # symbol -> partition of its ticks
         self.offsets = OffsetGuard()
         self.dirty: set[str] = set()
@@ -106,23 +116,22 @@ class WorkerShell:
         self.last_flush = time.monotonic()
 
     def setup(self) -> None:
-        """Connect the stores (ClickHouse schema, Redis ping) before consuming."""
+        """Connect the stores (ClickHouse schema, Redis ping, the registry's champions for
+        warm starts) before consuming."""
         self.clickhouse.setup()
         if not self.latest.ping():
             log.warning("latest store %s does not answer yet", self.settings.redis_url)
+        if self.registry is not None and not self.registry.start().wait_ready(REGISTRY_WAIT_S):
+            log.warning("registry %s not ready: symbols without state start fresh",
+                        self.settings.mlflow_uri)  # fmt: skip
 
-    def _state(self, symbol: str) -> SymbolState:
-        """The symbol's state: in memory, else recovered from the table, else new."""
-        states = self.pipeline.states.states
-        state = states.get(symbol)
-        if state is None:
-            raw = self.table.get(symbol.encode())
-            if raw is not None:
-                state = pickle.loads(raw)  # only our own workers write this changelog
-                states[symbol] = state
-                log.info("recovered %s at event time %s", symbol, state.last_ts)
-            else:
-                state = self.pipeline.states[symbol]
+    def _recover(self, symbol: str) -> SymbolState | None:
+        """The symbol's state as the table (the changelog) holds it, if it does."""
+        raw = self.table.get(symbol.encode())
+        if raw is None:
+            return None
+        state: SymbolState = pickle.loads(raw)  # only our own workers write this changelog
+        log.info("recovered %s at event time %s", symbol, state.last_ts)
         return state
 
     async def process_event(self, event: Any, ack: Any) -> None:
@@ -138,16 +147,23 @@ class WorkerShell:
                 await self._flush_and_ack()
 
     async def flush_due(self) -> None:
-        """The timer's flush: write and ack a batch that has waited a flush interval."""
+        """The timer's turn: write and ack a batch that has waited a flush interval; when idle,
+        adopt versions an operator promoted (with events pending, the next flush does)."""
         async with self.lock:
-            waited = time.monotonic() - self.last_flush >= self.settings.flush_interval_s
-            if waited and (self.unacked or self.repeats):
-                await self._flush_and_ack()
+            if self.unacked or self.repeats:
+                if time.monotonic() - self.last_flush >= self.settings.flush_interval_s:
+                    await self._flush_and_ack()
+            elif changed := self.pipeline.adopt_chosen():
+                self.dirty.update(changed)
+                await self._write_states()
 
     async def flush_all(self) -> None:
-        """Write and ack whatever is pending (at shutdown)."""
+        """At shutdown: checkpoint every symbol, write and ack whatever is pending."""
         async with self.lock:
+            self.pipeline.checkpoint_all()
             await self._flush_pending()
+        if self.registry is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.registry.close)
 
     async def _flush_pending(self) -> None:
         if self.unacked or self.repeats:
@@ -188,7 +204,6 @@ class WorkerShell:
             tick = pipeline.decode(event.value)
             if tick is None:
                 continue
-            self._state(tick.symbol)
             self.partition_of[tick.symbol] = event.message.partition
             if pipeline.process_tick(tick).status == "ok":
                 self.dirty.add(tick.symbol)
@@ -215,6 +230,7 @@ class WorkerShell:
         await asyncio.get_running_loop().run_in_executor(None, self.pipeline.drain)
         await asyncio.wait_for(asyncio.gather(*pending), DELIVERY_TIMEOUT_S)
         outbox.forecasts, outbox.dead_letters = [], []  # only once delivered
+        self.dirty.update(self.pipeline.adopt_chosen())
         await self._write_states()
 
     async def _write_states(self) -> None:
