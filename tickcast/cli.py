@@ -129,9 +129,14 @@ def backtest(
     models_file: ModelsFileOpt = None,
     sample: Annotated[bool, typer.Option(help="use the bundled SP500 sample")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option("--report", help="write metrics.json, plots and index.html here"),
+    ] = None,
 ) -> None:
     """Prequential metrics per symbol and model, from the same core as the live system."""
     from tickcast.backtest import run_backtest
+    from tickcast.stream_processors import MemorySink
 
     settings = load_settings()
     _setup_logging(settings)
@@ -140,15 +145,40 @@ def backtest(
     try:
         config = _core_config(settings, horizon, models, level, models_file)
         records = _records(files, symbol, 0, 0, 0)
+        memory = MemorySink() if report_dir else None
         with _progress("backtest", len(records)) as advance:
-            report = run_backtest(records, config, on_progress=advance)
+            report = run_backtest(records, config, sinks=[memory] if memory else [],
+                                  on_progress=advance)  # fmt: skip
     except TickcastError as exc:
         _fail(exc)
     result = report.to_dict()
+    if report_dir is not None and memory is not None:
+        source = "sample" if sample else ",".join(str(f) for f in files or [])
+        _write_report(settings, report_dir, report, memory, source)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
     _print_report(result)
+
+
+def _write_report(settings: Settings, out: Path, report: Any, memory: Any, source: str) -> None:
+    """The report folder, then the same folder as an MLflow run (a failure there only warns)."""
+    from tickcast.report import log_to_mlflow, write_report
+
+    with err.status(f"plotting into {out}"):
+        written = write_report(out, report, memory.ticks, memory.forecasts, memory.outcomes)
+    err.print(f"report: {out / 'index.html'} ({len(written)} files)")
+    if not settings.mlflow_uri:
+        return
+    params = {"source": source[:500], "horizon": str(report.config.horizon),
+              "level": str(report.config.level),
+              "models": ",".join(m.name for m in report.config.models)}  # fmt: skip
+    try:
+        run_id = log_to_mlflow(settings.mlflow_uri, out, report.to_dict(), params)
+    except Exception as exc:  # the report is on disk; MLflow is a copy
+        err.print(f"[yellow]warning:[/yellow] not logged to MLflow {settings.mlflow_uri}: {exc}")
+        return
+    err.print(f"logged to MLflow {settings.mlflow_uri} as run {run_id}", soft_wrap=True)
 
 
 def _print_report(result: dict[str, Any]) -> None:

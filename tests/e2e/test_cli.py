@@ -168,3 +168,31 @@ def test_models_file_sets_the_model_set_and_bad_files_fail_in_one_line(tmp_path:
                       tmp_path=tmp_path)  # fmt: skip
     assert failed.returncode == 2
     assert "loss must be one of" in failed.stderr
+
+
+def test_backtest_report_writes_plots_a_page_and_an_mlflow_run(tmp_path: Path) -> None:
+    path = write_yfinance_csv(tmp_path / "spy.csv", n=500)
+    out = tmp_path / "report"
+    result = tickcast("backtest", str(path), "--symbol", "SPY", "--report", str(out),
+                      tmp_path=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == ["coverage.png", "direction_roc.png", "price_SPY.png", "rolling_mae_ratio.png"]
+    for name in pngs:
+        data = (out / name).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        assert len(data) > 10_000  # a drawn figure, not an empty canvas
+    page = (out / "index.html").read_text()
+    assert all(f'src="{name}"' in page for name in pngs)
+    assert "<td>champion</td>" in page
+    assert json.loads((out / "metrics.json").read_text())["symbols"]["SPY"]["champion"]["n"] > 0
+    assert "logged to MLflow" in result.stderr
+    run_id = result.stderr.split(" as run ")[1].split()[0]
+    from tickcast.stores.registry import Registry
+
+    client = Registry(f"sqlite:///{tmp_path / 'mlflow.db'}").client
+    run = client.get_run(run_id)
+    assert run.data.metrics["champion.mae"] > 0
+    assert {a.path for a in client.list_artifacts(run_id, "report")} >= {
+        "report/index.html", "report/metrics.json", "report/price_SPY.png",
+    }  # fmt: skip

@@ -80,7 +80,7 @@ class Registry:
 
         self.uri = tracking_uri(uri)
         self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
-        self._experiment_id: str | None = None
+        self._experiments: dict[str, str] = {}
 
     def log(self, checkpoint: Checkpoint) -> tuple[int, bool]:
         """Record a checkpoint as a run and a version; returns (version, champion moved)."""
@@ -88,7 +88,7 @@ class Registry:
 
         client = self.client
         run = client.create_run(
-            self._experiment(),
+            self.experiment(EXPERIMENT),
             run_name=f"{checkpoint.symbol}@{checkpoint.ts}",
             tags={"symbol": checkpoint.symbol, "event_ts": str(checkpoint.ts)},
         )
@@ -195,20 +195,21 @@ class Registry:
         except MlflowException:
             self.client.create_registered_model(name, tags={"symbol": name[len(PREFIX) :]})
 
-    def _experiment(self) -> str:
-        if self._experiment_id is None:
-            found = self.client.get_experiment_by_name(EXPERIMENT)
-            self._experiment_id = found.experiment_id if found else self._create_experiment()
-        return self._experiment_id
+    def experiment(self, name: str) -> str:
+        """The id of experiment ``name``, created when missing."""
+        if name not in self._experiments:
+            found = self.client.get_experiment_by_name(name)
+            self._experiments[name] = found.experiment_id if found else self._create(name)
+        return self._experiments[name]
 
-    def _create_experiment(self) -> str:
+    def _create(self, name: str) -> str:
         """With a SQLite store, artifacts go next to the database file (MLflow's default is
         ./mlruns under whatever directory the process runs in); a server picks its own."""
         prefix = "sqlite:///"
         location = None
         if self.uri.startswith(prefix):
             location = (Path(self.uri[len(prefix) :]).parent / "mlartifacts").as_uri()
-        return self.client.create_experiment(EXPERIMENT, artifact_location=location)
+        return self.client.create_experiment(name, artifact_location=location)
 
 
 def _info(symbol: str, version: Any, aliases: list[str]) -> VersionInfo:
