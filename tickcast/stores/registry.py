@@ -153,12 +153,15 @@ class Registry:
 
     def load(self, symbol: str, version: int) -> SymbolState:
         """The learner stored in one version."""
+        return restore(self.load_bytes(symbol, version))
+
+    def load_bytes(self, symbol: str, version: int) -> bytes:
         found = self.client.get_model_version(PREFIX + symbol, str(version))
         with tempfile.TemporaryDirectory() as folder:
             path = self.client.download_artifacts(
                 found.run_id or "", f"{ARTIFACT_DIR}/{STATE_FILE}", folder
             )
-            return restore(Path(path).read_bytes())
+            return Path(path).read_bytes()
 
     def promote(self, symbol: str, version: int) -> int | None:
         """Point ``champion`` at a version; returns the version it pointed at before."""
@@ -229,93 +232,191 @@ def _info(symbol: str, version: Any, aliases: list[str]) -> VersionInfo:
 
 
 class BackgroundRegistry:
-    """Checkpoints written and champion moves watched in one background thread.
+    """The registry in a child process: checkpoints written and champion moves watched there.
 
-    ``submit`` never blocks: checkpoints wait in order, at most ``max_pending`` of them (about
-    70 KB each); past that the oldest is dropped and counted, so an outage costs bounded memory
-    and loses old checkpoints first. Failures are retried with exponential backoff. On start
-    the thread loads every symbol's champion (for warm starts); afterwards it polls the
-    champion aliases and queues a version that someone else moved ``champion`` to, for the hot
-    path to adopt.
+    A process, not a thread: MLflow's client (SQLAlchemy, HTTP, importing it at all) is
+    CPU-heavy Python, and in a thread it took a quarter of the stream's throughput through the
+    GIL. The stream's side of it only puts checkpoints on a queue and reads events back, so
+    ``submit`` never blocks. In the child, checkpoints wait in order, at most ``max_pending``
+    of them (about 70 KB each); past that the oldest is dropped and counted, so an outage costs
+    bounded memory and loses old checkpoints first. Failures are retried with exponential
+    backoff. On start the child loads every symbol's champion (for warm starts); afterwards it
+    polls the champion aliases and reports a version someone else moved ``champion`` to, for
+    the hot path to adopt.
     """
 
     def __init__(
         self, uri: str, poll_s: float = 5.0, *, watch: bool = True, max_pending: int = 256
     ) -> None:
+        import multiprocessing
+
+        self.uri = uri
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        self._requests: Any = context.Queue()
+        self._events: Any = context.Queue()
+        self._process = context.Process(
+            target=_child_main,
+            args=(uri, poll_s, watch, max_pending, self._requests, self._events),
+            name="tickcast-registry",
+            daemon=True,
+        )
+        self._warm: dict[str, tuple[int, bytes]] = {}
+        self._adoptions: list[tuple[str, int, bytes]] = []
+        self._ready = False
+        self.submitted = 0
+        self._stats = (0, 0, 0)  # written, failed attempts, dropped: as the child last said
+
+    def start(self) -> BackgroundRegistry:
+        self._process.start()
+        return self
+
+    def submit(self, checkpoint: Checkpoint) -> None:
+        self._requests.put(checkpoint)
+        self.submitted += 1
+
+    @property
+    def written(self) -> int:
+        self._read_events()
+        return self._stats[0]
+
+    @property
+    def failures(self) -> int:
+        """Failed attempts to reach MLflow so far."""
+        self._read_events()
+        return self._stats[1]
+
+    @property
+    def dropped(self) -> int:
+        self._read_events()
+        return self._stats[2]
+
+    @property
+    def pending(self) -> int:
+        """Checkpoints submitted and neither written nor dropped yet."""
+        self._read_events()
+        written, _, dropped = self._stats
+        return self.submitted - written - dropped
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether the champions were loaded within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not self._ready and time.monotonic() < deadline:
+            self._read_events(block_s=min(0.2, max(0.0, deadline - time.monotonic())))
+        return self._ready
+
+    def warm_state(self, symbol: str) -> tuple[int, SymbolState] | None:
+        """The symbol's champion (version, learner) as loaded at start, once."""
+        self._read_events()
+        found = self._warm.pop(symbol, None)
+        return None if found is None else (found[0], restore(found[1]))
+
+    def take_adoptions(self) -> list[tuple[str, int, SymbolState]]:
+        """Versions someone moved ``champion`` to since the last call."""
+        self._read_events()
+        taken, self._adoptions = self._adoptions, []
+        return [(symbol, version, restore(data)) for symbol, version, data in taken]
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Let the child write what is pending within ``timeout`` seconds, then end it."""
+        deadline = time.monotonic() + timeout + 5
+        if self._process.is_alive():
+            self._requests.put(("close", timeout))
+        while self._process.is_alive() and time.monotonic() < deadline:
+            self._read_events(block_s=0.1)  # keep its queue empty, or it cannot exit
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5)
+        self._read_events(block_s=0.2)  # the child's last word
+        if self.pending:
+            log.warning("registry %s: %d checkpoint(s) not written", self.uri, self.pending)
+
+    def _read_events(self, block_s: float = 0.0) -> None:
+        import queue
+
+        while True:
+            try:
+                event = self._events.get(timeout=block_s) if block_s else self._events.get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                return
+            kind = event[0]
+            if kind == "stats":
+                self._stats = event[1:]
+            elif kind == "warm":
+                self._warm.update(event[1])
+                self._ready = True
+            elif kind == "adopt":
+                self._adoptions.append(event[1:])
+
+
+def _child_main(
+    uri: str, poll_s: float, watch: bool, max_pending: int, requests: Any, events: Any
+) -> None:
+    """The registry process: a reader thread takes requests off the queue at once (so the
+    stream's side never fills up), the loop writes them and watches the aliases."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")  # fmt: skip
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # one line per attempt is ours
+    writer = _Writer(uri, poll_s, watch, max_pending, events.put)
+    thread = threading.Thread(target=writer.run, name="registry-writer", daemon=True)
+    thread.start()
+    while True:
+        request = requests.get()
+        if isinstance(request, tuple):  # ("close", timeout)
+            writer.close(request[1])
+            thread.join(1)
+            events.put(("stats", writer.written, writer.failures, writer.dropped))
+            return
+        writer.submit(request)
+
+
+class _Writer:
+    """The child's loop over one :class:`Registry`: write in order, retry, watch aliases."""
+
+    def __init__(self, uri: str, poll_s: float, watch: bool, max_pending: int, emit: Any) -> None:
         self.uri = uri
         self.poll_s = poll_s
         self.watch = watch
         self.max_pending = max_pending
-        self._pending: deque[Checkpoint] = deque()
-        self._warm: dict[str, tuple[int, SymbolState]] = {}
-        self._adoptions: list[tuple[str, int, SymbolState]] = []
-        self._champions: dict[str, int] = {}
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._ready = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="registry", daemon=True)
-        self.written = 0
-        self.failures = 0
-        self.dropped = 0
-
-    def start(self) -> BackgroundRegistry:
-        self._thread.start()
-        return self
+        self.emit = emit
+        self.pending: deque[Checkpoint] = deque()
+        self.champions: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self.ready = False
+        self.busy = False  # a checkpoint is being written
+        self.written = self.failures = self.dropped = 0
 
     def submit(self, checkpoint: Checkpoint) -> None:
-        with self._lock:
-            self._pending.append(checkpoint)
-            if len(self._pending) > self.max_pending:
-                self._pending.popleft()
+        with self.lock:
+            self.pending.append(checkpoint)
+            if len(self.pending) > self.max_pending:
+                self.pending.popleft()
                 self.dropped += 1
                 if self.dropped % 100 == 1:
                     log.warning("registry %s behind: %d old checkpoint(s) dropped so far",
                                 self.uri, self.dropped)  # fmt: skip
-        self._wake.set()
+                self._stats()
+        self.wake.set()
 
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._pending)
-
-    def wait_ready(self, timeout: float) -> bool:
-        """Whether the champions were loaded within ``timeout`` seconds."""
-        return self._ready.wait(timeout)
-
-    def warm_state(self, symbol: str) -> tuple[int, SymbolState] | None:
-        """The symbol's champion (version, learner) as loaded at start, once."""
-        with self._lock:
-            return self._warm.pop(symbol, None)
-
-    def take_adoptions(self) -> list[tuple[str, int, SymbolState]]:
-        """Versions someone moved ``champion`` to since the last call."""
-        with self._lock:
-            taken, self._adoptions = self._adoptions, []
-        return taken
-
-    def close(self, timeout: float = 30.0) -> None:
-        """Write what is pending within ``timeout`` seconds, then stop the thread."""
+    def close(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while self.pending and self._thread.is_alive() and time.monotonic() < deadline:
-            self._wake.set()
+        while (self.pending or self.busy) and time.monotonic() < deadline:
+            self.wake.set()
             time.sleep(0.05)
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(max(0.0, deadline - time.monotonic()))
-        if self.pending:
-            log.warning("registry %s: %d checkpoint(s) not written", self.uri, self.pending)
+        self.stop.set()
+        self.wake.set()
 
-    def _run(self) -> None:
+    def run(self) -> None:
         registry: Registry | None = None
         backoff = 1.0
         next_poll = 0.0
-        while not self._stop.is_set():
+        while not self.stop.is_set():
+            wait: float | None
             try:
                 registry = registry or Registry(self.uri)
-                if not self._ready.is_set():
+                if not self.ready:
                     self._load_champions(registry)
-                    self._ready.set()
                 self._write_pending(registry)
                 if self.watch and time.monotonic() >= next_poll:
                     self._poll(registry)
@@ -324,52 +425,59 @@ class BackgroundRegistry:
                 wait = max(0.0, next_poll - time.monotonic()) if self.watch else None
             except Exception as exc:  # MLflow down or slow: keep the checkpoints, try again
                 self.failures += 1
+                self._stats()
                 log.warning(
                     "registry %s unavailable (%s); retrying in %.0f s, %d checkpoint(s) waiting",
-                    self.uri, exc, backoff, self.pending,
+                    self.uri, _short(exc), backoff, len(self.pending),
                 )  # fmt: skip
                 wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_S)
-            self._wake.wait(wait)
-            self._wake.clear()
+            self.wake.wait(wait)
+            self.wake.clear()
+
+    def _stats(self) -> None:
+        self.emit(("stats", self.written, self.failures, self.dropped))
 
     def _write_pending(self, registry: Registry) -> None:
         while True:
-            with self._lock:
-                if not self._pending:
+            with self.lock:
+                if not self.pending:
                     return
-                checkpoint = self._pending.popleft()
-            symbol = checkpoint.symbol
+                checkpoint = self.pending.popleft()
+                self.busy = True
             try:
                 version, moved = registry.log(checkpoint)
             except Exception:
-                with self._lock:  # first in line again
-                    self._pending.appendleft(checkpoint)
+                with self.lock:  # first in line again
+                    self.pending.appendleft(checkpoint)
                 raise
+            finally:
+                self.busy = False
             self.written += 1
+            self._stats()
             if moved:
-                with self._lock:
-                    self._champions[symbol] = version
-            log.debug("checkpoint %s v%d at %d (%d labels)", symbol, version, checkpoint.ts,
-                      checkpoint.n_labels)  # fmt: skip
+                self.champions[checkpoint.symbol] = version
 
     def _load_champions(self, registry: Registry) -> None:
         champions = registry.champions()
-        warm = {symbol: (v, registry.load(symbol, v)) for symbol, v in champions.items()}
-        with self._lock:
-            self._warm.update(warm)
-            self._champions.update(champions)
+        warm = {s: (v, registry.load_bytes(s, v)) for s, v in champions.items()}
+        self.champions.update(champions)
+        self.ready = True
+        self.emit(("warm", warm))
         if champions:
             log.info("registry %s: champions of %d symbol(s) loaded for warm starts",
                      self.uri, len(champions))  # fmt: skip
 
     def _poll(self, registry: Registry) -> None:
         for symbol, version in registry.champions().items():
-            with self._lock:
-                known = self._champions.get(symbol)
+            known = self.champions.get(symbol)
             if known is not None and known != version:
-                chosen = registry.load(symbol, version)
+                data = registry.load_bytes(symbol, version)
                 log.info("champion of %s moved to version %d: adopting it", symbol, version)
-                with self._lock:
-                    self._adoptions.append((symbol, version, chosen))
-            with self._lock:
-                self._champions[symbol] = version
+                self.emit(("adopt", symbol, version, data))
+            self.champions[symbol] = version
+
+
+def _short(exc: Exception) -> str:
+    """The exception in one short line (MLflow's carry whole URLs and nested causes)."""
+    text = str(exc).split(" failed with exception ")[-1]
+    return f"{type(exc).__name__}: {text[:160]}"

@@ -1,0 +1,70 @@
+"""Ticks/s of the embedded pipeline with checkpoints on: no registry (the reference), a local
+SQLite MLflow store, and an MLflow server that accepts connections and never answers.
+
+Checkpoints are taken every ``--every`` learned ticks per symbol, far more often than the
+default, so the registry's thread has real work. Prints one JSON line per case.
+
+    .venv/bin/python bench/registry_outage.py --ticks 100000 --symbols 10 --every 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import tempfile
+import time
+from typing import Any
+
+from tickcast.online_model import CoreConfig
+from tickcast.online_model.checkpoints import CheckpointPolicy
+from tickcast.producers import synthetic_ticks
+from tickcast.stores.registry import BackgroundRegistry
+from tickcast.stream_processors import MemorySink, Pipeline, run_embedded
+
+
+def run(records: list[Any], uri: str | None, every: int) -> dict[str, Any]:
+    registry = BackgroundRegistry(uri, watch=False).start() if uri else None
+    pipeline = Pipeline(CoreConfig(), [MemorySink()], registry=registry,
+                        policy=CheckpointPolicy(every))  # fmt: skip
+    start = time.perf_counter()
+    asyncio.run(run_embedded(records, pipeline))
+    seconds = time.perf_counter() - start
+    result: dict[str, Any] = {
+        "ticks_per_s": round(len(records) / seconds),
+        "seconds": round(seconds, 2),
+    }
+    if registry is not None:
+        result |= {"written": registry.written, "waiting": registry.pending,
+                   "failures": registry.failures, "dropped": registry.dropped}  # fmt: skip
+        registry.close(timeout=0.5)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ticks", type=int, default=100_000)
+    parser.add_argument("--symbols", type=int, default=10)
+    parser.add_argument("--every", type=int, default=500)
+    args = parser.parse_args()
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "600")
+    records = list(synthetic_ticks(args.ticks, args.symbols))
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    with tempfile.TemporaryDirectory() as folder:
+        cases = {
+            "no registry": None,
+            "local sqlite": f"sqlite:///{folder}/mlflow.db",
+            "mlflow not answering": f"http://127.0.0.1:{silent.getsockname()[1]}",
+        }
+        for case, uri in [*cases.items(), *cases.items()]:  # twice, interleaved: noise shows
+            print(json.dumps({"case": case, "ticks": args.ticks, "every": args.every,
+                              **run(records, uri, args.every)}), flush=True)  # fmt: skip
+    silent.close()
+
+
+if __name__ == "__main__":
+    main()
