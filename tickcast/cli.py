@@ -224,14 +224,21 @@ async def _run_pipeline(
 ) -> dict[str, int]:  # fmt: skip
     from tickcast.producers import paced
     from tickcast.stores.registry import BackgroundRegistry
-    from tickcast.stream_processors import ClickHouseSink, LatestSink, Pipeline, run_embedded
+    from tickcast.stream_processors import (
+        ClickHouseSink,
+        LatestSink,
+        Pipeline,
+        PrometheusSink,
+        run_embedded,
+    )
     from tickcast.stream_processors.pipeline import checkpoint_policy
     from tickcast.stream_processors.sinks import Sink
 
     registry = None
     if settings.mlflow_uri:  # a replay checkpoints but does not warm-start: it stays repeatable
         registry = BackgroundRegistry(settings.mlflow_uri, watch=False).start()
-    sinks: list[Sink] = [ClickHouseSink(store), LatestSink(latest)]
+    sinks: list[Sink] = [ClickHouseSink(store), LatestSink(latest),
+                         PrometheusSink(settings.metrics_symbols)]  # fmt: skip
     pipeline = Pipeline(config, sinks, source=label, registry=registry,
                         policy=checkpoint_policy(settings))  # fmt: skip
     records = list(records)
@@ -247,6 +254,20 @@ async def _run_pipeline(
         with err.status(f"writing {registry.pending} checkpoint(s) to {settings.mlflow_uri}"):
             await asyncio.get_running_loop().run_in_executor(None, registry.close)
     return dict(pipeline.counts)
+
+
+def _serve_metrics(settings: Settings, port: int) -> str:
+    """This process's Prometheus endpoint on its own port (0: none); returns its address."""
+    if not port:
+        return "off"
+    from prometheus_client import start_http_server
+
+    try:
+        start_http_server(port, addr=settings.api_host)
+    except OSError as exc:  # e.g. a second worker on this host: it runs, unobserved
+        log.warning("no metrics endpoint: %s:%d %s", settings.api_host, port, exc.strerror)
+        return "off"
+    return f"http://{settings.api_host}:{port}/metrics"
 
 
 def _announce(command: str, settings: Settings, **extra: Any) -> None:
@@ -425,8 +446,9 @@ def produce(
         )
     except Exception as exc:  # the broker is down or refuses: one line, not a traceback
         _fail(TickcastError(f"Kafka at {settings.kafka_bootstrap}: {exc}"))
+    metrics = _serve_metrics(settings, settings.producer_metrics_port)
     if yfinance:
-        _produce_live(settings, publisher, yfinance.split(","), poll_s)
+        _produce_live(settings, publisher, yfinance.split(","), poll_s, metrics)
         return
     if not (files or synthetic or sample):
         _fail(TickcastError("give tick files, --synthetic N, --sample or --yfinance SYMBOLS"))
@@ -434,9 +456,9 @@ def produce(
         records = _records(files, symbol, synthetic, symbols, seed)
     except TickcastError as exc:
         _fail(exc)
-    log.info("tickcast produce: kafka=%s topic=%s dlq=%s ticks=%d speed=%s",
+    log.info("tickcast produce: kafka=%s topic=%s dlq=%s ticks=%d speed=%s metrics=%s",
              settings.kafka_bootstrap, settings.ticks_topic, settings.dlq_topic, len(records),
-             speed)  # fmt: skip
+             speed, metrics)  # fmt: skip
     start = time.perf_counter()
     with _progress("produce", len(records)) as advance:
         counts = asyncio.run(_publish_paced(publisher, records, speed, advance))
@@ -461,13 +483,16 @@ async def _publish_paced(
     return publisher.counts
 
 
-def _produce_live(settings: Settings, publisher: Any, symbols: list[str], poll_s: float) -> None:
+def _produce_live(
+    settings: Settings, publisher: Any, symbols: list[str], poll_s: float, metrics: str
+) -> None:
     import time
 
     from tickcast.producers.yfinance_source import poll_new_bars
 
-    log.info("tickcast produce: kafka=%s topic=%s yfinance=%s every %ss",
-             settings.kafka_bootstrap, settings.ticks_topic, ",".join(symbols), poll_s)  # fmt: skip
+    log.info("tickcast produce: kafka=%s topic=%s yfinance=%s every %ss metrics=%s",
+             settings.kafka_bootstrap, settings.ticks_topic, ",".join(symbols), poll_s,
+             metrics)  # fmt: skip
     last_seen: dict[str, int] = {}
     try:
         while True:
@@ -507,9 +532,10 @@ def worker(
     except Exception as exc:  # broker unreachable and the like: one line, not a traceback
         _fail(TickcastError(f"cannot start the worker: {exc}"))
     changelog = f"{settings.app_id}-{STATE_TABLE}-changelog"
+    metrics = _serve_metrics(settings, settings.worker_metrics_port)
     _announce("worker", settings, kafka=settings.kafka_bootstrap, app_id=settings.app_id,
               ticks=settings.ticks_topic, forecasts=settings.forecasts_topic,
-              dlq=settings.dlq_topic, state=changelog)  # fmt: skip
+              dlq=settings.dlq_topic, state=changelog, metrics=metrics)  # fmt: skip
     Worker(faust_app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
 
 

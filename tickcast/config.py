@@ -46,6 +46,9 @@ class Settings:
     flush_interval_s: float = 0.5
     flush_max_rows: int = 5000
     log_level: str = "INFO"
+    metrics_symbols: int = 100  # symbols with per-model quality gauges (bounded label sets)
+    worker_metrics_port: int = 9108  # the worker's Prometheus endpoint; 0: none
+    producer_metrics_port: int = 9109  # the producer's Prometheus endpoint; 0: none
 
     def __post_init__(self) -> None:
         if self.partitions < 1:

@@ -37,6 +37,8 @@ def worker_env(bootstrap: str, tmp: Path, redis_url: str = "", **extra: str) -> 
         TICKCAST_STATE_DIR=str(tmp / "state"),
         TICKCAST_CLICKHOUSE_URL=f"chdb://{tmp / 'olap'}",
         TICKCAST_MLFLOW_URI="",  # the registry's own worker test turns it on
+        TICKCAST_WORKER_METRICS_PORT="0",  # the metrics test picks a free one
+        TICKCAST_PRODUCER_METRICS_PORT="0",
     )
     env.update(extra)
     return env

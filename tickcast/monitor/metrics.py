@@ -9,14 +9,60 @@ from __future__ import annotations
 from collections import Counter
 
 from prometheus_client import Counter as PromCounter
-from prometheus_client import Histogram
+from prometheus_client import Gauge, Histogram
 
-__all__ = ["API_LATENCY", "DEAD_LETTERS", "TICKS", "observe_pipeline"]
+__all__ = [
+    "API_LATENCY",
+    "CONSUMER_LAG",
+    "DEAD_LETTERS",
+    "DRIFT_EVENTS",
+    "END_TO_END_LATENCY",
+    "FORECASTS",
+    "MODEL_ROLLING",
+    "PROCESSING_LATENCY",
+    "PUBLISHED",
+    "SINK_BATCH_ROWS",
+    "SINK_FAILURES",
+    "TICKS",
+    "observe_pipeline",
+]
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 TICKS = PromCounter("tickcast_ticks_total", "Ticks consumed, by outcome", ["status"])
 DEAD_LETTERS = PromCounter(
     "tickcast_ticks_invalid_total", "Messages that could not become ticks, by reason", ["reason"]
 )
+FORECASTS = PromCounter("tickcast_forecasts_total", "Served forecasts written (one per tick)")
+PROCESSING_LATENCY = Histogram(
+    "tickcast_processing_latency_seconds",
+    "From a tick's arrival in the process to its outputs flushed",
+    buckets=LATENCY_BUCKETS,
+)
+END_TO_END_LATENCY = Histogram(
+    "tickcast_end_to_end_latency_seconds",
+    "From the producer's send (produced_at header) to the latest forecast written",
+    buckets=LATENCY_BUCKETS,
+)
+CONSUMER_LAG = Gauge(
+    "tickcast_consumer_lag", "Records not yet processed, per partition", ["topic", "partition"]
+)
+SINK_BATCH_ROWS = Histogram(
+    "tickcast_sink_batch_rows",
+    "Rows (or messages) per sink write",
+    ["sink"],
+    buckets=(1, 10, 100, 1000, 5000, 20000, 100000),
+)
+SINK_FAILURES = PromCounter("tickcast_sink_failures_total", "Failed sink writes", ["sink"])
+MODEL_ROLLING = Gauge(
+    "tickcast_model_rolling",
+    "Rolling prequential metric per symbol and model (symbols up to TICKCAST_METRICS_SYMBOLS)",
+    ["symbol", "model", "metric"],
+)
+DRIFT_EVENTS = PromCounter(
+    "tickcast_drift_events_total", "Drift detected, by kind", ["symbol", "kind"]
+)
+PUBLISHED = PromCounter("tickcast_published_total", "Ticks the producer published", ["outcome"])
 API_LATENCY = Histogram(
     "tickcast_api_request_seconds",
     "API request latency by route",

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tickcast.monitor import PUBLISHED
 from tickcast.records import InvalidTickError, dumps, parse_tick
 
 __all__ = ["PRODUCED_AT", "REASON", "TickPublisher", "ensure_topics"]
@@ -74,11 +75,13 @@ class TickPublisher:
                 self.dlq_topic, value=payload, headers=[*headers, (REASON, exc.reason.encode())]
             )
             self.counts["invalid"] += 1
+            PUBLISHED.labels("invalid").inc()
             return
         self.producer.send(
             self.ticks_topic, key=tick.symbol.encode(), value=dumps(tick), headers=headers
         )
         self.counts["published"] += 1
+        PUBLISHED.labels("published").inc()
 
     def publish_all(
         self, records: Iterable[Any], on_progress: Callable[[int], None] | None = None

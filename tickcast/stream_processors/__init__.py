@@ -7,6 +7,7 @@ from tickcast.stream_processors.sinks import (
     DeadLetter,
     LatestSink,
     MemorySink,
+    PrometheusSink,
     Sink,
 )
 
@@ -16,6 +17,7 @@ __all__ = [
     "LatestSink",
     "MemorySink",
     "Pipeline",
+    "PrometheusSink",
     "Sink",
     "run_embedded",
 ]

@@ -124,6 +124,7 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
         forecasts=raw_topic(settings.forecasts_topic, settings.partitions),
         dlq=raw_topic(settings.dlq_topic, 1),
         release=lambda message: app.consumer.unacked.discard(message),
+        highwater=lambda tp: app.consumer.highwater(tp),
     )  # fmt: skip
 
     @app.agent(ticks, name="forecast-ticks")

@@ -8,15 +8,33 @@ is down (bounding that buffer is the fault-tolerance issue's work).
 from __future__ import annotations
 
 import logging
+import math
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from tickcast.monitor import (
+    FORECASTS,
+    MODEL_ROLLING,
+    PROCESSING_LATENCY,
+    SINK_BATCH_ROWS,
+    SINK_FAILURES,
+)
 from tickcast.online_model import SERVED, StepResult
 from tickcast.records import Forecast, Outcome, Tick
 from tickcast.stores import ClickHouseStore, LatestStore
 
-__all__ = ["ClickHouseSink", "DeadLetter", "HeldSink", "LatestSink", "MemorySink", "Sink"]
+__all__ = [
+    "ClickHouseSink",
+    "DeadLetter",
+    "HeldSink",
+    "LatestSink",
+    "MemorySink",
+    "PrometheusSink",
+    "Sink",
+]
+ROLLING_METRICS = ("mae", "mae_ratio_vs_random_walk", "coverage", "hit_rate", "bias")
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +125,7 @@ class ClickHouseSink(MemorySink):
         for table, rows in batch.items():
             if rows:
                 self.store.insert(table, rows)
+                SINK_BATCH_ROWS.labels("clickhouse").observe(len(rows))
                 batch[table] = []  # written: a retry after a later failure skips it
 
     def drain(self) -> None:
@@ -117,6 +136,7 @@ class ClickHouseSink(MemorySink):
         try:
             future.result()
         except Exception:
+            SINK_FAILURES.labels("clickhouse").inc()
             for table, name in self.BUFFERS.items():
                 getattr(self, name)[:0] = self._inflight_batch[table]
             raise
@@ -155,6 +175,7 @@ class LatestSink:
         try:
             self.store.put_many(self.pending.values())
         except Exception as exc:  # keep the latest values; the next flush catches up
+            SINK_FAILURES.labels("latest").inc()
             self.failures += 1
             if self.failures == 1 or self.failures % 100 == 0:
                 log.warning("latest store write failed %d time(s): %s", self.failures, exc)
@@ -162,7 +183,53 @@ class LatestSink:
         if self.failures:
             log.info("latest store is back after %d failed write(s)", self.failures)
             self.failures = 0
+        SINK_BATCH_ROWS.labels("latest").observe(len(self.pending))
         self.pending = {}
+
+    def drain(self) -> None:
+        return None
+
+
+class PrometheusSink:
+    """Forecasts out, processing latency, and rolling quality per symbol and model.
+
+    Put it last: a flush observes once the sinks before it have flushed. Gauges cover the first
+    ``max_symbols`` symbols only, so the label set stays bounded.
+    """
+
+    def __init__(self, max_symbols: int = 100) -> None:
+        self.max_symbols = max_symbols
+        self.symbols: set[str] = set()
+        self.arrivals: list[float] = []
+
+    def add(self, tick: Tick, result: StepResult) -> None:
+        if result.status != "ok":
+            return
+        self.arrivals.append(time.perf_counter())
+        for row in result.metrics:
+            if row["window"] == "rolling":
+                self._set_gauges(row)
+
+    def _set_gauges(self, row: dict[str, Any]) -> None:
+        symbol = row["symbol"]
+        if symbol not in self.symbols:
+            if len(self.symbols) >= self.max_symbols:
+                return
+            self.symbols.add(symbol)
+        for metric in ROLLING_METRICS:
+            value = row.get(metric)
+            if isinstance(value, float) and math.isfinite(value):
+                MODEL_ROLLING.labels(symbol, row["model"], metric).set(value)
+
+    def add_dead_letter(self, letter: DeadLetter) -> None:
+        return None
+
+    def flush(self) -> None:
+        now = time.perf_counter()
+        FORECASTS.inc(len(self.arrivals))
+        for arrival in self.arrivals:
+            PROCESSING_LATENCY.observe(now - arrival)
+        self.arrivals = []
 
     def drain(self) -> None:
         return None

@@ -17,13 +17,20 @@ from collections.abc import Callable
 from typing import Any
 
 from tickcast.config import Settings
+from tickcast.monitor import CONSUMER_LAG, END_TO_END_LATENCY, SINK_BATCH_ROWS
 from tickcast.online_model import CoreConfig, StepResult, SymbolState
-from tickcast.producers.kafka_publisher import REASON
+from tickcast.producers.kafka_publisher import PRODUCED_AT, REASON
 from tickcast.records import Tick, forecasts_message
 from tickcast.stores import ClickHouseStore, open_latest_store
 from tickcast.stores.registry import BackgroundRegistry
 from tickcast.stream_processors.pipeline import Pipeline, checkpoint_policy
-from tickcast.stream_processors.sinks import ClickHouseSink, HeldSink, LatestSink, Sink
+from tickcast.stream_processors.sinks import (
+    ClickHouseSink,
+    HeldSink,
+    LatestSink,
+    PrometheusSink,
+    Sink,
+)
 
 __all__ = ["OffsetGuard", "Outbox", "WorkerShell"]
 
@@ -86,6 +93,7 @@ class WorkerShell:
         forecasts: Any,
         dlq: Any,
         release: Callable[[Any], None] = lambda message: None,
+        highwater: Callable[[Any], int | None] = lambda tp: None,
     ) -> None:
         self.settings = settings
         self.producer = producer
@@ -95,7 +103,8 @@ class WorkerShell:
         self.outbox = Outbox()
         self.clickhouse = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
         self.latest = open_latest_store(settings.redis_url)
-        sinks: list[Sink] = [self.outbox, ClickHouseSink(self.clickhouse), LatestSink(self.latest)]
+        sinks: list[Sink] = [self.outbox, ClickHouseSink(self.clickhouse), LatestSink(self.latest),
+                             PrometheusSink(settings.metrics_symbols)]  # fmt: skip
         self.registry = (
             BackgroundRegistry(settings.mlflow_uri, settings.registry_poll_s)
             if settings.mlflow_uri
@@ -112,6 +121,8 @@ class WorkerShell:
         self.unacked: list[Any] = []  # events processed but not yet flushed and acknowledged
         self.repeats: list[Any] = []  # events delivered again, acknowledged with the batch
         self.release = release  # tells the consumer a repeat needs no acknowledgement
+        self.highwater = highwater  # a partition's end offset, for the lag gauge
+        self.produced_at: list[int] = []  # producers' send times (ms) of this batch's ticks
         self.ack: Any = None
         self.last_flush = time.monotonic()
 
@@ -201,6 +212,9 @@ class WorkerShell:
     def _step_all(self, events: list[Any]) -> None:
         pipeline = self.pipeline
         for event in events:
+            sent = _produced_at(event.message.headers)
+            if sent is not None:
+                self.produced_at.append(sent)
             tick = pipeline.decode(event.value)
             if tick is None:
                 continue
@@ -228,10 +242,23 @@ class WorkerShell:
             for letter in outbox.dead_letters
         ]
         await asyncio.get_running_loop().run_in_executor(None, self.pipeline.drain)
+        self._observe_delivery()
         await asyncio.wait_for(asyncio.gather(*pending), DELIVERY_TIMEOUT_S)
+        SINK_BATCH_ROWS.labels("kafka").observe(len(pending))
         outbox.forecasts, outbox.dead_letters = [], []  # only once delivered
         self.dirty.update(self.pipeline.adopt_chosen())
         await self._write_states()
+
+    def _observe_delivery(self) -> None:
+        """End-to-end latency (producer's send to the latest forecast written) and lag."""
+        now_ms = time.time() * 1000
+        for sent in self.produced_at:
+            END_TO_END_LATENCY.observe(max(0.0, now_ms - sent) / 1000)
+        self.produced_at = []
+        for tp, next_offset in self.offsets.next_offset.items():
+            end = self.highwater(tp)
+            if end is not None:
+                CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - next_offset))
 
     async def _write_states(self) -> None:
         """Each touched symbol's state, once, to the changelog partition of its ticks."""
@@ -268,3 +295,15 @@ class WorkerShell:
             tp.partition for tp in assigned if tp.topic == self.settings.ticks_topic
         )
         log.info("assigned partitions %s of %s", partitions, self.settings.ticks_topic)
+
+
+def _produced_at(headers: Any) -> int | None:
+    """The producer's send time (epoch ms) from a message's headers, if it has one."""
+    items = headers.items() if isinstance(headers, dict) else headers or ()
+    for key, value in items:
+        if key == PRODUCED_AT:
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return None
+    return None

@@ -1,0 +1,97 @@
+"""Prometheus metrics of a running worker (real broker) and of the API, moving as ticks flow."""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import free_port
+from tests.integration.kafka_support import TopicCollector, Worker, worker_env
+from tickcast.api import Services, create_app
+from tickcast.producers import synthetic_ticks
+from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
+from tickcast.stores import RedisLatestStore
+
+pytestmark = pytest.mark.integration
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a Prometheus text page, keyed by name and labels."""
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(
+    page: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
+    return page.get((name, frozenset(labels.items())), 0.0)
+
+
+def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return samples(response.read().decode())
+
+
+def test_worker_metrics_appear_and_move_as_ticks_flow(
+    kafka_bootstrap: str, redis_clean: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = worker_env(kafka_bootstrap, tmp_path, redis_url=redis_clean,
+                     TICKCAST_WORKER_METRICS_PORT=str(port))  # fmt: skip
+    topics = {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
+    ensure_topics(kafka_bootstrap, topics)
+    records = list(synthetic_ticks(1200, 3, seed=31))
+    worker = Worker(env, tmp_path / "worker.log")
+    forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
+    try:
+        worker.wait_assigned()
+        publisher = TickPublisher(
+            kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], env["TICKCAST_DLQ_TOPIC"]
+        )
+        publisher.publish_all([*records[:600], {"symbol": "SYN000", "ts": 1, "price": -1}])
+        forecasts.wait_for(600)
+        first = scrape(port)
+        publisher.publish_all(records[600:])
+        forecasts.wait_for(1200)
+        second = scrape(port)
+        publisher.close()
+    finally:
+        assert worker.stop() == 0, worker.text()[-3000:]
+        forecasts.close()
+
+    assert f"metrics=http://127.0.0.1:{port}/metrics" in worker.text()
+    assert value(first, "tickcast_ticks_total", status="ok") == 600
+    assert value(second, "tickcast_ticks_total", status="ok") == 1200
+    assert value(second, "tickcast_forecasts_total") == 1200
+    for histogram in ("tickcast_processing_latency_seconds", "tickcast_end_to_end_latency_seconds"):
+        assert 0 < value(first, f"{histogram}_count") < value(second, f"{histogram}_count")
+    for sink in ("kafka", "clickhouse", "latest"):
+        assert value(second, "tickcast_sink_batch_rows_count", sink=sink) > 0
+    lags = [v for (name, _), v in second.items() if name == "tickcast_consumer_lag"]
+    assert 1 <= len(lags) <= 3  # a gauge per partition that carried the 3 symbols' ticks
+    assert all(lag == 0 for lag in lags)  # caught up
+    for metric in ("mae", "coverage", "hit_rate", "mae_ratio_vs_random_walk", "bias"):
+        assert (
+            "tickcast_model_rolling",
+            frozenset({"symbol": "SYN001", "model": "champion", "metric": metric}.items()),
+        ) in second
+    # the producer's invalid tick went to the DLQ before the worker ever saw it
+    assert value(second, "tickcast_ticks_total", status="invalid") == 0
+
+    with TestClient(create_app(Services(RedisLatestStore(redis_clean), None))) as client:
+        client.get("/forecasts/SYN002")
+        before = samples(client.get("/metrics").text)
+        client.get("/forecasts/SYN002")
+        after = samples(client.get("/metrics").text)
+    name, route = "tickcast_api_request_seconds_count", "/forecasts/{symbol}"
+    assert (
+        value(after, name, route=route, status="200")
+        == value(before, name, route=route, status="200") + 1
+    )
