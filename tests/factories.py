@@ -8,6 +8,8 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
+from tickcast.records import Tick
+
 
 def business_days(n: int, start: date = date(2021, 1, 4)) -> list[date]:
     days, day = [], start
@@ -68,3 +70,17 @@ def write_long_csv(path: Path, symbols: list[str], n: int = 200, seed: int = 3) 
                 ts = f"2024-03-01T14:{i // 60:02d}:{i % 60:02d}Z"
                 out.writerow([symbol, ts, f"{prices[symbol]:.4f}", rng.randint(1, 500)])
     return path
+
+
+START = 1_700_000_000_000  # epoch ms of regime_ticks' first tick
+
+
+def regime_ticks(n: int, change_at: int | None = None, after_vol: float = 0.03) -> list[Tick]:
+    """One-second ticks of symbol X: a random walk with 1 % volatility that jumps to
+    ``after_vol`` at tick ``change_at`` (a planted regime change)."""
+    rng, price, ticks = random.Random(5), 100.0, []
+    for i in range(n):
+        vol = 0.01 if change_at is None or i < change_at else after_vol
+        price *= math.exp(rng.gauss(0.0, vol))
+        ticks.append(Tick("X", START + i * 1000, price))
+    return ticks

@@ -24,6 +24,7 @@ from rich.table import Table
 from tickcast.config import Settings, load_settings
 from tickcast.exceptions import ConfigError, TickcastError
 from tickcast.online_model import SERVED, CoreConfig, resolve_models
+from tickcast.online_model.drift import DriftConfig
 from tickcast.online_model.spec import config_from_mapping
 
 app = typer.Typer(
@@ -70,7 +71,10 @@ def _core_config(
     """Flags over the model file over the environment."""
     names = [m.strip() for m in models.split(",") if m.strip()] if models else settings.model_names
     base = CoreConfig(
-        horizon=settings.horizon, level=settings.interval_level, models=resolve_models(names)
+        horizon=settings.horizon,
+        level=settings.interval_level,
+        models=resolve_models(names),
+        drift=DriftConfig(reaction=settings.drift_reaction),
     )
     path = models_file or (Path(settings.models_file) if settings.models_file else None)
     if path is not None:

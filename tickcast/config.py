@@ -43,6 +43,7 @@ class Settings:
     checkpoint_every_labels: int = 5000  # learned ticks between checkpoints of a symbol
     checkpoint_every_s: float = 0.0  # event time between checkpoints of a symbol; 0: off
     registry_poll_s: float = 5.0  # how often a worker looks for promoted/rolled-back versions
+    drift_reaction: str = "log"  # to concept drift: log | reset | boost_lr
     flush_interval_s: float = 0.5
     flush_max_rows: int = 5000
     log_level: str = "INFO"

@@ -125,3 +125,32 @@ def test_duplicated_ticks_do_not_change_what_is_stored(
     memory = MemorySink()
     run_backtest(records, config, sinks=[memory])
     assert stored_forecasts(clickhouse) == by_identity(memory.forecasts)
+
+
+def test_drift_events_reach_clickhouse_and_prometheus(clickhouse: ClickHouseStore) -> None:
+    from prometheus_client import REGISTRY
+
+    from tests.factories import START, regime_ticks
+    from tickcast.stream_processors import PrometheusSink
+
+    def counted() -> float:
+        return (
+            REGISTRY.get_sample_value(
+                "tickcast_drift_events_total", {"symbol": "X", "kind": "data"}
+            )
+            or 0.0
+        )
+
+    before = counted()
+    records = [asdict(t) for t in regime_ticks(8000, change_at=5000)]
+    pipeline = Pipeline(CoreConfig(), [ClickHouseSink(clickhouse), PrometheusSink()])
+    asyncio.run(run_embedded(records, pipeline, flush_interval_s=0.05))
+    rows = clickhouse.query(
+        "SELECT kind, feature, toUnixTimestamp64Milli(ts) AS ts, value, threshold, reaction "
+        "FROM drift_events FINAL WHERE symbol = 'X' ORDER BY ts"
+    )
+    assert rows
+    assert all(row["kind"] == "data" for row in rows)
+    assert START + 5000 * 1000 <= rows[0]["ts"] <= START + 6000 * 1000  # soon after the change
+    assert all(row["value"] > row["threshold"] and row["reaction"] == "log" for row in rows)
+    assert counted() - before == len(rows)

@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from tickcast.online_model.drift import DriftEvent, DriftMonitor, Shift
 from tickcast.online_model.features import FeatureState
 from tickcast.online_model.intervals import ConformalInterval
 from tickcast.online_model.metrics import Metrics
@@ -59,6 +60,7 @@ class StepResult:
     forecasts: list[Forecast] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    drift: list[DriftEvent] = field(default_factory=list)
 
 
 class SymbolState:
@@ -90,6 +92,8 @@ class SymbolState:
         self.first_ts: int | None = None
         self.warmup = max(config.windows)  # no learning until the volatility estimate has data
         self.checkpointed: tuple[int, int] | None = None  # (n_labels, ts) of the last checkpoint
+        self.drift = DriftMonitor([*self.names, SERVED], list(names), config.drift)
+        self.boosted: dict[int, tuple[float, int]] = {}  # model -> (its learning rate, until)
 
     @property
     def champion_name(self) -> str:
@@ -116,6 +120,7 @@ class SymbolState:
         self.last_ts = tick.ts
         self.n_ticks += 1
         x = self.features.update(tick)
+        self.drift.on_features(x)
         z = self.scaler.learn_transform(x)
         sigma = self.features.volatility * math.sqrt(self.config.horizon)
         result = StepResult()
@@ -124,6 +129,7 @@ class SymbolState:
         self._forecast(tick, z, sigma, result)
         if self.n_ticks % self.config.metrics_every == 0:
             result.metrics = self.metric_rows(tick.ts)
+            result.drift.extend(self._drift_checks(tick.ts))
         return result
 
     def _learn(self, entry: Pending, tick: Tick, result: StepResult) -> None:
@@ -136,7 +142,11 @@ class SymbolState:
             metrics = self.metrics[i]
             block_done = metrics.update(y, pred.y_hat, pred.lower, pred.upper, pred.p_up, mean_fc)
             if sigma > 0:
-                self.intervals[i].update(abs(y - pred.y_hat) / sigma)
+                score = abs(y - pred.y_hat) / sigma
+                self.intervals[i].update(score)
+                statistic = self.drift.errors[i].update(score)
+                if statistic is not None:
+                    result.drift.append(self._concept_drift(i, tick.ts, statistic))
             result.outcomes.append(
                 Outcome(
                     self.symbol,
@@ -159,8 +169,56 @@ class SymbolState:
                 model.learn_one(entry.z, u)
         self.n_labels += 1
         self.label_mean += (y - self.label_mean) / self.n_labels
+        if self.boosted:
+            self._end_boosts()
         if block_done:  # every forecaster's window moved together
             self._select_champion()
+
+    def _concept_drift(self, i: int, ts: int, statistic: float) -> DriftEvent:
+        config = self.config.drift
+        return DriftEvent(self.symbol, ts, [*self.names, SERVED][i], "page_hinkley", "concept",
+                          "abs_error", statistic, config.ph_threshold, self._react(i))  # fmt: skip
+
+    def _react(self, i: int) -> str:
+        """The configured reaction to a model's concept drift, where it applies: never to
+        random_walk, the served forecast or the model being served."""
+        reaction = self.config.drift.reaction
+        if reaction == "log" or i == 0 or i >= len(self.models) or i == self.champion:
+            return "log"
+        if reaction == "reset":
+            features = self.features.names
+            self.models[i] = build_model(self.config.models[i], features, self.config.horizon)
+            return "reset"
+        optimizer = getattr(self.models[i], "optimizer", None)
+        if optimizer is None or i in self.boosted:
+            return "log"
+        self.boosted[i] = (optimizer.lr, self.n_labels + self.config.drift.boost_labels)
+        optimizer.lr *= self.config.drift.boost
+        return "boost_lr"
+
+    def _end_boosts(self) -> None:
+        for i, (lr, until) in list(self.boosted.items()):
+            if self.n_labels >= until:
+                self.models[i].optimizer.lr = lr  # type: ignore[attr-defined]
+                del self.boosted[i]
+
+    def _drift_checks(self, ts: int) -> list[DriftEvent]:
+        """Data, prediction and bias drift, once per metrics block."""
+        config = self.config.drift
+        events = []
+        for kind, feature, value in self.drift.shifts():
+            model = SERVED if kind == "prediction" else ""
+            events.append(
+                DriftEvent(
+                    self.symbol, ts, model, "psi_ks", kind, feature, value, config.psi, "log"
+                )
+            )
+        recent = self.metrics[-1].recent.summary()
+        t = self.drift.bias(recent.get("bias", 0.0), recent.get("rmse", 0.0), int(recent["n"]))
+        if t is not None:
+            events.append(DriftEvent(self.symbol, ts, SERVED, "bias_t", "bias", "signed_error",
+                                     t, config.bias_t, "log"))  # fmt: skip
+        return events
 
     def _select_champion(self) -> None:
         """Serve a model only while it beats the random walk significantly, with hysteresis.
@@ -185,6 +243,8 @@ class SymbolState:
             and (t[best] >= t[current] + config.champion_hysteresis)
         ):
             current = best
+        if current != self.champion:  # another model's forecasts: a new prediction reference
+            self.drift.prediction = Shift(self.config.drift.window)
         self.champion = current
         self.shrink = recent[current][2] if current else 0.0
 
@@ -200,6 +260,7 @@ class SymbolState:
             len(self.models), k * best.u_hat, sigma, 0.5 + k * (best.p_up - 0.5)
         )
         predictions.append(served)
+        self.drift.prediction.update(served.u_hat)
         champion = self.names[self.champion]
         for i, pred in enumerate(predictions):
             is_served = i == len(self.models)

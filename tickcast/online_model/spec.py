@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import models
+from tickcast.online_model.drift import REACTIONS, DriftConfig
 from tickcast.online_model.features import feature_names
 
 __all__ = [
@@ -132,6 +133,7 @@ class CoreConfig:
     champion_hysteresis: float = 0.5
     min_outcomes: int = 50
     metrics_every: int = 100
+    drift: DriftConfig = field(default_factory=DriftConfig)
 
     def __post_init__(self) -> None:
         if not 1 <= self.horizon <= 10_000:
@@ -154,6 +156,10 @@ class CoreConfig:
             raise ConfigError("champion_t must be positive and champion_hysteresis not negative")
         if not self.windows or any(not 2 <= w <= 10_000 for w in self.windows):
             raise ConfigError(f"feature windows must be within 2..10000 ticks, got {self.windows}")
+        if self.drift.reaction not in REACTIONS:
+            raise ConfigError(
+                f"drift reaction must be one of {', '.join(REACTIONS)}, got {self.drift.reaction!r}"
+            )
         names = feature_names(self.windows)
         for model_spec in self.models:  # bad hyper-parameters fail here, not at the first tick
             build_model(model_spec, names, self.horizon)
@@ -167,13 +173,18 @@ def config_from_mapping(data: Mapping[str, Any], base: CoreConfig | None = None)
     """A CoreConfig from a parsed model file (TOML): top-level settings and ``[models.NAME]``
     tables with ``kind`` and hyper-parameters. random_walk is always added first."""
     base = base or CoreConfig()
-    unknown = sorted(set(data) - CONFIG_KEYS - {"models"})
+    unknown = sorted(set(data) - CONFIG_KEYS - {"models", "drift"})
     if unknown:
-        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: models, "
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: models, drift, "
                           f"{', '.join(sorted(CONFIG_KEYS))}")  # fmt: skip
     values: dict[str, Any] = {k: data[k] for k in CONFIG_KEYS if k in data}
     if "windows" in values:
         values["windows"] = tuple(values["windows"])
+    if "drift" in data:
+        try:
+            values["drift"] = replace(base.drift, **data["drift"])
+        except TypeError as exc:
+            raise ConfigError(f"[drift]: {exc}") from None
     tables = data.get("models", {})
     if tables:
         if not isinstance(tables, Mapping):

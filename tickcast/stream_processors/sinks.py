@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from tickcast.monitor import (
+    DRIFT_EVENTS,
     FORECASTS,
     MODEL_ROLLING,
     PROCESSING_LATENCY,
@@ -22,6 +23,7 @@ from tickcast.monitor import (
     SINK_FAILURES,
 )
 from tickcast.online_model import SERVED, StepResult
+from tickcast.online_model.drift import DriftEvent
 from tickcast.records import Forecast, Outcome, Tick
 from tickcast.stores import ClickHouseStore, LatestStore
 
@@ -82,6 +84,7 @@ class MemorySink(HeldSink):
         self.forecasts: list[Forecast] = []
         self.outcomes: list[Outcome] = []
         self.metrics: list[dict[str, Any]] = []
+        self.drift: list[DriftEvent] = []
 
     def add(self, tick: Tick, result: StepResult) -> None:
         if result.status == "ok":
@@ -89,6 +92,7 @@ class MemorySink(HeldSink):
         self.forecasts.extend(result.forecasts)
         self.outcomes.extend(result.outcomes)
         self.metrics.extend(result.metrics)
+        self.drift.extend(result.drift)
 
 
 class ClickHouseSink(MemorySink):
@@ -105,6 +109,7 @@ class ClickHouseSink(MemorySink):
         "forecasts": "forecasts",
         "outcomes": "outcomes",
         "model_metrics": "metrics",
+        "drift_events": "drift",
         "dead_letters": "dead_letters",
     }
 
@@ -207,15 +212,21 @@ class PrometheusSink:
             return
         self.arrivals.append(time.perf_counter())
         for row in result.metrics:
-            if row["window"] == "rolling":
+            if row["window"] == "rolling" and self._tracked(row["symbol"]):
                 self._set_gauges(row)
+        for event in result.drift:
+            symbol = event.symbol if self._tracked(event.symbol) else "_other"
+            DRIFT_EVENTS.labels(symbol, event.kind).inc()
+
+    def _tracked(self, symbol: str) -> bool:
+        if symbol not in self.symbols:
+            if len(self.symbols) >= self.max_symbols:
+                return False
+            self.symbols.add(symbol)
+        return True
 
     def _set_gauges(self, row: dict[str, Any]) -> None:
         symbol = row["symbol"]
-        if symbol not in self.symbols:
-            if len(self.symbols) >= self.max_symbols:
-                return
-            self.symbols.add(symbol)
         for metric in ROLLING_METRICS:
             value = row.get(metric)
             if isinstance(value, float) and math.isfinite(value):
