@@ -18,17 +18,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-# System packages the tests need (Debian's): redis-server, and Java 17 + Maven for the Kafka
-# broker that infra/kafka/broker runs from Maven Central's jars (fetched once here).
+# System packages the tests need (Debian's): redis-server, Java 17 + Maven for the Kafka
+# broker that infra/kafka/broker runs from Maven Central's jars (fetched once here), and
+# prometheus for promtool, which checks infra/prometheus/prometheus.yml.
 APT_NEEDS := $(strip \
   $(if $(shell command -v redis-server),,redis-server) \
   $(if $(shell command -v java),,openjdk-17-jre-headless) \
-  $(if $(shell command -v mvn),,maven))
+  $(if $(shell command -v mvn),,maven) \
+  $(if $(shell command -v promtool),,prometheus))
 
 system-deps:
 	@if [ -n "$(APT_NEEDS)" ]; then \
 	  echo "installing $(APT_NEEDS) (Debian packages)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(APT_NEEDS) >/dev/null; fi
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_NEEDS) >/dev/null; fi
 	@infra/kafka/broker fetch
 
 broker: system-deps  ## a local Kafka broker on 127.0.0.1:9092 (infra/kafka/broker stop ends it)
@@ -39,7 +41,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check tickcast tests
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: $(STAMP) system-deps lint

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,6 +41,23 @@ def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         return samples(response.read().decode())
 
 
+def lags(page: dict[tuple[str, frozenset[tuple[str, str]]], float]) -> list[float]:
+    return [v for (name, _), v in page.items() if name == "tickcast_consumer_lag"]
+
+
+def scrape_when(port: int, ticks: int, timeout: float = 10) -> dict[Any, float]:
+    """A batch's forecasts are sent before its flush has counted it and set the lag gauge:
+    scrape until the flush of the ``ticks``-th tick is done."""
+    deadline = time.monotonic() + timeout
+    page = scrape(port)
+    while time.monotonic() < deadline and (
+        value(page, "tickcast_ticks_total", status="ok") < ticks or any(lags(page))
+    ):
+        time.sleep(0.2)
+        page = scrape(port)
+    return page
+
+
 def test_worker_metrics_appear_and_move_as_ticks_flow(
     kafka_bootstrap: str, redis_clean: str, tmp_path: Path
 ) -> None:
@@ -57,10 +76,10 @@ def test_worker_metrics_appear_and_move_as_ticks_flow(
         )
         publisher.publish_all([*records[:600], {"symbol": "SYN000", "ts": 1, "price": -1}])
         forecasts.wait_for(600)
-        first = scrape(port)
+        first = scrape_when(port, 600)
         publisher.publish_all(records[600:])
         forecasts.wait_for(1200)
-        second = scrape(port)
+        second = scrape_when(port, 1200)
         publisher.close()
     finally:
         assert worker.stop() == 0, worker.text()[-3000:]
@@ -74,9 +93,8 @@ def test_worker_metrics_appear_and_move_as_ticks_flow(
         assert 0 < value(first, f"{histogram}_count") < value(second, f"{histogram}_count")
     for sink in ("kafka", "clickhouse", "latest"):
         assert value(second, "tickcast_sink_batch_rows_count", sink=sink) > 0
-    lags = [v for (name, _), v in second.items() if name == "tickcast_consumer_lag"]
-    assert 1 <= len(lags) <= 3  # a gauge per partition that carried the 3 symbols' ticks
-    assert all(lag == 0 for lag in lags)  # caught up
+    assert 1 <= len(lags(second)) <= 3  # a gauge per partition that carried the 3 symbols' ticks
+    assert all(lag == 0 for lag in lags(second))  # caught up
     for metric in ("mae", "coverage", "hit_rate", "mae_ratio_vs_random_walk", "bias"):
         assert (
             "tickcast_model_rolling",

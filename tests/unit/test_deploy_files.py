@@ -1,0 +1,134 @@
+"""The deployment files, checked as files: docker-compose.yml, the Dockerfile, Prometheus.
+
+No Docker engine runs here (GitHub's CI brings the stack up for real); these tests hold the
+files to what the code reads and to each other, and promtool validates prometheus.yml.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tickcast.config import Settings
+
+ROOT = Path(__file__).parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+PYTHON_SERVICES = ("producer", "worker", "api")
+ONE_SHOT = {"minio-init"}
+
+
+def env_of(service: str) -> dict[str, Any]:
+    return dict(SERVICES[service].get("environment", {}))
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_every_service_has_an_image_and_a_healthcheck(name: str) -> None:
+    service = SERVICES[name]
+    assert service.get("image") or service.get("build")
+    if name not in ONE_SHOT:
+        assert service["healthcheck"]["test"], f"{name} has no healthcheck"
+
+
+def test_depends_on_waits_on_health_of_services_that_exist() -> None:
+    for name, service in SERVICES.items():
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
+            wanted = (
+                "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
+            )
+            assert rule["condition"] == wanted, f"{name} -> {dependency}"
+
+
+def test_the_stack_is_the_one_the_design_names() -> None:
+    assert set(SERVICES) == {
+        "kafka", "clickhouse", "redis", "mlflow", "postgres", "minio", "minio-init",
+        "prometheus", "grafana", "nginx", "producer", "worker", "api",
+    }  # fmt: skip
+    assert SERVICES["kafka"]["image"].startswith("apache/kafka:")
+    assert SERVICES["clickhouse"]["image"].startswith("clickhouse/clickhouse-server:")
+    assert (
+        "grafana-clickhouse-datasource" in SERVICES["grafana"]["environment"]["GF_INSTALL_PLUGINS"]
+    )
+
+
+def test_one_entry_point_and_workers_that_scale() -> None:
+    published = {name for name, s in SERVICES.items() if s.get("ports")}
+    assert published == {"nginx"}
+    assert "container_name" not in SERVICES["worker"]
+    nginx = (ROOT / "infra/nginx/nginx.conf").read_text()
+    for upstream in ("api:8000", "grafana:3000", "mlflow:5000"):
+        assert f"server {upstream};" in nginx
+    assert "location /grafana/" in nginx
+    assert "location /mlflow/" in nginx
+
+
+def test_python_services_get_every_address_the_code_reads() -> None:
+    fields = {f"TICKCAST_{name.upper()}" for name in Settings.__dataclass_fields__}
+    for name in PYTHON_SERVICES:
+        env = env_of(name)
+        assert {k for k in env if k.startswith("TICKCAST_")} <= fields, name
+        for needed in ("TICKCAST_KAFKA_BOOTSTRAP", "TICKCAST_CLICKHOUSE_URL", "TICKCAST_REDIS_URL",
+                       "TICKCAST_MLFLOW_URI", "TICKCAST_API_HOST"):  # fmt: skip
+            assert needed in env, f"{name} lacks {needed}"
+        assert not str(env["TICKCAST_CLICKHOUSE_URL"]).startswith("chdb:")
+    assert env_of("worker")["TICKCAST_WORKER_METRICS_PORT"] == 9108
+    assert env_of("producer")["TICKCAST_PRODUCER_METRICS_PORT"] == 9109
+
+
+def test_secrets_come_from_the_environment_and_are_listed_in_env_example() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    used = set(re.findall(r"\$\{(\w+)", text))
+    listed = {line.split("=")[0] for line in (ROOT / ".env.example").read_text().splitlines()
+              if "=" in line and not line.startswith("#")}  # fmt: skip
+    assert used <= listed, used - listed
+    for line in text.splitlines():
+        if re.search(r"PASSWORD\s*:", line):
+            assert "${" in line, f"a literal secret: {line.strip()}"
+
+
+def test_mounted_files_exist() -> None:
+    for service in SERVICES.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), source
+
+
+def test_dockerfile_is_multi_stage_and_runs_as_a_user() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", text, re.M)) >= 2
+    user = re.findall(r"^USER (\S+)", text, re.M)
+    assert user
+    assert user[-1] not in ("root", "0")
+
+
+def test_prometheus_scrapes_what_compose_serves() -> None:
+    config = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["tickcast-worker"]["dns_sd_configs"][0] == {"names": ["worker"], "type": "A",
+                                                            "port": 9108}  # fmt: skip
+    assert jobs["tickcast-producer"]["static_configs"][0]["targets"] == ["producer:9109"]
+    assert jobs["tickcast-api"]["static_configs"][0]["targets"] == ["api:8000"]
+
+
+def test_promtool_accepts_the_prometheus_config_and_rejects_a_broken_one(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is missing: install Debian's prometheus package (make test does)")
+    config = str(ROOT / "infra/prometheus/prometheus.yml")
+    good = subprocess.run(
+        [promtool, "check", "config", config], capture_output=True, text=True, check=False
+    )
+    assert good.returncode == 0, good.stdout + good.stderr
+    broken = tmp_path / "prometheus.yml"
+    broken.write_text("scrape_configs:\n  - job_name: x\n    scrape_interval: soon\n")
+    bad = subprocess.run([promtool, "check", "config", str(broken)], capture_output=True, text=True,
+                         check=False)  # fmt: skip
+    assert bad.returncode != 0
