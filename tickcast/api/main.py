@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 
 from tickcast.api.deps import Services
 from tickcast.api.routes import forecasts, health, symbols
-from tickcast.monitor import API_LATENCY
+from tickcast.monitor.metrics import API_LATENCY
 
 __all__ = ["create_app"]
 

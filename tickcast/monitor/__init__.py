@@ -1,33 +1,5 @@
-"""Observing the system from outside the core: Prometheus metrics."""
+"""Observing the system from outside the core: Prometheus metrics (``monitor.metrics``).
 
-from tickcast.monitor.metrics import (
-    API_LATENCY,
-    CONSUMER_LAG,
-    DEAD_LETTERS,
-    DRIFT_EVENTS,
-    END_TO_END_LATENCY,
-    FORECASTS,
-    MODEL_ROLLING,
-    PROCESSING_LATENCY,
-    PUBLISHED,
-    SINK_BATCH_ROWS,
-    SINK_FAILURES,
-    TICKS,
-    observe_pipeline,
-)
-
-__all__ = [
-    "API_LATENCY",
-    "CONSUMER_LAG",
-    "DEAD_LETTERS",
-    "DRIFT_EVENTS",
-    "END_TO_END_LATENCY",
-    "FORECASTS",
-    "MODEL_ROLLING",
-    "PROCESSING_LATENCY",
-    "PUBLISHED",
-    "SINK_BATCH_ROWS",
-    "SINK_FAILURES",
-    "TICKS",
-    "observe_pipeline",
-]
+Drift detection is part of each symbol's learner (``online_model.drift``), so it replays and
+recovers with the models it watches.
+"""

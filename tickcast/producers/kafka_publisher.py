@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tickcast.monitor import PUBLISHED
+from tickcast.monitor.metrics import PUBLISHED
 from tickcast.records import InvalidTickError, dumps, parse_tick
 
 __all__ = ["PRODUCED_AT", "REASON", "TickPublisher", "ensure_topics"]

@@ -18,7 +18,7 @@ import orjson
 
 from tickcast.config import Settings
 from tickcast.exceptions import ConfigError
-from tickcast.monitor import observe_pipeline
+from tickcast.monitor.metrics import observe_pipeline
 from tickcast.online_model import CoreConfig, StepResult, SymbolState, SymbolStates
 from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_models, take
 from tickcast.records import MAX_MESSAGE_BYTES, InvalidTickError, Tick, decode_tick, parse_tick

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from tickcast.monitor import (
+from tickcast.monitor.metrics import (
     DRIFT_EVENTS,
     FORECASTS,
     MODEL_ROLLING,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tickcast.config import Settings
-from tickcast.monitor import CONSUMER_LAG, END_TO_END_LATENCY, SINK_BATCH_ROWS
+from tickcast.monitor.metrics import CONSUMER_LAG, END_TO_END_LATENCY, SINK_BATCH_ROWS
 from tickcast.online_model import CoreConfig, StepResult, SymbolState
 from tickcast.producers.kafka_publisher import PRODUCED_AT, REASON
 from tickcast.records import Tick, forecasts_message
