@@ -74,7 +74,7 @@ def _core_config(
         horizon=settings.horizon,
         level=settings.interval_level,
         models=resolve_models(names),
-        drift=DriftConfig(reaction=settings.drift_reaction),
+        drift=DriftConfig(reaction=settings.drift_reaction, detector=settings.drift_detector),
     )
     path = models_file or (Path(settings.models_file) if settings.models_file else None)
     if path is not None:

@@ -44,6 +44,7 @@ class Settings:
     checkpoint_every_s: float = 0.0  # event time between checkpoints of a symbol; 0: off
     registry_poll_s: float = 5.0  # how often a worker looks for promoted/rolled-back versions
     drift_reaction: str = "log"  # to concept drift: log | reset | boost_lr
+    drift_detector: str = "page_hinkley"  # of concept drift: page_hinkley | adwin
     flush_interval_s: float = 0.5
     flush_max_rows: int = 5000
     log_level: str = "INFO"

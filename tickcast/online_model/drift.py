@@ -17,7 +17,9 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 __all__ = [
+    "DETECTORS",
     "REACTIONS",
+    "Adwin",
     "DriftConfig",
     "DriftEvent",
     "DriftMonitor",
@@ -74,6 +76,22 @@ class PageHinkley:
             self.n, self.mean, self.cum, self.low = 0, 0.0, 0.0, 0.0
             return statistic
         return None
+
+
+class Adwin:
+    """River's ADWIN with the detectors' interface: the new mean estimate on a detection."""
+
+    __slots__ = ("delta", "detector")
+
+    def __init__(self, delta: float = 0.002) -> None:
+        from river.drift import ADWIN
+
+        self.delta = delta
+        self.detector = ADWIN(delta=delta)  # type: ignore[no-untyped-call]
+
+    def update(self, x: float) -> float | None:
+        self.detector.update(x)  # type: ignore[no-untyped-call]
+        return float(self.detector.estimation) if self.detector.drift_detected else None
 
 
 class Shift:
@@ -161,8 +179,10 @@ class DriftConfig:
     """Thresholds and the reaction to concept drift (see :class:`DriftMonitor`)."""
 
     reaction: str = "log"  # log | reset | boost_lr
+    detector: str = "page_hinkley"  # of concept drift: page_hinkley | adwin
     ph_delta: float = 0.05
     ph_threshold: float = 50.0
+    adwin_delta: float = 0.002
     window: int = 500  # reference and current window of the data and prediction checks
     psi: float = 0.25  # PSI above this, with a KS p-value below ks_p, is a shift
     ks_p: float = 0.001
@@ -173,6 +193,7 @@ class DriftConfig:
 
 
 REACTIONS = ("log", "reset", "boost_lr")
+DETECTORS = ("page_hinkley", "adwin")
 
 
 CALENDAR = ("tod_", "dow_")  # features that move with the clock by design: not checked
@@ -187,11 +208,23 @@ class DriftMonitor:
         self.forecasters = forecasters
         self.checked = [i for i, name in enumerate(features) if not name.startswith(CALENDAR)]
         self.features = [features[i] for i in self.checked]
-        self.errors = [PageHinkley(config.ph_delta, config.ph_threshold) for _ in forecasters]
+        self.errors = [self._detector() for _ in forecasters]
         self.inputs = [Shift(config.window) for _ in self.features]
         self.prediction = Shift(config.window)
         self.biased = False
         self.seen = 0
+
+    def _detector(self) -> PageHinkley | Adwin:
+        config = self.config
+        if config.detector == "adwin":
+            return Adwin(config.adwin_delta)
+        return PageHinkley(config.ph_delta, config.ph_threshold)
+
+    @property
+    def threshold(self) -> float:
+        """What the concept detector's statistic is compared with, for the event record."""
+        config = self.config
+        return config.adwin_delta if config.detector == "adwin" else config.ph_threshold
 
     def on_features(self, x: list[float]) -> None:
         self.seen += 1

@@ -175,9 +175,9 @@ class SymbolState:
             self._select_champion()
 
     def _concept_drift(self, i: int, ts: int, statistic: float) -> DriftEvent:
-        config = self.config.drift
-        return DriftEvent(self.symbol, ts, [*self.names, SERVED][i], "page_hinkley", "concept",
-                          "abs_error", statistic, config.ph_threshold, self._react(i))  # fmt: skip
+        detector, threshold = self.config.drift.detector, self.drift.threshold
+        return DriftEvent(self.symbol, ts, [*self.names, SERVED][i], detector, "concept",
+                          "abs_error", statistic, threshold, self._react(i))  # fmt: skip
 
     def _react(self, i: int) -> str:
         """The configured reaction to a model's concept drift, where it applies: never to

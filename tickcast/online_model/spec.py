@@ -13,7 +13,7 @@ from typing import Any
 
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import models
-from tickcast.online_model.drift import REACTIONS, DriftConfig
+from tickcast.online_model.drift import DETECTORS, REACTIONS, DriftConfig
 from tickcast.online_model.features import feature_names
 
 __all__ = [
@@ -156,6 +156,10 @@ class CoreConfig:
             raise ConfigError("champion_t must be positive and champion_hysteresis not negative")
         if not self.windows or any(not 2 <= w <= 10_000 for w in self.windows):
             raise ConfigError(f"feature windows must be within 2..10000 ticks, got {self.windows}")
+        if self.drift.detector not in DETECTORS:
+            raise ConfigError(
+                f"drift detector must be one of {', '.join(DETECTORS)}, got {self.drift.detector!r}"
+            )
         if self.drift.reaction not in REACTIONS:
             raise ConfigError(
                 f"drift reaction must be one of {', '.join(REACTIONS)}, got {self.drift.reaction!r}"

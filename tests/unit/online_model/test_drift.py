@@ -9,7 +9,15 @@ import pytest
 
 from tests.factories import START, regime_ticks
 from tickcast.online_model import CoreConfig, SymbolState
-from tickcast.online_model.drift import DriftConfig, DriftEvent, PageHinkley, Shift, ks_pvalue, psi
+from tickcast.online_model.drift import (
+    Adwin,
+    DriftConfig,
+    DriftEvent,
+    PageHinkley,
+    Shift,
+    ks_pvalue,
+    psi,
+)
 from tickcast.records import Tick
 
 
@@ -83,3 +91,20 @@ def test_an_unknown_reaction_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="drift reaction"):
         CoreConfig(drift=DriftConfig(reaction="panic"))
+
+
+def test_adwin_is_the_other_detector_and_finds_a_mean_shift() -> None:
+    rng = random.Random(3)
+    detector = Adwin()
+    found = [
+        detector.update(abs(rng.gauss(0, 1)) + (0.5 if i >= 5000 else 0.0)) for i in range(7000)
+    ]
+    hits = [i for i, estimate in enumerate(found) if estimate is not None]
+    assert hits
+    assert 5000 <= hits[0] < 5500
+    config = CoreConfig(drift=DriftConfig(detector="adwin"))
+    assert SymbolState("X", config).drift.threshold == 0.002
+    from tickcast.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="drift detector"):
+        CoreConfig(drift=DriftConfig(detector="cusum"))
