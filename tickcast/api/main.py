@@ -6,6 +6,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 
 from tickcast.api.deps import Services
 from tickcast.api.routes import forecasts, health, symbols
@@ -33,6 +35,12 @@ def create_app(services: Services) -> FastAPI:
         path = getattr(route, "path", "unmatched")
         API_LATENCY.labels(path, str(response.status_code)).observe(time.perf_counter() - start)
         return response
+
+    @app.exception_handler(RedisError)
+    async def latest_store_down(request: Request, exc: RedisError) -> JSONResponse:
+        """Redis down is the client's 503 with the reason, not a 500."""
+        reason = f"latest store unavailable: {type(exc).__name__}: {exc}".splitlines()[0]
+        return JSONResponse({"detail": reason}, status_code=503)
 
     app.include_router(health.router)
     app.include_router(symbols.router)

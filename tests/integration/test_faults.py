@@ -1,0 +1,116 @@
+"""Faults on a real broker and a real Redis: the worker and the API ride them out."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import free_port, wait_for_port
+from tests.integration.kafka_support import (
+    TopicCollector,
+    Worker,
+    forecasts_of,
+    identity_sorted,
+    publish,
+    worker_env,
+)
+from tickcast.api import Services, create_app
+from tickcast.backtest import run_backtest
+from tickcast.online_model import SERVED, CoreConfig
+from tickcast.producers import synthetic_ticks
+from tickcast.producers.kafka_publisher import ensure_topics
+from tickcast.stores import RedisLatestStore
+from tickcast.stream_processors import MemorySink
+
+pytestmark = pytest.mark.integration
+
+
+class RedisServer:
+    """A redis-server of this test's own, on a fixed port, that can be stopped and started."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("no redis-server: apt-get install redis-server (`make test` does this)")
+        self.binary = binary
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_redis_down_for_ten_seconds_the_worker_goes_on_and_redis_catches_up(
+    kafka_bootstrap: str, own_redis: RedisServer, tmp_path: Path
+) -> None:
+    env = worker_env(kafka_bootstrap, tmp_path, redis_url=own_redis.url)
+    ensure_topics(kafka_bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
+    records = list(synthetic_ticks(3000, 3, seed=41))
+    worker = Worker(env, tmp_path / "worker.log")
+    forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
+    api = TestClient(create_app(Services(RedisLatestStore(own_redis.url), None)))
+    try:
+        worker.wait_assigned()
+        publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], records[:1000])
+        forecasts.wait_for(1000)
+        assert api.get("/forecasts/SYN000").status_code == 200
+
+        own_redis.stop()
+        down_since = time.monotonic()
+        publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], records[1000:2000])
+        during = forecasts.wait_for(2000, timeout=30)  # Kafka keeps flowing without Redis
+        assert forecasts.distinct == 2000
+        answer = api.get("/forecasts/SYN000")
+        assert answer.status_code == 503
+        assert answer.json()["detail"].startswith("latest store unavailable")
+        assert api.get("/ready").status_code == 503
+        time.sleep(max(0.0, 10 - (time.monotonic() - down_since)))
+
+        own_redis.start()  # empty: Redis comes back without the values it had
+        publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], records[2000:])
+        messages = forecasts.wait_for(3000, timeout=60)
+        deadline = time.monotonic() + 20
+        while api.get("/forecasts/SYN002").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        assert worker.stop() == 0, worker.text()[-3000:]
+        forecasts.close()
+        api.close()
+
+    assert len(during) >= 2000
+    memory = MemorySink()
+    run_backtest(records, CoreConfig(), sinks=[memory])
+    assert identity_sorted(forecasts_of(messages)) == identity_sorted(memory.forecasts)
+    last = {f.symbol: f for f in memory.forecasts if f.model == SERVED}
+    latest = RedisLatestStore(own_redis.url)
+    assert {symbol: latest.get(symbol) for symbol in last} == last  # caught up
+    assert "latest store write failed" in worker.text()
+    assert "latest store is back" in worker.text()
