@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import REPO, free_port, wait_for_port
 from tests.integration.kafka_support import (
     TopicCollector,
     Worker,
@@ -24,7 +26,7 @@ from tickcast.api import Services, create_app
 from tickcast.backtest import run_backtest
 from tickcast.online_model import SERVED, CoreConfig
 from tickcast.producers import synthetic_ticks
-from tickcast.producers.kafka_publisher import ensure_topics
+from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
 from tickcast.stores import RedisLatestStore
 from tickcast.stream_processors import MemorySink
 
@@ -114,3 +116,73 @@ def test_redis_down_for_ten_seconds_the_worker_goes_on_and_redis_catches_up(
     assert {symbol: latest.get(symbol) for symbol in last} == last  # caught up
     assert "latest store write failed" in worker.text()
     assert "latest store is back" in worker.text()
+
+
+class OwnBroker:
+    """A Kafka broker of this test's own (infra/kafka/broker), to stop and start again."""
+
+    def __init__(self, run_dir: Path) -> None:
+        if not (shutil.which("java") and shutil.which("mvn")):
+            pytest.fail("no Java/Maven for infra/kafka/broker (apt-get install "
+                        "openjdk-17-jre-headless maven; `make test` does this)")  # fmt: skip
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
+            "KAFKA_RUN_DIR": str(run_dir),
+        }
+        self.script = str(REPO / "infra" / "kafka" / "broker")
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        subprocess.run([self.script, "start"], env=self.env, check=True, timeout=300)
+
+    def stop(self) -> None:
+        subprocess.run([self.script, "stop"], env=self.env, check=False, timeout=120)
+
+
+def test_broker_down_for_ten_seconds_producer_and_worker_resume_and_lose_nothing(
+    tmp_path: Path,
+) -> None:
+    broker = OwnBroker(tmp_path / "kafka")
+    broker.start()
+    try:
+        env = worker_env(broker.bootstrap, tmp_path)
+        ensure_topics(broker.bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4,
+                                         env["TICKCAST_DLQ_TOPIC"]: 1})  # fmt: skip
+        records = list(synthetic_ticks(3000, 3, seed=43))
+        worker = Worker(env, tmp_path / "worker.log")
+        worker.wait_assigned()
+        publisher = TickPublisher(broker.bootstrap, env["TICKCAST_TICKS_TOPIC"],
+                                  env["TICKCAST_DLQ_TOPIC"])  # fmt: skip
+
+        def paced() -> None:  # about 12 s of ticks: the outage lands in the middle
+            for start in range(0, len(records), 100):
+                for record in records[start : start + 100]:
+                    publisher.publish(record)
+                time.sleep(0.4)
+            publisher.producer.flush(timeout=120)
+
+        producing = threading.Thread(target=paced)
+        producing.start()
+        time.sleep(3)
+        broker.stop()
+        time.sleep(10)
+        broker.start()
+        producing.join(180)
+        assert publisher.counts == {"published": 3000}  # no "failed": retried until delivered
+        publisher.close()
+        forecasts = TopicCollector(broker.bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
+        messages = forecasts.wait_for(3000, timeout=120)
+        forecasts.close()
+        assert worker.stop() == 0, worker.text()[-3000:]
+    finally:
+        broker.stop()
+
+    memory = MemorySink()
+    run_backtest(records, CoreConfig(), sinks=[memory])
+    assert identity_sorted(forecasts_of(messages)) == identity_sorted(memory.forecasts)

@@ -57,7 +57,7 @@ class TickPublisher:
             bootstrap_servers=bootstrap,
             client_id="tickcast-producer",
             acks="all",
-            retries=10,
+            delivery_timeout_ms=120_000,  # retries until then: a broker restart loses nothing
             linger_ms=5,
             batch_size=256 * 1024,
             compression_type="lz4",
@@ -77,11 +77,20 @@ class TickPublisher:
             self.counts["invalid"] += 1
             PUBLISHED.labels("invalid").inc()
             return
-        self.producer.send(
+        sent = self.producer.send(
             self.ticks_topic, key=tick.symbol.encode(), value=dumps(tick), headers=headers
         )
+        sent.add_errback(self._failed, tick.symbol)
         self.counts["published"] += 1
         PUBLISHED.labels("published").inc()
+
+    def _failed(self, symbol: str, exc: BaseException) -> None:
+        """A tick the broker never took, after every retry: counted and logged, not silent."""
+        self.counts["failed"] += 1
+        PUBLISHED.labels("failed").inc()
+        failed = self.counts["failed"]
+        if failed <= 10 or failed % 1000 == 0:
+            log.error("tick of %s not delivered (%d so far): %s", symbol, failed, exc)
 
     def publish_all(
         self, records: Iterable[Any], on_progress: Callable[[int], None] | None = None
