@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -27,8 +28,8 @@ from tickcast.backtest import run_backtest
 from tickcast.online_model import SERVED, CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
-from tickcast.stores import RedisLatestStore
-from tickcast.stream_processors import MemorySink
+from tickcast.stores import ClickHouseStore, RedisLatestStore
+from tickcast.stream_processors import ClickHouseSink, MemorySink, Pipeline, run_embedded
 
 pytestmark = pytest.mark.integration
 
@@ -186,3 +187,32 @@ def test_broker_down_for_ten_seconds_producer_and_worker_resume_and_lose_nothing
     memory = MemorySink()
     run_backtest(records, CoreConfig(), sinks=[memory])
     assert identity_sorted(forecasts_of(messages)) == identity_sorted(memory.forecasts)
+
+
+def test_clickhouse_failing_for_a_while_holds_the_stream_back_and_loses_nothing(
+    clickhouse: ClickHouseStore,
+) -> None:
+    clickhouse.client.command("DROP TABLE forecasts")  # every write fails: unknown table
+    records = list(synthetic_ticks(6000, 3, seed=44))
+    sink = ClickHouseSink(clickhouse, max_rows=20_000)
+    pipeline = Pipeline(CoreConfig(), [sink])
+    back_at = 0.0
+
+    def come_back() -> None:
+        nonlocal back_at
+        time.sleep(4)
+        clickhouse.setup()  # the table is there again
+        back_at = time.monotonic()
+
+    restorer = threading.Thread(target=come_back)
+    restorer.start()
+    asyncio.run(run_embedded(records, pipeline, flush_interval_s=0.05, flush_max_rows=500))
+    done_at = time.monotonic()
+    restorer.join()
+
+    assert back_at > 0
+    assert done_at > back_at  # the stream could not finish before ClickHouse was back
+    rows = clickhouse.query("SELECT count() AS n FROM forecasts FINAL")[0]["n"]
+    memory = MemorySink()
+    run_backtest(records, CoreConfig(), sinks=[memory])
+    assert rows == len(memory.forecasts) == 6000 * 6  # every forecast, once

@@ -100,7 +100,10 @@ class ClickHouseSink(MemorySink):
 
     One batch is written while the next fills (chdb's engine work overlaps the core), and at
     most one is in flight: a flush first waits for the previous write (back-pressure). Writes
-    happen in order; a failed batch is put back in front of the buffers and retried.
+    happen in order; a failed batch is put back in front of the buffers and retried at the next
+    flush. While ClickHouse fails, the buffers grow up to ``max_rows``; past that a flush
+    retries in place, with backoff, until a write succeeds: the stream waits (back-pressure)
+    instead of growing memory or dropping rows.
     """
 
     # ClickHouse table -> the MemorySink list that buffers its rows, in write order
@@ -113,9 +116,10 @@ class ClickHouseSink(MemorySink):
         "dead_letters": "dead_letters",
     }
 
-    def __init__(self, store: ClickHouseStore) -> None:
+    def __init__(self, store: ClickHouseStore, max_rows: int = 500_000) -> None:
         super().__init__()
         self.store = store
+        self.max_rows = max_rows
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="clickhouse-sink")
         self._inflight: Future[None] | None = None
         self._inflight_batch: dict[str, list[Any]] = {}
@@ -147,11 +151,36 @@ class ClickHouseSink(MemorySink):
             raise
 
     def flush(self) -> None:
-        self.drain()
+        try:
+            self.drain()
+        except Exception:
+            if self.buffered() <= self.max_rows:
+                raise  # the next flush retries; the stream goes on meanwhile
+            self._write_until_it_works()
         batch = self._take_batch()
         if any(batch.values()):
             self._inflight_batch = batch
             self._inflight = self._writer.submit(self._write, batch)
+
+    def buffered(self) -> int:
+        return sum(len(getattr(self, name)) for name in self.BUFFERS.values())
+
+    def _write_until_it_works(self) -> None:
+        """Back-pressure: hold the caller until the buffered rows are written."""
+        delay = 0.5
+        while True:
+            log.warning("clickhouse behind by %d rows (limit %d): the stream waits for it",
+                        self.buffered(), self.max_rows)  # fmt: skip
+            time.sleep(delay)
+            batch = self._take_batch()
+            try:
+                self._write(batch)
+                return
+            except Exception:
+                SINK_FAILURES.labels("clickhouse").inc()
+                for table, name in self.BUFFERS.items():
+                    getattr(self, name)[:0] = batch[table]
+                delay = min(delay * 2, 10.0)
 
 
 class LatestSink:
