@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint system-deps broker clean help
+.PHONY: demo test bench lint system-deps broker clean help
 
 help:
 	@echo "make demo   - set up and run the demo (bundled sample, API on 127.0.0.1:8000)"
 	@echo "make test   - set up, lint, type-check and run every test"
+	@echo "make bench  - run the benchmarks (JSON lines)"
 	@echo "make broker - start a local Kafka broker (KRaft) on 127.0.0.1:9092"
 
 $(STAMP): pyproject.toml
@@ -35,6 +36,9 @@ system-deps:
 
 broker: system-deps  ## a local Kafka broker on 127.0.0.1:9092 (infra/kafka/broker stop ends it)
 	infra/kafka/broker start
+
+bench: $(STAMP) system-deps  ## benchmarks, JSON lines (starts a broker and redis-server if needed)
+	bench/run
 
 demo: $(STAMP)
 	$(BIN)/tickcast demo

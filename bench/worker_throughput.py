@@ -70,6 +70,9 @@ def main() -> None:
         "TICKCAST_APP_ID": f"bench-{run}",
         "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp / 'olap'}",
         "TICKCAST_STATE_DIR": str(tmp / "state"),
+        "TICKCAST_MLFLOW_URI": f"sqlite:///{tmp / 'mlflow.db'}",  # the registry on, as by default
+        "TICKCAST_WORKER_METRICS_PORT": "0",
+        "TICKCAST_PRODUCER_METRICS_PORT": "0",
     }
     produced = subprocess.run(
         [TICKCAST, "produce", "--synthetic", str(args.ticks), "--symbols", str(args.symbols)],

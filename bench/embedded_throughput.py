@@ -1,0 +1,56 @@
+"""Ticks/s of the embedded runner (chdb, in-process latest store, Prometheus sink, registry off)
+against the bare core loop on the same ticks, in the same run. Prints JSON lines.
+
+    .venv/bin/python bench/embedded_throughput.py --ticks 100000 --symbols 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+
+from tickcast.online_model import CoreConfig, SymbolStates
+from tickcast.producers import synthetic_ticks
+from tickcast.records import parse_tick
+from tickcast.stores import ClickHouseStore, InMemoryLatestStore
+from tickcast.stream_processors import (
+    ClickHouseSink,
+    LatestSink,
+    Pipeline,
+    PrometheusSink,
+    run_embedded,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=100_000)
+    parser.add_argument("--symbols", type=int, default=10)
+    args = parser.parse_args()
+    records = list(synthetic_ticks(args.ticks, args.symbols))
+    start = time.perf_counter()
+    states = SymbolStates(CoreConfig())
+    for record in records:
+        states.step(parse_tick(record))
+    bare = args.ticks / (time.perf_counter() - start)
+    with tempfile.TemporaryDirectory() as folder:
+        store = ClickHouseStore(f"chdb://{folder}/olap")
+        store.setup()
+        sinks = [ClickHouseSink(store), LatestSink(InMemoryLatestStore()), PrometheusSink()]
+        pipeline = Pipeline(CoreConfig(), sinks)
+        start = time.perf_counter()
+        asyncio.run(run_embedded(records, pipeline))
+        embedded = args.ticks / (time.perf_counter() - start)
+        store.close()
+    print(json.dumps({
+        "figure": "embedded_ticks_per_s", "value": round(embedded), "ticks": args.ticks,
+        "symbols": args.symbols, "reference_bare_core_ticks_per_s": round(bare),
+        "ratio_to_bare_core": round(embedded / bare, 3),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
