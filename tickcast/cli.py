@@ -325,11 +325,13 @@ def replay(
 
 @app.command()
 def demo(
-    serve: Annotated[bool, typer.Option(help="serve the API after the replay")] = True,
+    serve: Annotated[bool, typer.Option(help="serve the API and live page meanwhile")] = True,
     host: Annotated[str | None, typer.Option(help="API address")] = None,
     port: Annotated[int | None, typer.Option(help="API port")] = None,
+    speed: SpeedOpt = 0.0,
 ) -> None:
-    """Replay the bundled sample through the embedded pipeline and serve the API."""
+    """Replay the bundled sample through the embedded pipeline while serving the API and the
+    live page (open http://127.0.0.1:8000/); --speed 2000000 replays it over about a minute."""
     settings = load_settings()
     _setup_logging(settings)
     try:
@@ -342,21 +344,36 @@ def demo(
     port = port or settings.api_port
     _announce("demo", settings, source="sp500-sample", ticks=len(records),
               api=f"http://{host}:{port}" if serve else "off")  # fmt: skip
-    asyncio.run(_demo(settings, config, records, store, latest, serve, host, port))
+    asyncio.run(_demo(settings, config, records, store, latest, serve, host, port, speed))
 
 
 async def _demo(
     settings: Settings, config: CoreConfig, records: list[Any], store: Any, latest: Any,
-    serve: bool, host: str, port: int,
+    serve: bool, host: str, port: int, speed: float,
 ) -> None:  # fmt: skip
-    counts = await _run_pipeline(settings, config, records, store, latest, "demo")
+    replay = asyncio.create_task(
+        _run_pipeline(settings, config, records, store, latest, "demo", speed)
+    )
+    if not serve:
+        _replayed(await replay, latest)
+        return
+    server = asyncio.create_task(_serve(settings, store, latest, host, port))
+    err.print(f"serving on http://{host}:{port}  (open it in a browser, or try "
+              f"/forecasts/AAPL; Ctrl-C stops)")  # fmt: skip
+    done, _ = await asyncio.wait({replay, server}, return_when=asyncio.FIRST_COMPLETED)
+    if replay in done:
+        _replayed(replay.result(), latest)
+        await server
+    else:  # stopped during the replay
+        replay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await replay
+
+
+def _replayed(counts: dict[str, int], latest: Any) -> None:
     symbols = latest.symbols()
     err.print(f"replayed {sum(counts.values())} ticks ({counts}); forecasts for {len(symbols)} "
               f"symbols: {', '.join(symbols)}")  # fmt: skip
-    if not serve:
-        return
-    err.print(f"serving on http://{host}:{port}  (try /forecasts/AAPL; Ctrl-C stops)")
-    await _serve(settings, store, latest, host, port)
 
 
 async def _serve(settings: Settings, store: Any, latest: Any, host: str, port: int) -> None:
@@ -369,7 +386,13 @@ async def _serve(settings: Settings, store: Any, latest: Any, host: str, port: i
 
     services = Services(latest=latest, clickhouse=store, interval_level=settings.interval_level)
     server = _QuietServer(
-        uvicorn.Config(create_app(services), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(services),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=2,  # live streams never end by themselves
+        )
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 
 from tickcast.api.deps import Services
-from tickcast.api.routes import forecasts, health, symbols
+from tickcast.api.routes import forecasts, health, live, symbols
 from tickcast.monitor.metrics import API_LATENCY
 
 __all__ = ["create_app"]
@@ -45,4 +46,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health.router)
     app.include_router(symbols.router)
     app.include_router(forecasts.router)
+    app.include_router(live.router)
+    app.mount("/static", StaticFiles(packages=[("tickcast.api", "static")]), name="static")
     return app

@@ -8,8 +8,10 @@ round trip per flush, whatever the number of symbols.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Protocol
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from tickcast.records import Forecast, dumps, forecast_from_json
 
@@ -27,6 +29,41 @@ class LatestStore(Protocol):
     def get_many(self, symbols: Iterable[str]) -> dict[str, Forecast]: ...
     def symbols(self) -> list[str]: ...
     def ping(self) -> bool: ...
+    def subscribe(self, listener: Listener) -> Callable[[], None]: ...
+
+
+Listener = Callable[[Forecast], None]
+
+
+class Listeners:
+    """Who wants each new forecast (live push); ``add`` returns the way to leave."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+
+    def add(self, listener: Listener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
+
+    def __bool__(self) -> bool:
+        return bool(self._listeners)
+
+    def notify(self, forecast: Forecast) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(forecast)
+            except Exception:  # one broken listener must not stop the others or the writer
+                log.exception("a forecast listener failed")
 
 
 class InMemoryLatestStore:
@@ -34,10 +71,17 @@ class InMemoryLatestStore:
 
     def __init__(self) -> None:
         self._latest: dict[str, Forecast] = {}
+        self._listeners = Listeners()
 
     def put_many(self, forecasts: Iterable[Forecast]) -> None:
         for forecast in forecasts:
             self._latest[forecast.symbol] = forecast
+            if self._listeners:
+                self._listeners.notify(forecast)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every forecast written from now on."""
+        return self._listeners.add(listener)
 
     def get(self, symbol: str) -> Forecast | None:
         return self._latest.get(symbol)
@@ -62,6 +106,8 @@ class RedisLatestStore:
         self.key = key
         self.channel = channel
         self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._listeners = Listeners()
+        self._pubsub_thread: Any = None
 
     def put_many(self, forecasts: Iterable[Forecast]) -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -90,6 +136,34 @@ class RedisLatestStore:
             return bool(self.client.ping())
         except Exception:  # readiness: any failure means not ready
             return False
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every forecast published on the channel from now on (one
+        subscriber thread per store, started by the first listener)."""
+        remove = self._listeners.add(listener)
+        if self._pubsub_thread is None:
+            import redis
+
+            pubsub = redis.Redis.from_url(self.url).pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(**{self.channel: self._on_message})
+            self._pubsub_thread = pubsub.run_in_thread(
+                sleep_time=1.0, daemon=True, exception_handler=_keep_listening
+            )
+        return remove
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        self._listeners.notify(forecast_from_json(message["data"]))
+
+    def close(self) -> None:
+        if self._pubsub_thread is not None:
+            self._pubsub_thread.stop()
+            self._pubsub_thread = None
+
+
+def _keep_listening(exc: BaseException, pubsub: Any, thread: Any) -> None:
+    """Redis went away: log it and let the thread reconnect on its next read."""
+    log.warning("forecast channel: %s; reconnecting", exc)
+    time.sleep(1.0)
 
 
 def open_latest_store(redis_url: str) -> LatestStore:

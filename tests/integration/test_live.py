@@ -1,0 +1,124 @@
+"""Live push: Server-Sent Events from the Redis publish, and the page's files."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+
+from tests.conftest import free_port
+from tickcast.api import Services, create_app
+from tickcast.records import Forecast
+from tickcast.stores import InMemoryLatestStore, LatestStore, RedisLatestStore
+
+pytestmark = pytest.mark.integration
+BASE = Forecast("AAPL", 1_700_000_000_000, 1, "champion", "v1", "linear", 100.0, 0.001,
+                100.1, 99.0, 101.0, 0.55)  # fmt: skip
+
+
+class Served:
+    """The API on a free loopback port, in a thread of this process."""
+
+    def __init__(self, store: LatestStore) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(create_app(Services(store, None)), port=self.port,
+                                log_level="warning", timeout_graceful_shutdown=1)  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the API did not start"
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+class Listener:
+    """An SSE client in a thread: every forecast event with the time it arrived."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.received: list[tuple[float, dict[str, object]]] = []
+        self.connected = threading.Event()
+        self.stop = False
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        with httpx.stream("GET", self.url, timeout=None) as response:
+            for line in response.iter_lines():
+                if line.startswith("retry:"):
+                    self.connected.set()
+                elif line.startswith("data: "):
+                    self.received.append((time.monotonic(), orjson.loads(line[6:])))
+                if self.stop:
+                    return
+
+
+@pytest.fixture
+def redis_store(redis_clean: str) -> Iterator[RedisLatestStore]:
+    store = RedisLatestStore(redis_clean)
+    yield store
+    store.close()
+
+
+def test_each_new_forecast_reaches_a_stream_client_within_100_ms(
+    redis_store: RedisLatestStore,
+) -> None:
+    writer = RedisLatestStore(redis_store.url)  # the worker's side: another connection
+    with Served(redis_store) as base:
+        client = Listener(f"{base}/stream")
+        assert client.connected.wait(10)
+        time.sleep(0.5)  # the API's channel subscription is live
+        written = []
+        for i in range(50):
+            forecast = replace(BASE, ts=BASE.ts + i * 1000, price=100.0 + i)
+            written.append(time.monotonic())
+            writer.put_many([forecast])
+            time.sleep(0.02)
+        deadline = time.monotonic() + 5
+        while len(client.received) < 50 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client.stop = True
+    assert [event["price"] for _, event in client.received] == [100.0 + i for i in range(50)]
+    delays = [arrived - sent for (arrived, _), sent in zip(client.received, written, strict=True)]
+    assert max(delays) < 0.1, f"slowest {max(delays) * 1000:.1f} ms"
+
+
+def test_a_stream_starts_with_the_latest_and_keeps_to_its_symbols() -> None:
+    store = InMemoryLatestStore()
+    store.put_many([BASE, replace(BASE, symbol="MSFT")])
+    with Served(store) as base:
+        client = Listener(f"{base}/stream?symbols=MSFT")
+        assert client.connected.wait(10)
+        deadline = time.monotonic() + 5
+        while not client.received and time.monotonic() < deadline:
+            time.sleep(0.02)
+        store.put_many(
+            [replace(BASE, ts=BASE.ts + 1000), replace(BASE, symbol="MSFT", ts=BASE.ts + 1000)]
+        )
+        while len(client.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        client.stop = True
+        bad = httpx.get(f"{base}/stream?symbols=no%20way")
+        page = httpx.get(f"{base}/")
+        script = httpx.get(f"{base}/static/app.js")
+    assert [(e["symbol"], e["ts"]) for _, e in client.received] == [
+        ("MSFT", "2023-11-14T22:13:20Z"), ("MSFT", "2023-11-14T22:13:21Z"),
+    ]  # fmt: skip
+    assert bad.status_code == 422
+    assert page.status_code == 200
+    assert '<script src="/static/app.js">' in page.text
+    assert script.status_code == 200
+    assert "EventSource" in script.text

@@ -1,0 +1,112 @@
+"""The live page (GET /), its Server-Sent Events (GET /stream) and each symbol's quality.
+
+``/stream`` sends the latest forecast of every (or each requested) symbol at once, then each
+new one as the latest store announces it: the Redis publish with a Redis store, the writer's
+own call in the embedded demo. A slow client loses old events, never the newest one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from tickcast.api.deps import History, Latest, ServicesDep
+from tickcast.api.routes.forecasts import SymbolPath
+from tickcast.api.schemas import ForecastOut
+from tickcast.records import SYMBOL_RE, Forecast
+
+router = APIRouter(tags=["live"])
+QUEUE_SIZE = 1000
+KEEPALIVE_S = 15.0
+RETRY_MS = 2000  # how soon a browser reconnects after the server went away
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def page() -> HTMLResponse:
+    """The live forecast page (static HTML, CSS and JS shipped in the package)."""
+    return HTMLResponse(resources.files("tickcast.api").joinpath("static/index.html").read_text())
+
+
+@router.get("/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})  # fmt: skip
+async def stream(
+    latest: Latest,
+    services: ServicesDep,
+    symbols: Annotated[str | None, Query(description="comma-separated; all when absent")] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: one ``forecast`` event per new served forecast (JSON data)."""
+    wanted = {s.strip() for s in (symbols or "").split(",") if s.strip()} or None
+    bad = [s for s in wanted or () if not SYMBOL_RE.match(s)]
+    if bad:
+        raise HTTPException(422, f"invalid symbol(s): {', '.join(sorted(bad)[:5])}")
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Forecast] = asyncio.Queue(QUEUE_SIZE)
+
+    def put(forecast: Forecast) -> None:
+        if queue.full():  # a slow client: drop the oldest, keep the newest
+            queue.get_nowait()
+        queue.put_nowait(forecast)
+
+    def on_forecast(forecast: Forecast) -> None:  # called from the store's thread
+        if wanted is None or forecast.symbol in wanted:
+            loop.call_soon_threadsafe(put, forecast)
+
+    unsubscribe = latest.subscribe(on_forecast)
+    current = latest.get_many(sorted(wanted) if wanted else latest.symbols())
+    level = services.interval_level
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            yield f"retry: {RETRY_MS}\n\n"
+            for forecast in current.values():
+                yield _event(forecast, level)
+            while True:
+                try:
+                    forecast = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield _event(forecast, level)
+        finally:
+            unsubscribe()
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+def _event(forecast: Forecast, level: float) -> str:
+    return f"event: forecast\ndata: {ForecastOut.of(forecast, level).model_dump_json()}\n\n"
+
+
+@router.get("/symbols/{symbol}/quality")
+def quality(symbol: SymbolPath, history: History) -> dict[str, Any]:
+    """The served model and each model's latest rolling quality (MAE over random_walk's,
+    hit rate, coverage), from ClickHouse's model_metrics."""
+    try:
+        rows = history.query(
+            "SELECT model, argMax(based_on, ts) AS based_on, argMax(n, ts) AS n,"
+            " argMax(mae, ts) AS mae, argMax(mae_ratio_vs_random_walk, ts) AS mae_ratio,"
+            " argMax(hit_rate, ts) AS hit_rate, argMax(coverage, ts) AS coverage"
+            " FROM model_metrics FINAL WHERE symbol = {symbol:String} AND window = 'rolling'"
+            " GROUP BY model ORDER BY model",
+            {"symbol": symbol},
+        )
+    except Exception as exc:  # a store failure is the client's 503, not a 500
+        raise HTTPException(503, f"quality is unavailable: {exc}".splitlines()[0]) from None
+    if not rows:
+        raise HTTPException(404, f"no metrics yet for symbol {symbol!r}")
+    models = {row.pop("model"): {k: _number(v) for k, v in row.items()} for row in rows}
+    served = models.get("champion", {})
+    return {"symbol": symbol, "champion": served.get("based_on"), "models": models}
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
