@@ -71,7 +71,7 @@ def test_the_live_page_fills_and_its_chart_updates_in_headless_chromium(tmp_path
         drawn = page("window.tickcast.symbols[window.tickcast.selected].points.length")
         wait_until(f"window.tickcast.updates > {first}")  # the chart keeps moving
         assert page("document.getElementById('status').textContent") == "live"
-        wait_until("document.getElementById('champion').textContent !== '–'")  # quality polled
+        wait_until("document.getElementById('champion').textContent !== '\u2013'")  # polled
         assert float(str(page("document.getElementById('mae-ratio').textContent"))) > 0
         assert isinstance(drawn, int)
         assert drawn >= 2
