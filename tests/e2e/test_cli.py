@@ -95,13 +95,13 @@ def test_replay_synthetic_reports_its_rate(tmp_path: Path) -> None:
 def test_demo_serves_forecasts_until_interrupted(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKCAST_")}
+    log = tmp_path / "demo.log"
     proc = subprocess.Popen(  # the defaults, as `make demo` runs it: chdb://./data/olap
         [TICKCAST, "demo", "--port", str(port)],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
     try:
         body: dict[str, Any] = {}
@@ -118,9 +118,12 @@ def test_demo_serves_forecasts_until_interrupted(tmp_path: Path) -> None:
         assert body["symbol"] == "AAPL"
         history = httpx.get(f"http://127.0.0.1:{port}/forecasts/AAPL/history?limit=3").json()
         assert len(history) == 3
+        while "replayed" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.3)  # the replay's end: its last checkpoints are in MLflow
     finally:
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+    stderr = log.read_text()
     assert proc.returncode == 0, stderr
     assert "replayed 12570 ticks" in stderr
     assert (tmp_path / "data" / "olap").is_dir()
