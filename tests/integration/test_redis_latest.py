@@ -52,3 +52,28 @@ def test_each_write_is_published_for_live_push(redis_clean: str) -> None:
 
 def test_unreachable_redis_is_not_ready() -> None:
     assert not RedisLatestStore("redis://127.0.0.1:9/0").ping()
+
+
+def test_the_api_cache_reads_memory_fed_by_the_publish(redis_clean: str) -> None:
+    from dataclasses import replace
+
+    from tickcast.api.cache import LatestCache
+    from tickcast.records import dumps
+
+    writer = RedisLatestStore(redis_clean)
+    first = forecast("AAPL", 1_700_000_000_000)
+    writer.put_many([first])
+    store = RedisLatestStore(redis_clean)
+    cache = LatestCache(store)
+    assert cache.get("AAPL") == first  # filled from Redis
+    second = replace(first, ts=first.ts + 1000)
+    writer.put_many([second])  # written and published
+    deadline = time.monotonic() + 5
+    while cache.get("AAPL") != second and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.get("AAPL") == second
+    unpublished = replace(first, ts=first.ts + 2000)
+    writer.client.hset(writer.key, "AAPL", dumps(unpublished))  # behind the feed's back
+    assert cache.get("AAPL") == second  # memory, not a round trip
+    assert store.get("AAPL") == unpublished
+    store.close()

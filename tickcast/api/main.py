@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 
+from tickcast.api.cache import LatestCache
 from tickcast.api.deps import Services
 from tickcast.api.routes import forecasts, health, live, symbols
 from tickcast.monitor.metrics import API_LATENCY
@@ -24,6 +26,8 @@ def create_app(services: Services) -> FastAPI:
         summary="Latest and historical stock price forecasts from online models",
         version="0.1.0",
     )
+    if not isinstance(services.latest, LatestCache):
+        services = replace(services, latest=LatestCache(services.latest))
     app.state.services = services
 
     @app.middleware("http")

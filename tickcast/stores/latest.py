@@ -29,7 +29,9 @@ class LatestStore(Protocol):
     def get_many(self, symbols: Iterable[str]) -> dict[str, Forecast]: ...
     def symbols(self) -> list[str]: ...
     def ping(self) -> bool: ...
-    def subscribe(self, listener: Listener) -> Callable[[], None]: ...
+    def subscribe(
+        self, listener: Listener, on_gap: Callable[[], None] | None = None
+    ) -> Callable[[], None]: ...
 
 
 Listener = Callable[[Forecast], None]
@@ -79,8 +81,10 @@ class InMemoryLatestStore:
             if self._listeners:
                 self._listeners.notify(forecast)
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener`` with every forecast written from now on."""
+    def subscribe(
+        self, listener: Listener, on_gap: Callable[[], None] | None = None
+    ) -> Callable[[], None]:
+        """Call ``listener`` with every forecast written from now on (no gaps in-process)."""
         return self._listeners.add(listener)
 
     def get(self, symbol: str) -> Forecast | None:
@@ -107,6 +111,7 @@ class RedisLatestStore:
         self.channel = channel
         self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._listeners = Listeners()
+        self._gap_listeners: list[Callable[[], None]] = []
         self._pubsub_thread: Any = None
 
     def put_many(self, forecasts: Iterable[Forecast]) -> None:
@@ -137,19 +142,31 @@ class RedisLatestStore:
         except Exception:  # readiness: any failure means not ready
             return False
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
+    def subscribe(
+        self, listener: Listener, on_gap: Callable[[], None] | None = None
+    ) -> Callable[[], None]:
         """Call ``listener`` with every forecast published on the channel from now on (one
-        subscriber thread per store, started by the first listener)."""
+        subscriber thread per store, started by the first listener); ``on_gap`` hears when
+        the connection broke, so messages may have been missed."""
         remove = self._listeners.add(listener)
+        if on_gap is not None:
+            self._gap_listeners.append(on_gap)
         if self._pubsub_thread is None:
             import redis
 
             pubsub = redis.Redis.from_url(self.url).pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(**{self.channel: self._on_message})
             self._pubsub_thread = pubsub.run_in_thread(
-                sleep_time=1.0, daemon=True, exception_handler=_keep_listening
+                sleep_time=1.0, daemon=True, exception_handler=self._on_error
             )
         return remove
+
+    def _on_error(self, exc: BaseException, pubsub: Any, thread: Any) -> None:
+        """Redis went away: tell who keeps copies, wait, and let the thread reconnect."""
+        log.warning("forecast channel: %s; reconnecting", exc)
+        for on_gap in list(self._gap_listeners):
+            on_gap()
+        time.sleep(1.0)
 
     def _on_message(self, message: dict[str, Any]) -> None:
         self._listeners.notify(forecast_from_json(message["data"]))
@@ -158,12 +175,6 @@ class RedisLatestStore:
         if self._pubsub_thread is not None:
             self._pubsub_thread.stop()
             self._pubsub_thread = None
-
-
-def _keep_listening(exc: BaseException, pubsub: Any, thread: Any) -> None:
-    """Redis went away: log it and let the thread reconnect on its next read."""
-    log.warning("forecast channel: %s; reconnecting", exc)
-    time.sleep(1.0)
 
 
 def open_latest_store(redis_url: str) -> LatestStore:
