@@ -24,6 +24,7 @@ class LatestCache:
     def __init__(self, store: LatestStore) -> None:
         self.store = store
         self._values: dict[str, Forecast] = {}
+        self._rendered: dict[str, bytes] = {}  # symbol -> its ForecastOut JSON, made once
         self._live = False
         self._started = False
         self._lock = threading.Lock()
@@ -43,6 +44,7 @@ class LatestCache:
             return
         with self._lock:
             self._values = values
+            self._rendered = {}
             self._live = True
 
     def _on_forecast(self, forecast: Forecast) -> None:
@@ -50,6 +52,7 @@ class LatestCache:
             self._refill()
         with self._lock:
             self._values[forecast.symbol] = forecast
+            self._rendered.pop(forecast.symbol, None)
 
     def _on_gap(self) -> None:
         self._live = False
@@ -63,6 +66,20 @@ class LatestCache:
         if self._reading_memory():
             return self._values.get(symbol)
         return self.store.get(symbol)
+
+    def rendered(self, symbol: str, render: Callable[[Forecast], bytes]) -> bytes | None:
+        """The symbol's latest forecast as the API sends it, rendered once per update (the
+        model serialisation was a third of the request's cost)."""
+        if not self._reading_memory():
+            forecast = self.store.get(symbol)
+            return None if forecast is None else render(forecast)
+        body = self._rendered.get(symbol)
+        if body is None:
+            forecast = self._values.get(symbol)
+            if forecast is None:
+                return None
+            body = self._rendered[symbol] = render(forecast)
+        return body
 
     def get_many(self, symbols: Iterable[str]) -> dict[str, Forecast]:
         if self._reading_memory():

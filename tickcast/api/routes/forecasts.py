@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
+from tickcast.api.cache import LatestCache
 from tickcast.api.deps import History, Latest, ServicesDep
 from tickcast.api.schemas import ForecastOut, LatestOut
 from tickcast.online_model import SERVED
@@ -18,7 +19,7 @@ MAX_SYMBOLS = 500
 
 
 @router.get("/latest", response_model=LatestOut)
-def latest_forecasts(
+async def latest_forecasts(
     latest: Latest,
     services: ServicesDep,
     symbols: Annotated[
@@ -41,12 +42,21 @@ def latest_forecasts(
 
 
 @router.get("/{symbol}", response_model=ForecastOut, responses={404: {"description": "unknown"}})
-def symbol_forecast(symbol: SymbolPath, latest: Latest, services: ServicesDep) -> ForecastOut:
-    """The latest served forecast for one symbol."""
-    forecast = latest.get(symbol)
-    if forecast is None:
+async def symbol_forecast(symbol: SymbolPath, latest: Latest, services: ServicesDep) -> Response:
+    """The latest served forecast for one symbol (async: the API's copy is in memory)."""
+    level = services.interval_level
+
+    def render(forecast: Forecast) -> bytes:
+        return ForecastOut.of(forecast, level).model_dump_json().encode()
+
+    if isinstance(latest, LatestCache):
+        body = latest.rendered(symbol, render)
+    else:
+        found = latest.get(symbol)
+        body = None if found is None else render(found)
+    if body is None:
         raise HTTPException(404, f"no forecast for symbol {symbol!r}")
-    return ForecastOut.of(forecast, services.interval_level)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{symbol}/history", response_model=list[ForecastOut])

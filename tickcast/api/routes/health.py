@@ -13,7 +13,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=HealthOut)
-def health() -> HealthOut:
+async def health() -> HealthOut:
     """The process is up (it may still be waiting for its stores: see /ready)."""
     return HealthOut(status="ok")
 
