@@ -40,8 +40,9 @@ def main() -> None:
     py_spy = Path(sys.executable).with_name("py-spy")
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "stacks.txt"
-        command = [str(py_spy), "record", "--rate", "250", "--function", "--format", "raw",
-                   "--output", str(out), "--", sys.executable, "-c", LOOP.format(n=args.ticks)]  # fmt: skip
+        loop = [sys.executable, "-c", LOOP.format(n=args.ticks)]
+        options = ["--rate", "250", "--function", "--format", "raw", "--output", str(out)]
+        command = [str(py_spy), "record", *options, "--", *loop]
         subprocess.run(command, check=True, capture_output=True)
         own: Counter[str] = Counter()
         total: Counter[str] = Counter()
