@@ -1,0 +1,45 @@
+"""The API fuzzed from its own OpenAPI schema (schemathesis): no 5xx, every error a JSON reason.
+
+It runs against the real stores: an in-process latest store with forecasts and chdb history.
+The endless /stream is left out (it never completes a response); tests of its own cover it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from tickcast.api import Services, create_app
+from tickcast.records import Forecast
+from tickcast.stores import ClickHouseStore, InMemoryLatestStore
+
+pytestmark = pytest.mark.integration
+LATEST = InMemoryLatestStore()
+LATEST.put_many([Forecast("AAPL", 1_700_000_000_000, 1, "champion", "v1", "linear", 100.0,
+                          0.001, 100.1, 99.0, 101.0, 0.55)])  # fmt: skip
+APP = create_app(Services(LATEST, None))  # ClickHouse joins per test: one chdb path at a time
+SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path="/stream")
+
+
+@pytest.fixture(autouse=True)
+def history(tmp_path: Path) -> Iterator[None]:
+    store = ClickHouseStore(f"chdb://{tmp_path / 'olap'}")
+    store.setup()
+    APP.state.services.clickhouse = store
+    yield
+    APP.state.services.clickhouse = None
+    store.close()
+
+
+@SCHEMA.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_request_makes_the_api_fail(case: Any) -> None:
+    response = case.call()
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert "detail" in response.json()  # a JSON reason, not an HTML page
