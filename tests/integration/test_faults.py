@@ -79,7 +79,8 @@ def test_redis_down_for_ten_seconds_the_worker_goes_on_and_redis_catches_up(
     records = list(synthetic_ticks(3000, 3, seed=41))
     worker = Worker(env, tmp_path / "worker.log")
     forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
-    api = TestClient(create_app(Services(RedisLatestStore(own_redis.url), None)))
+    served = RedisLatestStore(own_redis.url)
+    api = TestClient(create_app(Services(served, None)))
     try:
         worker.wait_assigned()
         publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], records[:1000])
@@ -107,6 +108,7 @@ def test_redis_down_for_ten_seconds_the_worker_goes_on_and_redis_catches_up(
         assert worker.stop() == 0, worker.text()[-3000:]
         forecasts.close()
         api.close()
+        served.close()  # its channel listener too
 
     assert len(during) >= 2000
     memory = MemorySink()
