@@ -170,7 +170,8 @@ def parse_ts(value: Any) -> int:
 def _parse_ts_text(text: str) -> int:
     if not text:
         raise InvalidTickError("ts is empty")
-    if text.lstrip("-").isdigit():
+    digits = text.lstrip("-")
+    if digits.isascii() and digits.isdigit():  # not str.isdigit alone: "²" is a digit to it
         return int(text)
     try:
         return _datetime_ms(datetime.fromisoformat(text))

@@ -42,6 +42,7 @@ def test_tick_accepts_exchange_symbols(symbol: str) -> None:
         ({"symbol": "AA PL", "ts": TS, "price": 1}, "must be 1-16 letters"),
         ({"symbol": "AAPL", "price": 1}, "ts is missing"),
         ({"symbol": "AAPL", "ts": "yesterday", "price": 1}, "neither epoch ms nor ISO-8601"),
+        ({"symbol": "AAPL", "ts": "\u00b2", "price": 1}, "neither epoch ms nor ISO-8601"),
         ({"symbol": "AAPL", "ts": 1_700_000_000, "price": 1}, "epoch seconds?"),
         ({"symbol": "AAPL", "ts": True, "price": 1}, "got boolean"),
         ({"symbol": "AAPL", "ts": TS}, "price is missing"),
