@@ -12,9 +12,10 @@ import json
 import tempfile
 import time
 
-from tickcast.online_model import CoreConfig, SymbolStates
+from common import bare_core_rate
+
+from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
-from tickcast.records import parse_tick
 from tickcast.stores import ClickHouseStore, InMemoryLatestStore
 from tickcast.stream_processors import (
     ClickHouseSink,
@@ -31,11 +32,7 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=10)
     args = parser.parse_args()
     records = list(synthetic_ticks(args.ticks, args.symbols))
-    start = time.perf_counter()
-    states = SymbolStates(CoreConfig())
-    for record in records:
-        states.step(parse_tick(record))
-    bare = args.ticks / (time.perf_counter() - start)
+    bare = bare_core_rate(records)
     with tempfile.TemporaryDirectory() as folder:
         store = ClickHouseStore(f"chdb://{folder}/olap")
         store.setup()

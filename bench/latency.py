@@ -16,21 +16,18 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import orjson
 import redis
+from common import TICKCAST, isolated_env
 
 from tickcast.producers import synthetic_ticks
 from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
 from tickcast.stores.latest import CHANNEL
-
-TICKCAST = str(Path(sys.executable).with_name("tickcast"))
 
 
 def listen(url: str, seen: dict[tuple[str, int], float], stop: threading.Event) -> None:
@@ -73,19 +70,9 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=10)
     args = parser.parse_args()
     url = os.environ["TICKCAST_REDIS_URL"]
-    bootstrap = os.environ.get("TICKCAST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-    run, tmp = uuid.uuid4().hex[:8], Path(tempfile.mkdtemp(prefix="tickcast-latency-"))
-    env = {
-        **os.environ,
-        "TICKCAST_TICKS_TOPIC": f"lat-ticks-{run}",
-        "TICKCAST_FORECASTS_TOPIC": f"lat-forecasts-{run}",
-        "TICKCAST_DLQ_TOPIC": f"lat-{run}.dlq",
-        "TICKCAST_APP_ID": f"lat-{run}",
-        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp / 'olap'}",
-        "TICKCAST_STATE_DIR": str(tmp / "state"),
-        "TICKCAST_MLFLOW_URI": f"sqlite:///{tmp / 'mlflow.db'}",
-        "TICKCAST_WORKER_METRICS_PORT": "0",
-    }
+    tmp = Path(tempfile.mkdtemp(prefix="tickcast-latency-"))
+    env = isolated_env("latency", tmp)
+    bootstrap = env["TICKCAST_KAFKA_BOOTSTRAP"]
     ensure_topics(bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
     log = tmp / "worker.log"
     worker = subprocess.Popen([TICKCAST, "worker"], env=env, stdout=log.open("w"),

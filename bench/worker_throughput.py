@@ -17,25 +17,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
+from common import TICKCAST, bare_core_rate, isolated_env
 from kafka import KafkaConsumer
 
-from tickcast.online_model import CoreConfig, SymbolStates
 from tickcast.producers import synthetic_ticks
-from tickcast.records import parse_tick
-
-TICKCAST = str(Path(sys.executable).with_name("tickcast"))
-
-
-def bare_core_rate(n: int, symbols: int) -> float:
-    records = list(synthetic_ticks(n, symbols))
-    states = SymbolStates(CoreConfig())
-    start = time.perf_counter()
-    for record in records:
-        states.step(parse_tick(record))
-    return n / (time.perf_counter() - start)
 
 
 def forecast_span(bootstrap: str, topic: str, n: int, timeout: float) -> tuple[int, float]:
@@ -58,22 +45,9 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=100_000)
     parser.add_argument("--symbols", type=int, default=10)
     args = parser.parse_args()
-    bootstrap = os.environ.get("TICKCAST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-    run = uuid.uuid4().hex[:8]
     tmp = Path(tempfile.mkdtemp(prefix="tickcast-bench-"))
-    env = {
-        **os.environ,
-        "TICKCAST_KAFKA_BOOTSTRAP": bootstrap,
-        "TICKCAST_TICKS_TOPIC": f"bench-ticks-{run}",
-        "TICKCAST_FORECASTS_TOPIC": f"bench-forecasts-{run}",
-        "TICKCAST_DLQ_TOPIC": f"bench-ticks-{run}.dlq",
-        "TICKCAST_APP_ID": f"bench-{run}",
-        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp / 'olap'}",
-        "TICKCAST_STATE_DIR": str(tmp / "state"),
-        "TICKCAST_MLFLOW_URI": f"sqlite:///{tmp / 'mlflow.db'}",  # the registry on, as by default
-        "TICKCAST_WORKER_METRICS_PORT": "0",
-        "TICKCAST_PRODUCER_METRICS_PORT": "0",
-    }
+    env = isolated_env("bench", tmp)
+    bootstrap = env["TICKCAST_KAFKA_BOOTSTRAP"]
     produced = subprocess.run(
         [TICKCAST, "produce", "--synthetic", str(args.ticks), "--symbols", str(args.symbols)],
         env=env, capture_output=True, text=True, check=True,
@@ -88,7 +62,7 @@ def main() -> None:
     finally:
         worker.terminate()
         worker.wait(60)
-    reference = bare_core_rate(args.ticks, args.symbols)
+    reference = bare_core_rate(list(synthetic_ticks(args.ticks, args.symbols)))
     rate = count / seconds if seconds else 0.0
     print(json.dumps({
         "figure": "worker_ticks_per_s", "value": round(rate), "ticks": count,

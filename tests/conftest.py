@@ -46,6 +46,72 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+class RedisServer:
+    """A local redis-server on a loopback port of its own; it can be stopped and started
+    again on the same port (the fault tests do)."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail(
+                "no Redis: set TICKCAST_TEST_REDIS_URL, run a Docker engine, or install "
+                "redis-server (apt-get install redis-server; `make test` does this)"
+            )
+        self.binary = binary
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class LocalBroker:
+    """Apache Kafka from Maven Central's jars (infra/kafka/broker) on free loopback ports."""
+
+    def __init__(self, run_dir: Path) -> None:
+        if not (shutil.which("java") and shutil.which("mvn")):
+            pytest.fail(
+                "no Kafka: set TICKCAST_TEST_KAFKA_BOOTSTRAP, run a Docker engine, or install "
+                "Java 17 and Maven for infra/kafka/broker (apt-get install openjdk-17-jre-headless "
+                "maven; `make test` does this)"
+            )
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
+            "KAFKA_RUN_DIR": str(run_dir),
+        }
+        self.script = str(REPO / "infra" / "kafka" / "broker")
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        subprocess.run([self.script, "start"], env=self.env, check=True, timeout=600)
+
+    def stop(self) -> None:
+        subprocess.run([self.script, "stop"], env=self.env, check=False, timeout=120)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A real Redis: $TICKCAST_TEST_REDIS_URL, else testcontainers, else a local redis-server."""
@@ -59,26 +125,12 @@ def redis_url() -> Iterator[str]:
             host = container.get_container_host_ip()
             yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail(
-            "no Redis: set TICKCAST_TEST_REDIS_URL, run a Docker engine, or install "
-            "redis-server (apt-get install redis-server; `make test` does this)"
-        )
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
+    server = RedisServer()
+    server.start()
     try:
-        wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-REPO = Path(__file__).resolve().parents[1]
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -94,25 +146,12 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with KafkaContainer().with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    if not (shutil.which("java") and shutil.which("mvn")):
-        pytest.fail(
-            "no Kafka: set TICKCAST_TEST_KAFKA_BOOTSTRAP, run a Docker engine, or install "
-            "Java 17 and Maven for infra/kafka/broker (apt-get install openjdk-17-jre-headless "
-            "maven; `make test` does this)"
-        )
-    port = free_port()
-    env = {
-        **os.environ,
-        "KAFKA_PORT": str(port),
-        "KAFKA_CONTROLLER_PORT": str(free_port()),
-        "KAFKA_RUN_DIR": str(tmp_path_factory.mktemp("kafka")),
-    }
-    broker = str(REPO / "infra" / "kafka" / "broker")
-    subprocess.run([broker, "start"], env=env, check=True, timeout=600)
+    broker = LocalBroker(tmp_path_factory.mktemp("kafka"))
+    broker.start()
     try:
-        yield f"127.0.0.1:{port}"
+        yield broker.bootstrap
     finally:
-        subprocess.run([broker, "stop"], env=env, check=False, timeout=60)
+        broker.stop()
 
 
 @pytest.fixture

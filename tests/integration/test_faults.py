@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import REPO, free_port, wait_for_port
+from tests.conftest import LocalBroker, RedisServer
 from tests.integration.kafka_support import (
     TopicCollector,
     Worker,
@@ -32,35 +29,6 @@ from tickcast.stores import ClickHouseStore, RedisLatestStore
 from tickcast.stream_processors import ClickHouseSink, MemorySink, Pipeline, run_embedded
 
 pytestmark = pytest.mark.integration
-
-
-class RedisServer:
-    """A redis-server of this test's own, on a fixed port, that can be stopped and started."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("no redis-server: apt-get install redis-server (`make test` does this)")
-        self.binary = binary
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            self.proc = None
 
 
 @pytest.fixture
@@ -121,37 +89,10 @@ def test_redis_down_for_ten_seconds_the_worker_goes_on_and_redis_catches_up(
     assert "latest store is back" in worker.text()
 
 
-class OwnBroker:
-    """A Kafka broker of this test's own (infra/kafka/broker), to stop and start again."""
-
-    def __init__(self, run_dir: Path) -> None:
-        if not (shutil.which("java") and shutil.which("mvn")):
-            pytest.fail("no Java/Maven for infra/kafka/broker (apt-get install "
-                        "openjdk-17-jre-headless maven; `make test` does this)")  # fmt: skip
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "KAFKA_PORT": str(self.port),
-            "KAFKA_CONTROLLER_PORT": str(free_port()),
-            "KAFKA_RUN_DIR": str(run_dir),
-        }
-        self.script = str(REPO / "infra" / "kafka" / "broker")
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        subprocess.run([self.script, "start"], env=self.env, check=True, timeout=300)
-
-    def stop(self) -> None:
-        subprocess.run([self.script, "stop"], env=self.env, check=False, timeout=120)
-
-
 def test_broker_down_for_ten_seconds_producer_and_worker_resume_and_lose_nothing(
     tmp_path: Path,
 ) -> None:
-    broker = OwnBroker(tmp_path / "kafka")
+    broker = LocalBroker(tmp_path / "kafka")
     broker.start()
     try:
         env = worker_env(broker.bootstrap, tmp_path)

@@ -14,8 +14,9 @@ from typing import Any
 
 from tickcast.exceptions import ConfigError
 from tickcast.online_model.learner import SERVED, SymbolState
+from tickcast.online_model.spec import CoreConfig
 
-__all__ = ["Checkpoint", "CheckpointPolicy", "adopt_models", "restore", "take"]
+__all__ = ["Checkpoint", "CheckpointPolicy", "adopt_models", "check_models", "restore", "take"]
 
 PICKLE_PROTOCOL = 5
 
@@ -104,16 +105,23 @@ def adopt_models(live: SymbolState, chosen: SymbolState) -> None:
     without learning a tick twice or skipping one; the scaler, models, interval calibration and
     champion choice come from ``chosen`` (a promoted or rolled-back version).
     """
-    if (live.names, live.versions) != (chosen.names, chosen.versions):
-        raise ConfigError(
-            f"{live.symbol}: the chosen version runs models {chosen.names} "
-            f"{chosen.versions}, this worker runs {live.names} {live.versions}"
-        )
+    check_models(chosen, live.config)
     live.scaler = chosen.scaler
     live.models = chosen.models
     live.intervals = chosen.intervals
     live.champion = chosen.champion
     live.shrink = chosen.shrink
+
+
+def check_models(state: SymbolState, config: CoreConfig) -> None:
+    """Raise ConfigError unless ``state`` runs the model set (names and versions) of ``config``."""
+    names = [m.name for m in config.models]
+    versions = [m.version for m in config.models]
+    if (state.names, state.versions) != (names, versions):
+        raise ConfigError(
+            f"{state.symbol}: the version runs models {state.names} {state.versions}, "
+            f"this process runs {names} {versions}"
+        )
 
 
 def _flat_metrics(state: SymbolState) -> dict[str, float]:

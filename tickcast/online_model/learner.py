@@ -176,7 +176,7 @@ class SymbolState:
 
     def _concept_drift(self, i: int, ts: int, statistic: float) -> DriftEvent:
         detector, threshold = self.config.drift.detector, self.drift.threshold
-        return DriftEvent(self.symbol, ts, [*self.names, SERVED][i], detector, "concept",
+        return DriftEvent(self.symbol, ts, self.drift.forecasters[i], detector, "concept",
                           "abs_error", statistic, threshold, self._react(i))  # fmt: skip
 
     def _react(self, i: int) -> str:

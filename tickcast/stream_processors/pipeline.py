@@ -20,7 +20,12 @@ from tickcast.config import Settings
 from tickcast.exceptions import ConfigError
 from tickcast.monitor.metrics import observe_pipeline
 from tickcast.online_model import CoreConfig, StepResult, SymbolState, SymbolStates
-from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_models, take
+from tickcast.online_model.checkpoints import (
+    CheckpointPolicy,
+    adopt_models,
+    check_models,
+    take,
+)
 from tickcast.records import MAX_MESSAGE_BYTES, InvalidTickError, Tick, decode_tick, parse_tick
 from tickcast.stores.registry import BackgroundRegistry
 from tickcast.stream_processors.sinks import DeadLetter, Sink
@@ -104,9 +109,10 @@ class Pipeline:
         if found is None:
             return None
         version, state = found
-        models = self.config.models
-        if state.versions != [m.version for m in models] or state.names != [m.name for m in models]:
-            log.warning("%s: registry version %d runs other models; starts fresh", symbol, version)
+        try:
+            check_models(state, self.config)
+        except ConfigError as exc:
+            log.warning("no warm start from registry version %d: %s", version, exc)
             return None
         log.info("warm start of %s from registry version %d (event time %s)", symbol, version,
                  state.last_ts)  # fmt: skip

@@ -149,7 +149,7 @@ class WorkerShell:
         """Run one event through the core; flush and ack once the batch is full."""
         async with self.lock:
             if self.offsets.is_new(event.message.tp, event.message.offset):
-                self._run_core([event])
+                self._run_core(event)
                 self.unacked.append(event)
             else:
                 self.repeats.append(event)
@@ -164,8 +164,7 @@ class WorkerShell:
             if self.unacked or self.repeats:
                 if time.monotonic() - self.last_flush >= self.settings.flush_interval_s:
                     await self._flush_and_ack()
-            elif changed := self.pipeline.adopt_chosen():
-                self.dirty.update(changed)
+            else:
                 await self._write_states()
 
     async def flush_all(self) -> None:
@@ -200,27 +199,26 @@ class WorkerShell:
         self.unacked, self.repeats = [], []
         self.last_flush = time.monotonic()
 
-    def _run_core(self, events: list[Any]) -> None:
-        """The core over a batch; a failure here is a bug, and the process ends before
-        anything of the batch is acknowledged."""
+    def _run_core(self, event: Any) -> None:
+        """The core on one event; a failure here is a bug, and the process ends before
+        anything unwritten is acknowledged."""
         try:
-            self._step_all(events)
+            self._step(event)
         except Exception:
             log.critical("the core failed; exiting without acknowledging", exc_info=True)
             os._exit(70)
 
-    def _step_all(self, events: list[Any]) -> None:
+    def _step(self, event: Any) -> None:
+        sent = _produced_at(event.message.headers)
+        if sent is not None:
+            self.produced_at.append(sent)
         pipeline = self.pipeline
-        for event in events:
-            sent = _produced_at(event.message.headers)
-            if sent is not None:
-                self.produced_at.append(sent)
-            tick = pipeline.decode(event.value)
-            if tick is None:
-                continue
-            self.partition_of[tick.symbol] = event.message.partition
-            if pipeline.process_tick(tick).status == "ok":
-                self.dirty.add(tick.symbol)
+        tick = pipeline.decode(event.value)
+        if tick is None:
+            return
+        self.partition_of[tick.symbol] = event.message.partition
+        if pipeline.process_tick(tick).status == "ok":
+            self.dirty.add(tick.symbol)
 
     async def _flush(self) -> None:
         """(1) outputs written and confirmed, (2) touched states to the changelog, confirmed."""
@@ -246,7 +244,6 @@ class WorkerShell:
         await asyncio.wait_for(asyncio.gather(*pending), DELIVERY_TIMEOUT_S)
         SINK_BATCH_ROWS.labels("kafka").observe(len(pending))
         outbox.forecasts, outbox.dead_letters = [], []  # only once delivered
-        self.dirty.update(self.pipeline.adopt_chosen())
         await self._write_states()
 
     def _observe_delivery(self) -> None:
@@ -261,7 +258,9 @@ class WorkerShell:
                 CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - next_offset))
 
     async def _write_states(self) -> None:
-        """Each touched symbol's state, once, to the changelog partition of its ticks."""
+        """Each touched symbol's state, once, to the changelog partition of its ticks; versions
+        an operator promoted are adopted first, so their state is written too."""
+        self.dirty.update(self.pipeline.adopt_chosen())
         states = self.pipeline.states.states
         changelog = self.table.changelog_topic
         pending = []

@@ -1,0 +1,44 @@
+"""What the benchmarks share: the bare core loop (every figure's reference) and the
+environment of a worker on topics, a consumer group and stores of its own."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tickcast.online_model import CoreConfig, SymbolStates
+from tickcast.records import parse_tick
+
+TICKCAST = str(Path(sys.executable).with_name("tickcast"))
+
+
+def bare_core_rate(records: list[Any]) -> float:
+    """Ticks/s of validating and stepping ``records`` with the default models, no I/O."""
+    states = SymbolStates(CoreConfig())
+    start = time.perf_counter()
+    for record in records:
+        states.step(parse_tick(record))
+    return len(records) / (time.perf_counter() - start)
+
+
+def isolated_env(prefix: str, tmp: Path) -> dict[str, str]:
+    """TICKCAST_* settings for a worker of its own: fresh topics and group, stores in ``tmp``,
+    the registry on (as by default), no metrics ports."""
+    run = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    return {
+        **os.environ,
+        "TICKCAST_KAFKA_BOOTSTRAP": os.environ.get("TICKCAST_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        "TICKCAST_TICKS_TOPIC": f"{run}-ticks",
+        "TICKCAST_FORECASTS_TOPIC": f"{run}-forecasts",
+        "TICKCAST_DLQ_TOPIC": f"{run}-ticks.dlq",
+        "TICKCAST_APP_ID": run,
+        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp / 'olap'}",
+        "TICKCAST_STATE_DIR": str(tmp / "state"),
+        "TICKCAST_MLFLOW_URI": f"sqlite:///{tmp / 'mlflow.db'}",
+        "TICKCAST_WORKER_METRICS_PORT": "0",
+        "TICKCAST_PRODUCER_METRICS_PORT": "0",
+    }
