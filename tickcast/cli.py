@@ -506,7 +506,7 @@ async def _publish_paced(
     async for record in paced(records, speed):
         publisher.publish(record)
         advance(1)
-    publisher.producer.flush()
+    publisher.flush()
     return publisher.counts
 
 
@@ -526,7 +526,7 @@ def _produce_live(
             bars = poll_new_bars(symbols, last_seen)
             for bar in bars:
                 publisher.publish(bar)
-            publisher.producer.flush()
+            publisher.flush()
             log.info("published %d new bars", len(bars))
             time.sleep(poll_s)
     except KeyboardInterrupt:

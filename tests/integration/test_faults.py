@@ -109,7 +109,7 @@ def test_broker_down_for_ten_seconds_producer_and_worker_resume_and_lose_nothing
                 for record in records[start : start + 100]:
                     publisher.publish(record)
                 time.sleep(0.4)
-            publisher.producer.flush(timeout=120)
+            publisher.flush(120)
 
         producing = threading.Thread(target=paced)
         producing.start()

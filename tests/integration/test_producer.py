@@ -11,7 +11,8 @@ import pytest
 
 from tests.factories import write_long_csv
 from tests.integration.kafka_support import TICKCAST, TopicCollector, worker_env
-from tickcast.producers.kafka_publisher import PRODUCED_AT, REASON
+from tickcast.monitor.metrics import PUBLISHED
+from tickcast.producers.kafka_publisher import PRODUCED_AT, REASON, TickPublisher
 from tickcast.records import parse_tick
 
 pytestmark = pytest.mark.integration
@@ -61,3 +62,12 @@ def test_produce_without_a_broker_fails_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "error: Kafka at 127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ticks_the_broker_never_takes_are_counted_as_failed() -> None:
+    publisher = TickPublisher("127.0.0.1:9", "t", "t.dlq", delivery_timeout_ms=1000)
+    before = PUBLISHED.labels("failed")._value.get()
+    counts = publisher.publish_all({"symbol": "AAPL", "ts": 1_704_099_600_000 + i, "price": 1.0}
+                                   for i in range(20))  # fmt: skip
+    assert counts == {"published": 20, "failed": 20}
+    assert PUBLISHED.labels("failed")._value.get() - before == 20
