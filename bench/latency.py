@@ -1,8 +1,9 @@
 """End-to-end latency at a steady rate: from the producer's send to the forecast's publish on
 Redis (the write the API and the live page see), through one `tickcast worker`.
 
-The bench publishes ``--rate`` ticks/s for ``--seconds`` and listens on the Redis channel; each
-published forecast is matched to its tick's send time. The latest store publishes one forecast
+The bench publishes ``--rate`` ticks/s for ``--warmup`` seconds (not measured: the worker's
+first batch opens its producer and its symbols' states) and then for ``--seconds``, and listens
+on the Redis channel; each published forecast is matched to its tick's send time. The latest store publishes one forecast
 per symbol per flush, so the figure is the latency of what readers see. Reference: the same
 round trip for a bare Redis publish in the same run. Prints JSON lines. Needs a broker and
 TICKCAST_REDIS_URL (`make bench` provides both).
@@ -68,6 +69,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--symbols", type=int, default=10)
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="seconds published first and not measured (worker start-up)")  # fmt: skip
     args = parser.parse_args()
     url = os.environ["TICKCAST_REDIS_URL"]
     tmp = Path(tempfile.mkdtemp(prefix="tickcast-latency-"))
@@ -85,14 +88,16 @@ def main() -> None:
         listener = threading.Thread(target=listen, args=(url, seen, stop), daemon=True)
         listener.start()
         publisher = TickPublisher(bootstrap, env["TICKCAST_TICKS_TOPIC"], env["TICKCAST_DLQ_TOPIC"])
-        total = int(args.rate * args.seconds)
+        warmup = int(args.rate * args.warmup)
+        total = warmup + int(args.rate * args.seconds)
         sent: dict[tuple[str, int], float] = {}
         start = time.monotonic()
         for i, record in enumerate(synthetic_ticks(total, args.symbols)):
             due = start + i / args.rate
             if (pause := due - time.monotonic()) > 0:
                 time.sleep(pause)
-            sent[(record["symbol"], record["ts"])] = time.time()
+            if i >= warmup:
+                sent[(record["symbol"], record["ts"])] = time.time()
             publisher.publish(record)
         publisher.close()
         time.sleep(3)
@@ -102,6 +107,7 @@ def main() -> None:
         worker.wait(60)
     delays = [seen[k] - t for k, t in sent.items() if k in seen]
     print(json.dumps({"figure": "end_to_end_latency", "rate": args.rate, "ticks": len(sent),
+                      "warmup_s": args.warmup,
                       "flush_interval_s": float(env.get("TICKCAST_FLUSH_INTERVAL_S", 0.5)),
                       **percentiles(delays),
                       "reference_bare_redis_publish": bare_publish_latency(url)}))  # fmt: skip

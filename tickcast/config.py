@@ -47,6 +47,9 @@ class Settings:
     drift_detector: str = "page_hinkley"  # of concept drift: page_hinkley | adwin
     flush_interval_s: float = 0.5
     flush_max_rows: int = 5000
+    latest_interval_s: float = (
+        0.002  # the worker writes new latest forecasts this soon; 0: at flush
+    )
     log_level: str = "INFO"
     metrics_symbols: int = 100  # symbols with per-model quality gauges (bounded label sets)
     worker_metrics_port: int = 9108  # the worker's Prometheus endpoint; 0: none
@@ -59,6 +62,8 @@ class Settings:
             raise ConfigError(
                 f"{PREFIX}FLUSH_INTERVAL_S and {PREFIX}FLUSH_MAX_ROWS must be positive"
             )
+        if self.latest_interval_s < 0:
+            raise ConfigError(f"{PREFIX}LATEST_INTERVAL_S must not be negative")
         if self.checkpoint_every_labels < 0 or self.checkpoint_every_s < 0:
             raise ConfigError(f"{PREFIX}CHECKPOINT_EVERY_* must not be negative")
         if self.registry_poll_s <= 0:

@@ -75,7 +75,7 @@ class TickPublisher:
                 "acks": "all",
                 "enable.idempotence": True,  # retries keep per-symbol order, without duplicates
                 "message.timeout.ms": delivery_timeout_ms,
-                "linger.ms": 5,
+                "linger.ms": 1,  # latency: a tick waits at most 1 ms for company
                 "batch.size": 1_000_000,
                 "compression.type": "lz4",
                 "logger": logging.getLogger("tickcast.producers.librdkafka"),

@@ -2,7 +2,7 @@
 
 ``chdb://PATH`` runs ClickHouse's engine in-process (only one process may open a PATH);
 ``http://host:8123`` reaches a server. The SQL and the client are the same either way.
-Rows go in column-oriented (never as SQL text), so epoch-ms integers land as DateTime64(3).
+Rows go in as Arrow tables (never as SQL text), so epoch-ms integers land as DateTime64(3).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from dataclasses import fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from tickcast.exceptions import TickcastError
 from tickcast.records import Forecast, Outcome, Tick
@@ -48,6 +50,14 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "dead_letters": ["received_at", "source", "reason", "payload"],
 }
 TIME_COLUMNS = {"ts", "label_ts", "received_at"}
+STRING_COLUMNS = ["symbol", "model", "model_version", "based_on", "window", "detector", "kind",
+                  "feature", "reaction", "source", "reason", "payload"]  # fmt: skip
+ARROW_TYPES: dict[str, pa.DataType] = {
+    **dict.fromkeys(STRING_COLUMNS, pa.string()),
+    "horizon": pa.uint32(),
+    "n": pa.uint64(),
+    "inside": pa.bool_(),
+}  # every other column is Float64
 
 
 class ClickHouseError(TickcastError):
@@ -121,8 +131,15 @@ class ClickHouseStore:
             data = [[_cell(row.get(c), c) for row in rows] for c in columns]
         else:
             data = [[getattr(row, c) for row in rows] for c in columns]
+        arrow = pa.Table.from_arrays(
+            [
+                pa.array(values, type=_arrow_type(c))
+                for c, values in zip(columns, data, strict=True)
+            ],
+            names=columns,
+        )
         with self._lock:
-            self.client.insert(table, data, column_names=columns, column_oriented=True)
+            self.client.insert_arrow(table, arrow)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows as dicts; ``{name:Type}`` placeholders are bound by the server."""
@@ -142,6 +159,15 @@ class ClickHouseStore:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _arrow_type(column: str) -> pa.DataType:
+    """The Arrow type a column is sent as. Arrow, not clickhouse-connect's own row encoding:
+    pyarrow builds columns in C, which cut the Python time of a batch insert by two thirds (the
+    time a writer thread holds the GIL against the stream)."""
+    if column in TIME_COLUMNS:
+        return pa.timestamp("ms", tz="UTC")  # epoch ms as such, never read as seconds
+    return ARROW_TYPES.get(column, pa.float64())
 
 
 def _cell(value: Any, column: str) -> Any:

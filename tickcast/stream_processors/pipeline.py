@@ -162,6 +162,10 @@ class Pipeline:
         """Hand every sink's buffer over for writing (sinks may write in the background)."""
         for sink in self.sinks:
             sink.flush()
+        self.observe()
+
+    def observe(self) -> None:
+        """Bring the Prometheus counters of ticks and dead letters up to date."""
         observe_pipeline(self.counts, self.invalid_reasons, self._observed)
 
     def drain(self) -> None:

@@ -120,17 +120,20 @@ class ClickHouseSink(MemorySink):
         super().__init__()
         self.store = store
         self.max_rows = max_rows
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="clickhouse-sink")
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="clickhouse-sink")
         self._inflight: Future[None] | None = None
         self._inflight_batch: dict[str, list[Any]] = {}
 
-    def _take_batch(self) -> dict[str, list[Any]]:
+    def take(self) -> dict[str, list[Any]]:
+        """The buffered rows per table; the buffers start empty again."""
         batch = {table: getattr(self, name) for table, name in self.BUFFERS.items()}
         for name in self.BUFFERS.values():
             setattr(self, name, [])
         return batch
 
-    def _write(self, batch: dict[str, list[Any]]) -> None:
+    def write(self, batch: dict[str, list[Any]]) -> None:
+        """Write a batch from :meth:`take`, table by table; a table written is emptied in the
+        batch, so a retry after a later table failed writes only the rest."""
         for table, rows in batch.items():
             if rows:
                 self.store.insert(table, rows)
@@ -157,10 +160,10 @@ class ClickHouseSink(MemorySink):
             if self.buffered() <= self.max_rows:
                 raise  # the next flush retries; the stream goes on meanwhile
             self._write_until_it_works()
-        batch = self._take_batch()
+        batch = self.take()
         if any(batch.values()):
             self._inflight_batch = batch
-            self._inflight = self._writer.submit(self._write, batch)
+            self._inflight = self.writer.submit(self.write, batch)
 
     def buffered(self) -> int:
         return sum(len(getattr(self, name)) for name in self.BUFFERS.values())
@@ -172,9 +175,9 @@ class ClickHouseSink(MemorySink):
             log.warning("clickhouse behind by %d rows (limit %d): the stream waits for it",
                         self.buffered(), self.max_rows)  # fmt: skip
             time.sleep(delay)
-            batch = self._take_batch()
+            batch = self.take()
             try:
-                self._write(batch)
+                self.write(batch)
                 return
             except Exception:
                 SINK_FAILURES.labels("clickhouse").inc()
@@ -265,11 +268,19 @@ class PrometheusSink:
         return None
 
     def flush(self) -> None:
+        self.observe(self.take())
+
+    def take(self) -> list[float]:
+        """The arrival times of the ticks since the last take."""
+        arrivals, self.arrivals = self.arrivals, []
+        return arrivals
+
+    def observe(self, arrivals: list[float]) -> None:
+        """Count the ticks' forecasts as out and observe their processing latency: now."""
         now = time.perf_counter()
-        FORECASTS.inc(len(self.arrivals))
-        for arrival in self.arrivals:
+        FORECASTS.inc(len(arrivals))
+        for arrival in arrivals:
             PROCESSING_LATENCY.observe(now - arrival)
-        self.arrivals = []
 
     def drain(self) -> None:
         return None

@@ -1,9 +1,9 @@
-"""The Faust worker's shell: decode a batch of Kafka events, run the core, flush in order.
+"""The Faust worker's shell: run the core on each Kafka event, flush batches in order.
 
 The core runs through the same :class:`Pipeline` as the embedded runner. The shell adds what
 Kafka needs: per-symbol state loaded from and written to the Faust table, the ``forecasts`` and
-``ticks.dlq`` topics, and the flush order of DESIGN.md (outputs, then state, then the ack that
-acknowledgement of the batch's events).
+``ticks.dlq`` topics, and the flush order of DESIGN.md (outputs, then state, then the
+acknowledgement of the batch's events), with a batch written while the next one fills.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import logging
 import os
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tickcast.config import Settings
@@ -23,6 +24,7 @@ from tickcast.producers.kafka_publisher import PRODUCED_AT, REASON
 from tickcast.records import Tick, forecasts_message
 from tickcast.stores import ClickHouseStore, open_latest_store
 from tickcast.stores.registry import BackgroundRegistry
+from tickcast.stream_processors.kafka_outputs import KafkaOutputs, Message
 from tickcast.stream_processors.pipeline import Pipeline, checkpoint_policy
 from tickcast.stream_processors.sinks import (
     ClickHouseSink,
@@ -32,25 +34,55 @@ from tickcast.stream_processors.sinks import (
     Sink,
 )
 
-__all__ = ["OffsetGuard", "Outbox", "WorkerShell"]
+__all__ = ["Batch", "OffsetGuard", "Outbox", "WorkerShell"]
 
 log = logging.getLogger(__name__)
 PICKLE_PROTOCOL = 5
 MAX_RETRY_DELAY_S = 10.0
 DELIVERY_TIMEOUT_S = 30.0
 REGISTRY_WAIT_S = 10.0
+SHUTDOWN_WAIT_S = 30.0
 
 
 class Outbox(HeldSink):
-    """Keeps this batch's Kafka messages (forecasts, dead letters) until the shell sends them."""
+    """Keeps the Kafka messages (forecasts, dead letters) until a flush takes them."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.forecasts: list[tuple[bytes, bytes]] = []
+        self.forecasts: list[Message] = []
 
     def add(self, tick: Tick, result: StepResult) -> None:
         if result.forecasts:
-            self.forecasts.append((tick.symbol.encode(), forecasts_message(result.forecasts)))
+            message = forecasts_message(result.forecasts)
+            self.forecasts.append((tick.symbol.encode(), message, []))
+
+    def take(self) -> tuple[list[Message], list[Message]]:
+        """This batch's forecast messages and dead-letter messages; the buffers start empty."""
+        letters: list[Message] = [
+            (None, letter.original or letter.payload.encode(),
+             [(REASON, letter.reason.encode()), ("source", letter.source.encode())])
+            for letter in self.dead_letters
+        ]  # fmt: skip
+        forecasts, self.forecasts, self.dead_letters = self.forecasts, [], []
+        return forecasts, letters
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one flush writes, cut from the live buffers between two events. Each part is
+    emptied once written, so a retry after a failure writes only what is left."""
+
+    forecasts: list[Message]
+    dead_letters: list[Message]
+    rows: dict[str, list[Any]]  # ClickHouse rows per table
+    states: list[tuple[bytes, bytes, int]]  # key, pickled state, changelog partition
+    events: list[Any]  # to acknowledge once everything above is written
+    repeats: list[Any]  # delivered twice: acknowledged and released with the batch
+    arrivals: list[float]  # for the processing latency
+
+    def is_empty(self) -> bool:
+        return not (self.forecasts or self.dead_letters or any(self.rows.values())
+                    or self.states or self.events or self.repeats)  # fmt: skip
 
 
 class OffsetGuard:
@@ -81,30 +113,36 @@ class OffsetGuard:
 
 
 class WorkerShell:
-    """Per-process worker state: the pipeline, the table and topics, the symbols' partitions."""
+    """Per-process worker state: the pipeline, the table and topics, the symbols' partitions.
+
+    A flush is cut and completed in two steps. The cut runs between two events and takes
+    everything the batch must write: Kafka messages, ClickHouse rows, the touched symbols'
+    pickled states, the events to acknowledge; it also writes the latest forecasts (cheap, and
+    never held back by the rest). The completion then writes and confirms the outputs, then the
+    states, then acknowledges the events (DESIGN.md's order), while the stream goes on with the
+    next batch. At most one completion runs at a time, so states reach the changelog in order
+    and a slow output holds the stream back instead of growing memory.
+    """
 
     def __init__(
         self,
         settings: Settings,
         config: CoreConfig,
         *,
-        producer: Any,
         table: Any,
-        forecasts: Any,
-        dlq: Any,
         release: Callable[[Any], None] = lambda message: None,
         highwater: Callable[[Any], int | None] = lambda tp: None,
     ) -> None:
         self.settings = settings
-        self.producer = producer
         self.table = table
-        self.forecasts_topic = forecasts
-        self.dlq_topic = dlq
+        self.kafka = KafkaOutputs(settings.kafka_bootstrap, f"{settings.app_id}-outputs")
         self.outbox = Outbox()
         self.clickhouse = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
         self.latest = open_latest_store(settings.redis_url)
-        sinks: list[Sink] = [self.outbox, ClickHouseSink(self.clickhouse), LatestSink(self.latest),
-                             PrometheusSink(settings.metrics_symbols)]  # fmt: skip
+        self.clickhouse_sink = ClickHouseSink(self.clickhouse)
+        self.latest_sink = LatestSink(self.latest)
+        self.prometheus = PrometheusSink(settings.metrics_symbols)
+        sinks: list[Sink] = [self.outbox, self.clickhouse_sink, self.latest_sink, self.prometheus]
         self.registry = (
             BackgroundRegistry(settings.mlflow_uri, settings.registry_poll_s)
             if settings.mlflow_uri
@@ -118,13 +156,15 @@ class WorkerShell:
         self.offsets = OffsetGuard()
         self.dirty: set[str] = set()
         self.lock = asyncio.Lock()
-        self.unacked: list[Any] = []  # events processed but not yet flushed and acknowledged
+        self.unacked: list[Any] = []  # events processed but not yet cut into a batch
         self.repeats: list[Any] = []  # events delivered again, acknowledged with the batch
         self.release = release  # tells the consumer a repeat needs no acknowledgement
         self.highwater = highwater  # a partition's end offset, for the lag gauge
-        self.produced_at: list[int] = []  # producers' send times (ms) of this batch's ticks
+        self.produced_at: list[int] = []  # producers' send times (ms) of ticks not yet visible
         self.ack: Any = None
         self.last_flush = time.monotonic()
+        self.latest_timer: asyncio.TimerHandle | None = None
+        self.completing: asyncio.Future[None] | None = None
 
     def setup(self) -> None:
         """Connect the stores (ClickHouse schema, Redis ping, the registry's champions for
@@ -146,7 +186,7 @@ class WorkerShell:
         return state
 
     async def process_event(self, event: Any, ack: Any) -> None:
-        """Run one event through the core; flush and ack once the batch is full."""
+        """Run one event through the core; flush once the batch is full."""
         async with self.lock:
             if self.offsets.is_new(event.message.tp, event.message.offset):
                 self._run_core(event)
@@ -155,49 +195,138 @@ class WorkerShell:
                 self.repeats.append(event)
             self.ack = ack
             if len(self.unacked) >= self.settings.flush_max_rows:
-                await self._flush_and_ack()
+                await self._flush()
 
     async def flush_due(self) -> None:
-        """The timer's turn: write and ack a batch that has waited a flush interval; when idle,
-        adopt versions an operator promoted (with events pending, the next flush does)."""
+        """The timer's turn: flush a batch that has waited a flush interval; when idle, adopt
+        versions an operator promoted (with events pending, the next flush does)."""
         async with self.lock:
-            if self.unacked or self.repeats:
-                if time.monotonic() - self.last_flush >= self.settings.flush_interval_s:
-                    await self._flush_and_ack()
-            else:
-                await self._write_states()
+            idle = not (self.unacked or self.repeats)
+            if idle or time.monotonic() - self.last_flush >= self.settings.flush_interval_s:
+                await self._flush()
 
     async def flush_all(self) -> None:
         """At shutdown: checkpoint every symbol, write and ack whatever is pending."""
         async with self.lock:
             self.pipeline.checkpoint_all()
-            await self._flush_pending()
+            await self._flush()
+            if self.completing is not None:
+                done, _ = await asyncio.wait({self.completing}, timeout=SHUTDOWN_WAIT_S)
+                if not done:  # outputs still failing: what is unacknowledged comes again
+                    self.completing.cancel()
+                    log.error(
+                        "outputs not written within %.0f s of shutdown: the last batch "
+                        "stays unacknowledged and is processed again",
+                        SHUTDOWN_WAIT_S,
+                    )
+        await self.kafka.stop()
         if self.registry is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.registry.close)
 
-    async def _flush_pending(self) -> None:
-        if self.unacked or self.repeats:
-            await self._flush_and_ack()
+    async def _flush(self) -> None:
+        """Wait for the batch in flight, cut the next one and start completing it."""
+        await self._wait_completed()
+        batch = self._cut()
+        self.last_flush = time.monotonic()
+        if not batch.is_empty():
+            self.completing = asyncio.ensure_future(self._complete(batch))
 
-    async def _flush_and_ack(self) -> None:
-        """Flush in order, then acknowledge the batch. Never raises: a failing output is
-        retried until it succeeds (back-pressure), so nothing is acknowledged unwritten."""
+    async def _wait_completed(self) -> None:
+        if self.completing is not None:
+            await self.completing
+            self.completing = None
+
+    def _cut(self) -> Batch:
+        """Take the batch from the live buffers (between events, on the loop) and write the
+        latest forecasts. Versions an operator promoted are adopted here, so their state is
+        written with the batch."""
+        self.dirty.update(self.pipeline.adopt_chosen())
+        self._write_latest()
+        forecasts, letters = self.outbox.take()
+        batch = Batch(forecasts, letters, self.clickhouse_sink.take(), self._take_states(),
+                      self.unacked, self.repeats, self.prometheus.take())  # fmt: skip
+        self.unacked, self.repeats = [], []
+        self.pipeline.observe()
+        return batch
+
+    def _take_states(self) -> list[tuple[bytes, bytes, int]]:
+        """Each touched symbol's state, pickled once, for the changelog partition of its ticks."""
+        states = self.pipeline.states.states
+        taken = []
+        for symbol in self.dirty:
+            key, value = symbol.encode(), pickle.dumps(states[symbol], protocol=PICKLE_PROTOCOL)
+            self.table.data[key] = value
+            taken.append((key, value, self.partition_of[symbol]))
+        self.dirty.clear()
+        return taken
+
+    async def _complete(self, batch: Batch) -> None:
+        """Outputs written and confirmed, then states, then the acks. Never raises: a failing
+        write is retried until it succeeds, so nothing is acknowledged unwritten."""
+        await self._retry("outputs", self._write_outputs, batch)
+        await self._retry("state", self._write_states, batch)
+        for event in batch.events:
+            await self.ack(event)
+        for event in batch.repeats:  # Faust refuses a second ack of an offset and would wait
+            await self.ack(event)  # for it at shutdown
+            self.release(event.message)
+        self.prometheus.observe(batch.arrivals)
+        self._observe_lag()
+
+    async def _retry(
+        self, what: str, write: Callable[[Batch], Awaitable[None]], batch: Batch
+    ) -> None:
         delay = 0.5
         while True:
             try:
-                await self._flush()
-                break
+                await write(batch)
+                return
             except Exception as exc:  # outputs down: keep them, wait, retry
-                log.error("flush failed (%r); retrying in %.1f s", exc, delay)
+                log.error("writing %s failed (%r); retrying in %.1f s", what, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY_S)
-        for event in self.unacked:
-            await self.ack(event)
-        for event in self.repeats:  # Faust refuses a second ack of an offset and would wait
-            await self.ack(event)  # for it at shutdown
-            self.release(event.message)
-        self.unacked, self.repeats = [], []
-        self.last_flush = time.monotonic()
+
+    async def _write_outputs(self, batch: Batch) -> None:
+        """The forecasts topic and dead letters (sent first, confirmed last) and ClickHouse."""
+        settings = self.settings
+        sent = await self.kafka.send(settings.forecasts_topic, batch.forecasts)
+        sent += await self.kafka.send(settings.dlq_topic, batch.dead_letters)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            self.clickhouse_sink.writer, self.clickhouse_sink.write, batch.rows
+        )
+        await asyncio.wait_for(asyncio.gather(*sent), DELIVERY_TIMEOUT_S)
+        SINK_BATCH_ROWS.labels("kafka").observe(len(batch.forecasts) + len(batch.dead_letters))
+        batch.forecasts, batch.dead_letters = [], []
+
+    async def _write_states(self, batch: Batch) -> None:
+        changelog = self.table.changelog_topic.get_topic_name()
+        sent = []
+        for key, value, partition in batch.states:
+            sent += await self.kafka.send(changelog, [(key, value, [])], partition=partition)
+        await asyncio.wait_for(asyncio.gather(*sent), DELIVERY_TIMEOUT_S)
+        batch.states = []
+
+    def _write_latest_soon(self) -> None:
+        """Schedule the latest forecasts' write ahead of the batch: readers of the latest store
+        (the API, the live page) see a forecast within milliseconds, while the batch keeps its
+        larger interval. Every output is still written before the state that covers it."""
+        interval = self.settings.latest_interval_s
+        if interval and self.latest_timer is None and not self.latest_sink.failures:
+            loop = asyncio.get_running_loop()
+            self.latest_timer = loop.call_later(interval, self._write_latest)
+
+    def _write_latest(self) -> None:
+        """Write the latest forecasts now (on the loop, between events) and observe the
+        end-to-end latency: producer's send to the latest forecast written."""
+        if self.latest_timer is not None:
+            self.latest_timer.cancel()
+            self.latest_timer = None
+        self.latest_sink.flush()
+        now_ms = time.time() * 1000
+        for sent in self.produced_at:
+            END_TO_END_LATENCY.observe(max(0.0, now_ms - sent) / 1000)
+        self.produced_at = []
 
     def _run_core(self, event: Any) -> None:
         """The core on one event; a failure here is a bug, and the process ends before
@@ -219,65 +348,20 @@ class WorkerShell:
         self.partition_of[tick.symbol] = event.message.partition
         if pipeline.process_tick(tick).status == "ok":
             self.dirty.add(tick.symbol)
+            self._write_latest_soon()
 
-    async def _flush(self) -> None:
-        """(1) outputs written and confirmed, (2) touched states to the changelog, confirmed."""
-        outbox = self.outbox
-        send = self.producer.send  # the app's producer: far cheaper per message than Topic.send
-        forecasts, dlq = self.forecasts_topic.get_topic_name(), self.dlq_topic.get_topic_name()
-        pending = [
-            await send(forecasts, key, value, None, None, None) for key, value in outbox.forecasts
-        ]
-        pending += [
-            await send(
-                dlq,
-                None,
-                letter.original or letter.payload.encode(),
-                None,
-                None,
-                [(REASON, letter.reason.encode()), ("source", letter.source.encode())],
-            )
-            for letter in outbox.dead_letters
-        ]
-        await asyncio.get_running_loop().run_in_executor(None, self.pipeline.drain)
-        self._observe_delivery()
-        await asyncio.wait_for(asyncio.gather(*pending), DELIVERY_TIMEOUT_S)
-        SINK_BATCH_ROWS.labels("kafka").observe(len(pending))
-        outbox.forecasts, outbox.dead_letters = [], []  # only once delivered
-        await self._write_states()
-
-    def _observe_delivery(self) -> None:
-        """End-to-end latency (producer's send to the latest forecast written) and lag."""
-        now_ms = time.time() * 1000
-        for sent in self.produced_at:
-            END_TO_END_LATENCY.observe(max(0.0, now_ms - sent) / 1000)
-        self.produced_at = []
+    def _observe_lag(self) -> None:
         for tp, next_offset in self.offsets.next_offset.items():
             end = self.highwater(tp)
             if end is not None:
                 CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - next_offset))
 
-    async def _write_states(self) -> None:
-        """Each touched symbol's state, once, to the changelog partition of its ticks; versions
-        an operator promoted are adopted first, so their state is written too."""
-        self.dirty.update(self.pipeline.adopt_chosen())
-        states = self.pipeline.states.states
-        changelog = self.table.changelog_topic
-        pending = []
-        for symbol in self.dirty:
-            value = pickle.dumps(states[symbol], protocol=PICKLE_PROTOCOL)
-            key = symbol.encode()
-            self.table.data[key] = value
-            partition = self.partition_of[symbol]
-            pending.append(await changelog.send(key=key, value=value, partition=partition))
-        await asyncio.wait_for(asyncio.gather(*pending), DELIVERY_TIMEOUT_S)
-        self.dirty.clear()
-
     async def forget(self, revoked: set[Any]) -> None:
-        """Flush what is pending, then drop the in-memory state of symbols whose partitions
-        moved to another worker."""
+        """Flush and complete what is pending, then drop the in-memory state of symbols whose
+        partitions moved to another worker."""
         async with self.lock:
-            await self._flush_pending()
+            await self._flush()
+            await self._wait_completed()
             partitions = {tp.partition for tp in revoked if tp.topic == self.settings.ticks_topic}
             self.offsets.forget(revoked)
             gone = [s for s, p in self.partition_of.items() if p in partitions]

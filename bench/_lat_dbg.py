@@ -1,0 +1,129 @@
+"""End-to-end latency at a steady rate: from the producer's send to the forecast's publish on
+Redis (the write the API and the live page see), through one `tickcast worker`.
+
+The bench publishes ``--rate`` ticks/s for ``--warmup`` seconds (not measured: the worker's
+first batch opens its producer and its symbols' states) and then for ``--seconds``, and listens
+on the Redis channel; each published forecast is matched to its tick's send time. The latest store publishes one forecast
+per symbol per flush, so the figure is the latency of what readers see. Reference: the same
+round trip for a bare Redis publish in the same run. Prints JSON lines. Needs a broker and
+TICKCAST_REDIS_URL (`make bench` provides both).
+
+    .venv/bin/python bench/latency.py --rate 1000 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import redis
+from common import TICKCAST, isolated_env
+
+from tickcast.producers import synthetic_ticks
+from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
+from tickcast.stores.latest import CHANNEL
+
+
+def listen(url: str, seen: dict[tuple[str, int], float], stop: threading.Event) -> None:
+    pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(CHANNEL)
+    while not stop.is_set():
+        message = pubsub.get_message(timeout=0.1)
+        if message:
+            forecast = orjson.loads(message["data"])
+            seen[(forecast["symbol"], forecast["ts"])] = time.time()
+    pubsub.close()
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50_ms": round(pick(0.5) * 1000, 1), "p99_ms": round(pick(0.99) * 1000, 1),
+            "max_ms": round(ordered[-1] * 1000, 1), "n": len(ordered)}  # fmt: skip
+
+
+def bare_publish_latency(url: str, n: int = 2000) -> dict[str, float]:
+    client, seen, stop = redis.Redis.from_url(url), {}, threading.Event()
+    listener = threading.Thread(target=listen, args=(url, seen, stop), daemon=True)
+    listener.start()
+    time.sleep(0.5)
+    sent = {}
+    for i in range(n):
+        sent[("BARE", i)] = time.time()
+        client.publish(CHANNEL, orjson.dumps({"symbol": "BARE", "ts": i}))
+        time.sleep(0.001)
+    time.sleep(0.5)
+    stop.set()
+    return percentiles([seen[k] - t for k, t in sent.items() if k in seen])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--symbols", type=int, default=10)
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="seconds published first and not measured (worker start-up)")  # fmt: skip
+    args = parser.parse_args()
+    url = os.environ["TICKCAST_REDIS_URL"]
+    tmp = Path(tempfile.mkdtemp(prefix="tickcast-latency-"))
+    env = isolated_env("latency", tmp)
+    bootstrap = env["TICKCAST_KAFKA_BOOTSTRAP"]
+    ensure_topics(bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
+    log = tmp / "worker.log"
+    worker = subprocess.Popen([TICKCAST, "worker"], env=env, stdout=log.open("w"),
+                              stderr=subprocess.STDOUT)  # fmt: skip
+    seen: dict[tuple[str, int], float] = {}
+    stop = threading.Event()
+    try:
+        while "assigned partitions" not in log.read_text():
+            time.sleep(0.2)
+        listener = threading.Thread(target=listen, args=(url, seen, stop), daemon=True)
+        listener.start()
+        got = {}
+        def tail():
+            from kafka import KafkaConsumer
+            c = KafkaConsumer(env["TICKCAST_TICKS_TOPIC"], bootstrap_servers=bootstrap, group_id="dbg-"+env["TICKCAST_TICKS_TOPIC"], auto_offset_reset="earliest", fetch_max_wait_ms=5)
+            while not stop.is_set():
+                for tp, ms in c.poll(100).items():
+                    now = time.time()
+                    for m in ms:
+                        r = orjson.loads(m.value); got[(r["symbol"], r["ts"])] = now
+        threading.Thread(target=tail, daemon=True).start()
+        time.sleep(2)
+        publisher = TickPublisher(bootstrap, env["TICKCAST_TICKS_TOPIC"], env["TICKCAST_DLQ_TOPIC"])
+        warmup = int(args.rate * args.warmup)
+        total = warmup + int(args.rate * args.seconds)
+        sent: dict[tuple[str, int], float] = {}
+        start = time.monotonic()
+        for i, record in enumerate(synthetic_ticks(total, args.symbols)):
+            due = start + i / args.rate
+            if (pause := due - time.monotonic()) > 0:
+                time.sleep(pause)
+            if i >= warmup:
+                sent[(record["symbol"], record["ts"])] = time.time()
+            publisher.publish(record)
+        publisher.close()
+        time.sleep(3)
+    finally:
+        stop.set()
+        worker.terminate()
+        worker.wait(60)
+    delays = [seen[k] - t for k, t in sent.items() if k in seen]
+    import pickle; pickle.dump([(t, seen.get(k)) for k, t in sent.items()], open("/tmp/prof/lat.pkl", "wb")); pickle.dump([(t, got.get(k)) for k, t in sent.items()], open("/tmp/prof/lat2.pkl", "wb"))
+    print(json.dumps({"figure": "end_to_end_latency", "rate": args.rate, "ticks": len(sent),
+                      "warmup_s": args.warmup,
+                      "flush_interval_s": float(env.get("TICKCAST_FLUSH_INTERVAL_S", 0.5)),
+                      **percentiles(delays),
+                      "reference_bare_redis_publish": bare_publish_latency(url)}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
