@@ -3,10 +3,10 @@ Redis (the write the API and the live page see), through one `tickcast worker`.
 
 The bench publishes ``--rate`` ticks/s for ``--warmup`` seconds (not measured: the worker's
 first batch opens its producer and its symbols' states) and then for ``--seconds``, and listens
-on the Redis channel; each published forecast is matched to its tick's send time. The latest store publishes one forecast
-per symbol per flush, so the figure is the latency of what readers see. Reference: the same
-round trip for a bare Redis publish in the same run. Prints JSON lines. Needs a broker and
-TICKCAST_REDIS_URL (`make bench` provides both).
+on the Redis channel; each published forecast is matched to its tick's send time. A tick whose
+forecast was overwritten before the write is not counted: the figure is what readers see.
+Reference: the same round trip for a bare Redis publish in the same run. Prints JSON lines.
+Needs a broker and TICKCAST_REDIS_URL (`make bench` provides both).
 
     .venv/bin/python bench/latency.py --rate 1000 --seconds 20
 """
@@ -69,8 +69,9 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--symbols", type=int, default=10)
-    parser.add_argument("--warmup", type=float, default=3.0,
-                        help="seconds published first and not measured (worker start-up)")  # fmt: skip
+    parser.add_argument(
+        "--warmup", type=float, default=3.0, help="seconds published first, not measured"
+    )
     args = parser.parse_args()
     url = os.environ["TICKCAST_REDIS_URL"]
     tmp = Path(tempfile.mkdtemp(prefix="tickcast-latency-"))

@@ -39,7 +39,6 @@ class KafkaOutputs:
                 client_id=self.client_id,
                 acks="all",
                 enable_idempotence=True,  # a retried batch is neither duplicated nor reordered
-                compression_type="lz4",
                 max_batch_size=MAX_BATCH_BYTES,
                 request_timeout_ms=30_000,
             )

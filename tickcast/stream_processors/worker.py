@@ -42,6 +42,7 @@ MAX_RETRY_DELAY_S = 10.0
 DELIVERY_TIMEOUT_S = 30.0
 REGISTRY_WAIT_S = 10.0
 SHUTDOWN_WAIT_S = 30.0
+CAUGHT_UP_LAG = 100  # events behind the partitions' ends: more, and latest waits for the batch
 
 
 class Outbox(HeldSink):
@@ -271,7 +272,7 @@ class WorkerShell:
             await self.ack(event)  # for it at shutdown
             self.release(event.message)
         self.prometheus.observe(batch.arrivals)
-        self._observe_lag()
+        self._lag(observe=True)
 
     async def _retry(
         self, what: str, write: Callable[[Batch], Awaitable[None]], batch: Batch
@@ -314,7 +315,14 @@ class WorkerShell:
         interval = self.settings.latest_interval_s
         if interval and self.latest_timer is None and not self.latest_sink.failures:
             loop = asyncio.get_running_loop()
-            self.latest_timer = loop.call_later(interval, self._write_latest)
+            self.latest_timer = loop.call_later(interval, self._write_latest_if_caught_up)
+
+    def _write_latest_if_caught_up(self) -> None:
+        """While the worker works through a backlog its forecasts are late anyway, and a round
+        trip every few milliseconds would slow it down further: the batch's cut writes them."""
+        self.latest_timer = None
+        if self._lag() <= CAUGHT_UP_LAG:
+            self._write_latest()
 
     def _write_latest(self) -> None:
         """Write the latest forecasts now (on the loop, between events) and observe the
@@ -350,11 +358,17 @@ class WorkerShell:
             self.dirty.add(tick.symbol)
             self._write_latest_soon()
 
-    def _observe_lag(self) -> None:
+    def _lag(self, observe: bool = False) -> int:
+        """Events fetched or known to the consumer but not processed yet, over all partitions."""
+        total = 0
         for tp, next_offset in self.offsets.next_offset.items():
             end = self.highwater(tp)
             if end is not None:
-                CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - next_offset))
+                lag = max(0, end - next_offset)
+                total += lag
+                if observe:
+                    CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+        return total
 
     async def forget(self, revoked: set[Any]) -> None:
         """Flush and complete what is pending, then drop the in-memory state of symbols whose
