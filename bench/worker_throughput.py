@@ -2,8 +2,10 @@
 
 Publishes N synthetic ticks with `tickcast produce` (its publish rate is the producer figure),
 then starts a worker on the backlog and times it from its first to its last forecast message
-(Kafka record timestamps). Prints JSON lines. Needs a broker (TICKCAST_KAFKA_BOOTSTRAP, default
-127.0.0.1:9092; `make broker`) and, for the Redis sink, TICKCAST_REDIS_URL.
+(Kafka record timestamps). Two references from the same run: the bare core loop on the same
+ticks, and a no-op Faust agent reading the same topic (``faust_noop.py``: Faust's ceiling).
+Prints JSON lines. Needs a broker (TICKCAST_KAFKA_BOOTSTRAP, default 127.0.0.1:9092;
+`make broker`) and, for the Redis sink, TICKCAST_REDIS_URL.
 
     .venv/bin/python bench/worker_throughput.py --ticks 100000 --symbols 10
 """
@@ -63,6 +65,13 @@ def main() -> None:
         worker.terminate()
         worker.wait(60)
     reference = bare_core_rate(list(synthetic_ticks(args.ticks, args.symbols)))
+    noop = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("faust_noop.py")),
+         env["TICKCAST_TICKS_TOPIC"], str(args.ticks), bootstrap],
+        capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    line = noop.stdout.strip().splitlines()[-1]  # after the spinner's terminal codes
+    faust_ceiling = json.loads(line[line.index("{") :])["per_s"]
     rate = count / seconds if seconds else 0.0
     print(json.dumps({
         "figure": "worker_ticks_per_s", "value": round(rate), "ticks": count,
@@ -70,6 +79,7 @@ def main() -> None:
         + ("redis" if os.environ.get("TICKCAST_REDIS_URL") else "in-process latest"),
         "reference_bare_core_ticks_per_s": round(reference),
         "ratio_to_bare_core": round(rate / reference, 3),
+        "reference_noop_faust_agent_ticks_per_s": faust_ceiling,
     }))  # fmt: skip
 
 

@@ -1,0 +1,58 @@
+"""Faust's own ceiling: ticks/s through a no-op agent on the worker's consumer settings.
+
+The agent reads the raw ticks topic, acknowledges each event and does nothing else; the rate
+(first to last event) is what one Faust worker process can deliver at most on this machine,
+before any decoding, forecasting or writing. Prints one JSON line.
+
+    .venv/bin/python bench/faust_noop.py TOPIC N
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+import faust
+
+from tickcast.stream_processors.faust_app import PromptTransport, raw_schema
+
+
+class NoopApp(faust.App):
+    def _new_transport(self) -> Any:
+        return PromptTransport(self.conf.broker_consumer, self)
+
+
+def main() -> None:
+    topic_name, n = sys.argv[1], int(sys.argv[2])
+    bootstrap = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1:9092"
+    app = NoopApp(f"noop-{uuid.uuid4().hex[:8]}", broker=f"kafka://{bootstrap}",
+                  consumer_auto_offset_reset="earliest", web_enabled=False,
+                  store="memory://")  # fmt: skip
+    topic = app.topic(topic_name, schema=raw_schema())
+    seen = {"n": 0, "start": 0.0}
+
+    @app.agent(topic)
+    async def noop(stream: Any) -> None:
+        manual = stream.noack()
+        async for event in manual.events():
+            if not seen["n"]:
+                seen["start"] = time.perf_counter()
+            seen["n"] += 1
+            await manual.ack(event)
+            if seen["n"] == n:
+                elapsed = time.perf_counter() - seen["start"]
+                result = json.dumps({"events": n, "per_s": round((n - 1) / elapsed)})
+                sys.__stdout__.write(result + "\n")  # Faust redirects sys.stdout to its log
+                sys.__stdout__.flush()
+                os._exit(0)  # done: nothing to flush or commit
+
+    worker = faust.Worker(app, loglevel="warning", quiet=True)
+    worker.execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
