@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from kafka.partitioner.default import murmur2
 
 from tests.factories import write_long_csv
 from tests.integration.kafka_support import TICKCAST, TopicCollector, worker_env
@@ -43,6 +44,8 @@ def test_produce_publishes_valid_ticks_keyed_by_symbol_and_dead_letters_the_rest
     for message in messages:
         tick = parse_tick(orjson.loads(message.value))
         assert message.key == tick.symbol.encode()
+        # the Java client's partitioner, so other clients' ticks of a symbol land alongside
+        assert message.partition == (murmur2(message.key) & 0x7FFFFFFF) % 4
         assert int(dict(message.headers)[PRODUCED_AT]) > 1_700_000_000_000
     per_symbol = [parse_tick(orjson.loads(m.value)) for m in messages if m.key == b"AAPL"]
     assert [t.ts for t in per_symbol] == sorted(t.ts for t in per_symbol)  # order kept per key

@@ -78,6 +78,9 @@ class TickPublisher:
                 "linger.ms": 1,  # latency: a tick waits at most 1 ms for company
                 "batch.size": 1_000_000,
                 "compression.type": "lz4",
+                # the Java client's key hash, as kafka-python, aiokafka and the worker's outputs
+                # use: a symbol's ticks land on the same partition whichever client sent them
+                "partitioner": "murmur2_random",
                 "logger": logging.getLogger("tickcast.producers.librdkafka"),
             }
         )

@@ -90,7 +90,7 @@ class ClickHouseStore:
     def __init__(self, url: str, ttl_days: int = 0) -> None:
         self.url = url
         self.ttl_days = ttl_days
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # setup runs under it, also when a query connects
         self._client: Any = None
 
     def setup(self) -> None:
@@ -101,20 +101,27 @@ class ClickHouseStore:
         if dsn.startswith("chdb:///"):
             Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
         try:
-            self._client = clickhouse_connect.get_client(dsn=dsn)
-            for statement in schema_statements():
-                self._client.command(statement)
-            if self.ttl_days > 0:
-                for table in TABLE_COLUMNS:
-                    column = "received_at" if table == "dead_letters" else "ts"
-                    self._client.command(
-                        f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) "
-                        f"+ INTERVAL {int(self.ttl_days)} DAY"
-                    )
+            with self._lock:
+                self._ensure_schema(clickhouse_connect, dsn)
         except Exception as exc:  # the driver raises many kinds; one reason for the operator
             raise ClickHouseError(f"ClickHouse at {self.url}: {exc}".splitlines()[0]) from exc
         ttl = f"{self.ttl_days} days" if self.ttl_days > 0 else "none"
         log.info("clickhouse ready at %s (schema ensured, ttl %s)", self.url, ttl)
+
+    def _ensure_schema(self, clickhouse_connect: Any, dsn: str) -> None:
+        """Connect once (a second setup reuses the client: an unclosed chdb client keeps its
+        engine, and with it the only path this process may open), then create what is missing."""
+        if self._client is None:
+            self._client = clickhouse_connect.get_client(dsn=dsn)
+        for statement in schema_statements():
+            self._client.command(statement)
+        if self.ttl_days > 0:
+            for table in TABLE_COLUMNS:
+                column = "received_at" if table == "dead_letters" else "ts"
+                self._client.command(
+                    f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) "
+                    f"+ INTERVAL {int(self.ttl_days)} DAY"
+                )
 
     @property
     def client(self) -> Any:

@@ -18,7 +18,6 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from tickcast.api.deps import History, Latest, ServicesDep
 from tickcast.api.routes.forecasts import SymbolPath
-from tickcast.api.schemas import ForecastOut
 from tickcast.records import SYMBOL_RE, Forecast
 
 router = APIRouter(tags=["live"])
@@ -59,20 +58,19 @@ async def stream(
 
     unsubscribe = latest.subscribe(on_forecast)
     current = latest.get_many(sorted(wanted) if wanted else latest.symbols())
-    level = services.interval_level
 
     async def events() -> AsyncIterator[str]:
         try:
             yield f"retry: {RETRY_MS}\n\n"
             for forecast in current.values():
-                yield _event(forecast, level)
+                yield _event(services.render(forecast))
             while True:
                 try:
                     forecast = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
-                yield _event(forecast, level)
+                yield _event(services.render(forecast))
         finally:
             unsubscribe()
 
@@ -80,8 +78,8 @@ async def stream(
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
-def _event(forecast: Forecast, level: float) -> str:
-    return f"event: forecast\ndata: {ForecastOut.of(forecast, level).model_dump_json()}\n\n"
+def _event(body: bytes) -> str:
+    return f"event: forecast\ndata: {body.decode()}\n\n"
 
 
 @router.get("/symbols/{symbol}/quality")
