@@ -47,8 +47,8 @@ def main() -> None:
     args = parser.parse_args()
     url = os.environ["TICKCAST_REDIS_URL"]
     RedisLatestStore(url).put_many(
-        Forecast(f"BENCH{i}", 1_700_000_000_000, 1, "champion", "v1", "linear", 100.0, 0.001,
-                 100.1, 99.0, 101.0, 0.55) for i in range(10)
+        Forecast(f"BENCH{i}", 1_700_000_000_000, 0, 1, "champion", "v1", "linear", 100.0,
+                 0.001, 100.1, 99.0, 101.0, 0.9, 0.55) for i in range(10)
     )  # fmt: skip
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

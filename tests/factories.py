@@ -8,7 +8,7 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-from tickcast.records import Tick
+from tickcast.records import Forecast, Tick
 
 
 def business_days(n: int, start: date = date(2021, 1, 4)) -> list[date]:
@@ -84,3 +84,14 @@ def regime_ticks(n: int, change_at: int | None = None, after_vol: float = 0.03) 
         price *= math.exp(rng.gauss(0.0, vol))
         ticks.append(Tick("X", START + i * 1000, price))
     return ticks
+
+
+def make_forecast(symbol: str = "AAPL", ts: int = START, **fields: object) -> Forecast:
+    """A served forecast with plausible numbers; ``fields`` override any of them."""
+    values: dict[str, object] = {
+        "symbol": symbol, "ts": ts, "seq": 0, "horizon": 1, "model": "champion",
+        "model_version": "v1", "based_on": "linear", "price": 100.0, "predicted_return": 0.001,
+        "predicted_price": 100.1, "lower": 99.0, "upper": 101.0, "level": 0.9, "p_up": 0.55,
+    }  # fmt: skip
+    values.update(fields)
+    return Forecast(**values)  # type: ignore[arg-type]

@@ -26,7 +26,8 @@ class BacktestReport:
     symbols: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     pooled: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-    invalid_reasons: dict[str, int] = field(default_factory=dict)
+    invalid_reasons: dict[str, int] = field(default_factory=dict)  # reason code -> count
+    invalid_examples: dict[str, str] = field(default_factory=dict)  # code -> first reason
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = _finite(
@@ -36,6 +37,7 @@ class BacktestReport:
                 "models": [m.name for m in self.config.models] + [SERVED],
                 "counts": self.counts,
                 "invalid_reasons": self.invalid_reasons,
+                "invalid_examples": self.invalid_examples,
                 "pooled": self.pooled,
                 "symbols": self.symbols,
             }
@@ -70,11 +72,14 @@ def run_backtest(
     pipeline.drain()
     report = BacktestReport(config, counts=dict(pipeline.counts))
     report.invalid_reasons = dict(pipeline.invalid_reasons)
+    report.invalid_examples = dict(pipeline.invalid_examples)
     pooled: dict[str, ErrorStats] = {}
+    inputs: dict[str, int] = {}
     for state in pipeline.states:
         report.symbols[state.symbol] = state.summary()
-        for name, metrics in zip([*state.names, SERVED], state.metrics, strict=True):
+        named = zip([*state.names, SERVED], state.metrics, state.inputs(), strict=True)
+        for name, metrics, n_inputs in named:
             pooled.setdefault(name, ErrorStats(config.level)).merge(metrics.cumulative)
-    n_features = len(next(iter(pipeline.states)).features.names) if len(pipeline.states) else 0
-    report.pooled = {name: stats.summary(n_features) for name, stats in pooled.items()}
+            inputs[name] = max(inputs.get(name, 0), n_inputs)
+    report.pooled = {name: stats.summary(inputs[name]) for name, stats in pooled.items()}
     return report

@@ -11,10 +11,11 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -45,10 +46,42 @@ ModelsFileOpt = Annotated[
     Path | None, typer.Option(help="TOML file of model specs (see models.example.toml)")
 ]
 OptionalFiles = Annotated[list[Path] | None, typer.Argument(help="tick files (CSV/Parquet)")]
-SpeedOpt = Annotated[float, typer.Option(help="0: as fast as possible, N: N x real time")]
-SyntheticOpt = Annotated[int, typer.Option(help="N synthetic ticks instead of files")]
-SymbolsOpt = Annotated[int, typer.Option(help="symbols of the synthetic source")]
+
+
+def _finite_non_negative(value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise typer.BadParameter(f"{value} is not a finite number >= 0")
+    return value
+
+
+def _finite_positive(value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise typer.BadParameter(f"{value} is not a finite number > 0")
+    return value
+
+
+SpeedOpt = Annotated[
+    float,
+    typer.Option(help="0: as fast as possible, N: N x real time", callback=_finite_non_negative),
+]
+SyntheticOpt = Annotated[
+    int, typer.Option(help="N synthetic ticks instead of files (with --live, 0: no end)", min=0)
+]
+SymbolsOpt = Annotated[int, typer.Option(help="symbols of the synthetic source", min=1)]
 SeedOpt = Annotated[int, typer.Option(help="seed of the synthetic source")]
+LiveOpt = Annotated[
+    bool,
+    typer.Option(help="synthetic ticks stamped with the wall clock as they are made, paced "
+                 "at --rate (the compose stack's producer)"),
+]  # fmt: skip
+RateOpt = Annotated[
+    float, typer.Option(help="ticks per second of --live", callback=_finite_positive)
+]
+MoveAliasesOpt = Annotated[
+    bool,
+    typer.Option(help="let this run's checkpoints move the registry's champion and challenger "
+                 "aliases, which live workers follow (off: a replay never swaps their models)"),
+]  # fmt: skip
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -79,7 +112,11 @@ def _core_config(
     path = models_file or (Path(settings.models_file) if settings.models_file else None)
     if path is not None:
         base = config_from_mapping(_read_toml(path), base)
-    return dataclasses.replace(base, horizon=horizon or base.horizon, level=level or base.level)
+    return dataclasses.replace(
+        base,
+        horizon=base.horizon if horizon is None else horizon,
+        level=base.level if level is None else level,
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -106,21 +143,38 @@ def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.advance(task, n)
 
 
-def _records(
-    files: list[Path] | None, symbol: str | None, synthetic: int, symbols: int, seed: int
-) -> list[Any]:
-    from tickcast.producers import replay_records, sample_records, synthetic_ticks
+@dataclasses.dataclass
+class Source:
+    """Raw tick records to run, and how many there are (None: unknown, or no end)."""
 
+    records: Iterable[Any] | AsyncIterator[Any]
+    total: int | None
+    name: str
+
+
+def _source(
+    files: list[Path] | None, symbol: str | None, synthetic: int = 0, symbols: int = 10,
+    seed: int = 7, *, live: bool = False, rate: float = 20.0,
+) -> Source:  # fmt: skip
+    """Files (read up front), the synthetic generator (made as it goes: memory stays flat), its
+    live variant, or the bundled sample."""
+    from tickcast.producers import live_ticks, replay_records, sample_records, synthetic_ticks
+
+    if live:
+        return Source(live_ticks(symbols, rate=rate, n=synthetic, seed=seed), synthetic or None,
+                      "synthetic-live")  # fmt: skip
     if synthetic:
-        return list(synthetic_ticks(synthetic, symbols, seed=seed))
+        return Source(synthetic_ticks(synthetic, symbols, seed=seed), synthetic, "synthetic")
     if files:
-        return list(replay_records(files, symbol))
-    return list(sample_records())
+        records = list(replay_records(files, symbol))
+        return Source(records, len(records), ",".join(map(str, files)))
+    records = list(sample_records())
+    return Source(records, len(records), "sample")
 
 
-def _fail(exc: Exception) -> None:
-    err.print(f"[red]error:[/red] {exc}")
-    raise typer.Exit(2)
+def _fail(exc: Exception) -> NoReturn:
+    err.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
+    sys.exit(2)
 
 
 @app.command()
@@ -145,20 +199,16 @@ def backtest(
     settings = load_settings()
     _setup_logging(settings)
     if not files and not sample:
-        _fail(TickcastError("give tick files, or --sample for the bundled sample"))
-    try:
-        config = _core_config(settings, horizon, models, level, models_file)
-        records = _records(files, symbol, 0, 0, 0)
-        memory = MemorySink() if report_dir else None
-        with _progress("backtest", len(records)) as advance:
-            report = run_backtest(records, config, sinks=[memory] if memory else [],
-                                  on_progress=advance)  # fmt: skip
-    except TickcastError as exc:
-        _fail(exc)
+        raise TickcastError("give tick files, or --sample for the bundled sample")
+    config = _core_config(settings, horizon, models, level, models_file)
+    source = _source(files, symbol)
+    memory = MemorySink() if report_dir else None
+    with _progress("backtest", source.total) as advance:
+        report = run_backtest(source.records, config, sinks=[memory] if memory else [],  # type: ignore[arg-type]
+                              on_progress=advance)  # fmt: skip
     result = report.to_dict()
     if report_dir is not None and memory is not None:
-        source = "sample" if sample else ",".join(str(f) for f in files or [])
-        _write_report(settings, report_dir, report, memory, source)
+        _write_report(settings, report_dir, report, memory, source.name)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -178,7 +228,8 @@ def _write_report(settings: Settings, out: Path, report: Any, memory: Any, sourc
               "level": str(report.config.level),
               "models": ",".join(m.name for m in report.config.models)}  # fmt: skip
     try:
-        run_id = log_to_mlflow(settings.mlflow_uri, out, report.to_dict(), params)
+        result = json.loads((out / "metrics.json").read_text())  # the page's figures
+        run_id = log_to_mlflow(settings.mlflow_uri, out, result, params)
     except Exception as exc:  # the report is on disk; MLflow is a copy
         err.print(f"[yellow]warning:[/yellow] not logged to MLflow {settings.mlflow_uri}: {exc}")
         return
@@ -186,15 +237,16 @@ def _write_report(settings: Settings, out: Path, report: Any, memory: Any, sourc
 
 
 def _print_report(result: dict[str, Any]) -> None:
-    console = Console() if sys.stdout.isatty() else Console(width=160)
-    columns = ["n", "mae", "rmse", "r2_oos", "mae_ratio_vs_random_walk", "hit_rate", "coverage",
-               "interval_score", "bias"]  # fmt: skip
+    from tickcast.report import TABLE_COLUMNS, column_title
+
+    console = Console() if sys.stdout.isatty() else Console(width=220)
+    columns = TABLE_COLUMNS
     table = Table(
         title=f"pooled over {len(result['symbols'])} symbol(s), horizon {result['horizon']}"
     )
     table.add_column("model")
     for column in columns:
-        table.add_column(column.replace("mae_ratio_vs_random_walk", "mae/rw"), justify="right")
+        table.add_column(column_title(column), justify="right")
     for model, metrics in result["pooled"].items():
         cells = [_fmt(metrics.get(c)) for c in columns]
         table.add_row(f"[bold]{model}[/bold]" if model == SERVED else model, *cells)
@@ -219,12 +271,12 @@ def _open_stores(settings: Settings) -> tuple[Any, Any]:
 
     store = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
     store.setup()
-    return store, open_latest_store(settings.redis_url)
+    return store, open_latest_store(settings.redis_url, settings.redis_prefix)
 
 
 async def _run_pipeline(
-    settings: Settings, config: CoreConfig, records: Iterable[Any], store: Any, latest: Any,
-    label: str, speed: float = 0.0,
+    settings: Settings, config: CoreConfig, source: Source, store: Any, latest: Any,
+    label: str, speed: float = 0.0, move_aliases: bool = False,
 ) -> dict[str, int]:  # fmt: skip
     from tickcast.producers import paced
     from tickcast.stores.registry import BackgroundRegistry
@@ -244,11 +296,14 @@ async def _run_pipeline(
     sinks: list[Sink] = [ClickHouseSink(store), LatestSink(latest),
                          PrometheusSink(settings.metrics_symbols)]  # fmt: skip
     pipeline = Pipeline(config, sinks, source=label, registry=registry,
-                        policy=checkpoint_policy(settings))  # fmt: skip
-    records = list(records)
-    with _progress(label, len(records)) as advance:
+                        policy=checkpoint_policy(settings), moves_aliases=move_aliases,
+                        max_ahead_s=settings.max_ahead_s, observe_latency=True)  # fmt: skip
+    records = source.records
+    if speed and not isinstance(records, AsyncIterator):
+        records = paced(records, speed)
+    with _progress(label, source.total) as advance:
         await run_embedded(
-            paced(records, speed) if speed else records,
+            records,
             pipeline,
             flush_interval_s=settings.flush_interval_s,
             flush_max_rows=settings.flush_max_rows,
@@ -299,27 +354,27 @@ def replay(
     horizon: HorizonOpt = None,
     models: ModelsOpt = None,
     models_file: ModelsFileOpt = None,
+    live: LiveOpt = False,
+    rate: RateOpt = 20.0,
+    move_aliases: MoveAliasesOpt = False,
 ) -> None:
     """Run ticks through the embedded pipeline into ClickHouse and the latest store."""
     import time
 
     settings = load_settings()
     _setup_logging(settings)
-    try:
-        config = _core_config(settings, horizon, models, None, models_file)
-        records = _records(files, symbol, synthetic, symbols, seed)
-        store, latest = _open_stores(settings)
-        source = "synthetic" if synthetic else ",".join(map(str, files)) if files else "sample"
-        _announce("replay", settings, source=source, ticks=len(records), speed=speed)
-        start = time.perf_counter()
-        counts = asyncio.run(
-            _run_pipeline(settings, config, records, store, latest, "replay", speed)
-        )
-        elapsed = time.perf_counter() - start
-    except TickcastError as exc:
-        _fail(exc)
-    rate = len(records) / elapsed if elapsed > 0 else 0.0
-    typer.echo(json.dumps({"ticks": len(records), "seconds": round(elapsed, 3),
+    config = _core_config(settings, horizon, models, None, models_file)
+    source = _source(files, symbol, synthetic, symbols, seed, live=live, rate=rate)
+    store, latest = _open_stores(settings)
+    _announce("replay", settings, source=source.name, ticks=source.total, speed=speed)
+    start = time.perf_counter()
+    counts = asyncio.run(
+        _run_pipeline(settings, config, source, store, latest, "replay", speed, move_aliases)
+    )
+    elapsed = time.perf_counter() - start
+    ticks = sum(counts.values())
+    rate = ticks / elapsed if elapsed > 0 else 0.0
+    typer.echo(json.dumps({"ticks": ticks, "seconds": round(elapsed, 3),
                            "ticks_per_s": round(rate), "counts": counts}))  # fmt: skip
 
 
@@ -329,30 +384,29 @@ def demo(
     host: Annotated[str | None, typer.Option(help="API address")] = None,
     port: Annotated[int | None, typer.Option(help="API port")] = None,
     speed: SpeedOpt = 0.0,
+    move_aliases: MoveAliasesOpt = False,
 ) -> None:
     """Replay the bundled sample through the embedded pipeline while serving the API and the
     live page (open http://127.0.0.1:8000/); --speed 2000000 replays it over about a minute."""
     settings = load_settings()
     _setup_logging(settings)
-    try:
-        config = _core_config(settings, None, None, None)
-        store, latest = _open_stores(settings)
-        records = _records(None, None, 0, 0, 0)
-    except TickcastError as exc:
-        _fail(exc)
+    config = _core_config(settings, None, None, None)
+    store, latest = _open_stores(settings)
+    source = _source(None, None)
     host = host or settings.api_host
     port = port or settings.api_port
-    _announce("demo", settings, source="sp500-sample", ticks=len(records),
+    _announce("demo", settings, source="sp500-sample", ticks=source.total,
               api=f"http://{host}:{port}" if serve else "off")  # fmt: skip
-    asyncio.run(_demo(settings, config, records, store, latest, serve, host, port, speed))
+    asyncio.run(_demo(settings, config, source, store, latest, serve, host, port, speed,
+                      move_aliases))  # fmt: skip
 
 
 async def _demo(
-    settings: Settings, config: CoreConfig, records: list[Any], store: Any, latest: Any,
-    serve: bool, host: str, port: int, speed: float,
+    settings: Settings, config: CoreConfig, source: Source, store: Any, latest: Any,
+    serve: bool, host: str, port: int, speed: float, move_aliases: bool,
 ) -> None:  # fmt: skip
     replay = asyncio.create_task(
-        _run_pipeline(settings, config, records, store, latest, "demo", speed)
+        _run_pipeline(settings, config, source, store, latest, "demo", speed, move_aliases)
     )
     if not serve:
         _replayed(await replay, latest)
@@ -384,7 +438,7 @@ async def _serve(settings: Settings, store: Any, latest: Any, host: str, port: i
 
     from tickcast.api import Services, create_app
 
-    services = Services(latest=latest, clickhouse=store, interval_level=settings.interval_level)
+    services = Services(latest=latest, clickhouse=store)
     server = _QuietServer(
         uvicorn.Config(
             create_app(services),
@@ -437,7 +491,7 @@ def api(
     host = host or settings.api_host
     port = port or settings.api_port
     store = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
-    latest = open_latest_store(settings.redis_url)
+    latest = open_latest_store(settings.redis_url, settings.redis_prefix)
     _announce("api", settings, api=f"http://{host}:{port}")
     asyncio.run(_serve(settings, store, latest, host, port))
 
@@ -450,19 +504,30 @@ def produce(
     synthetic: SyntheticOpt = 0,
     symbols: SymbolsOpt = 10,
     seed: SeedOpt = 7,
+    live: LiveOpt = False,
+    rate: RateOpt = 20.0,
     sample: Annotated[bool, typer.Option(help="publish the bundled SP500 sample")] = False,
     yfinance: Annotated[
         str | None, typer.Option(help="poll 1-minute bars of these symbols (comma-separated)")
     ] = None,
-    poll_s: Annotated[float, typer.Option(help="seconds between yfinance polls")] = 60.0,
+    poll_s: Annotated[
+        float, typer.Option(help="seconds between yfinance polls", callback=_finite_positive)
+    ] = 60.0,
 ) -> None:
-    """Publish ticks to Kafka: replayed files, the sample, synthetic load, or live yfinance bars."""
+    """Publish ticks to Kafka: replayed files, the sample, synthetic load (--live: stamped with
+    the wall clock, paced, until stopped), or live yfinance bars."""
     import time
 
     from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
 
     settings = load_settings()
     _setup_logging(settings)
+    if not (files or synthetic or sample or live or yfinance):
+        raise TickcastError(
+            "give tick files, --synthetic N, --live, --sample or --yfinance SYMBOLS"
+        )
+    source = None if yfinance else _source(files, symbol, synthetic, symbols, seed, live=live,
+                                            rate=rate)  # fmt: skip
     try:
         ensure_topics(
             settings.kafka_bootstrap,
@@ -472,40 +537,48 @@ def produce(
             settings.kafka_bootstrap, settings.ticks_topic, settings.dlq_topic
         )
     except Exception as exc:  # the broker is down or refuses: one line, not a traceback
-        _fail(TickcastError(f"Kafka at {settings.kafka_bootstrap}: {exc}"))
+        raise TickcastError(f"Kafka at {settings.kafka_bootstrap}: {exc}") from None
     metrics = _serve_metrics(settings, settings.producer_metrics_port)
-    if yfinance:
-        _produce_live(settings, publisher, yfinance.split(","), poll_s, metrics)
+    if source is None:
+        _produce_live(settings, publisher, (yfinance or "").split(","), poll_s, metrics)
         return
-    if not (files or synthetic or sample):
-        _fail(TickcastError("give tick files, --synthetic N, --sample or --yfinance SYMBOLS"))
-    try:
-        records = _records(files, symbol, synthetic, symbols, seed)
-    except TickcastError as exc:
-        _fail(exc)
-    log.info("tickcast produce: kafka=%s topic=%s dlq=%s ticks=%d speed=%s metrics=%s",
-             settings.kafka_bootstrap, settings.ticks_topic, settings.dlq_topic, len(records),
-             speed, metrics)  # fmt: skip
+    log.info("tickcast produce: kafka=%s topic=%s dlq=%s source=%s ticks=%s speed=%s rate=%s "
+             "metrics=%s", settings.kafka_bootstrap, settings.ticks_topic, settings.dlq_topic,
+             source.name, source.total or "unbounded", speed, rate if live else "-",
+             metrics)  # fmt: skip
     start = time.perf_counter()
-    with _progress("produce", len(records)) as advance:
-        counts = asyncio.run(_publish_paced(publisher, records, speed, advance))
+    with _progress("produce", source.total) as advance:
+        counts = asyncio.run(_publish(publisher, source, speed, advance))
     elapsed = time.perf_counter() - start
     publisher.close()
-    typer.echo(json.dumps({"ticks": len(records), "seconds": round(elapsed, 3),
-                           "ticks_per_s": round(len(records) / elapsed) if elapsed else 0,
+    ticks = sum(counts.values())
+    typer.echo(json.dumps({"ticks": ticks, "seconds": round(elapsed, 3),
+                           "ticks_per_s": round(ticks / elapsed) if elapsed else 0,
                            "counts": dict(counts)}))  # fmt: skip
 
 
-async def _publish_paced(
-    publisher: Any, records: list[Any], speed: float, advance: Callable[[int], None]
+async def _publish(
+    publisher: Any, source: Source, speed: float, advance: Callable[[int], None]
 ) -> Any:
+    """Publish every record (paced when asked, or as the live source makes them) until the
+    source ends or SIGINT/SIGTERM; returns the publisher's counts."""
+    import signal
+
     from tickcast.producers import paced
 
-    if not speed:
-        return publisher.publish_all(records, on_progress=advance)
-    async for record in paced(records, speed):
-        publisher.publish(record)
-        advance(1)
+    records = source.records
+    if not isinstance(records, AsyncIterator):
+        if not speed:
+            return publisher.publish_all(records, on_progress=advance)
+        records = paced(records, speed)
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
+    with contextlib.suppress(asyncio.CancelledError):
+        async for record in records:
+            publisher.publish(record)
+            advance(1)
     publisher.flush()
     return publisher.counts
 
@@ -545,8 +618,8 @@ def worker(
 
     settings = load_settings()
     _setup_logging(settings)
+    config = _core_config(settings, horizon, models, None, models_file)
     try:
-        config = _core_config(settings, horizon, models, None, models_file)
         ensure_topics(settings.kafka_bootstrap, {
             settings.ticks_topic: settings.partitions,
             settings.forecasts_topic: settings.partitions,
@@ -554,10 +627,10 @@ def worker(
         })  # fmt: skip
         faust_app, shell = build_app(settings, config)
         shell.setup()
-    except TickcastError as exc:
-        _fail(exc)
+    except TickcastError:
+        raise
     except Exception as exc:  # broker unreachable and the like: one line, not a traceback
-        _fail(TickcastError(f"cannot start the worker: {exc}"))
+        raise TickcastError(f"cannot start the worker: {exc}") from None
     changelog = f"{settings.app_id}-{STATE_TABLE}-changelog"
     metrics = _serve_metrics(settings, settings.worker_metrics_port)
     _announce("worker", settings, kafka=settings.kafka_bootstrap, app_id=settings.app_id,
@@ -576,10 +649,7 @@ def fetch(
     """Download price history with yfinance into a long-format Parquet file (needs internet)."""
     from tickcast.producers.yfinance_source import fetch_history
 
-    try:
-        frame = fetch_history(symbols, out, period=period, interval=interval)
-    except TickcastError as exc:
-        _fail(exc)
+    frame = fetch_history(symbols, out, period=period, interval=interval)
     err.print(f"wrote {len(frame)} rows for {', '.join(symbols)} to {out}")
 
 
@@ -592,7 +662,7 @@ def _registry(settings: Settings) -> Any:
     from tickcast.stores.registry import Registry
 
     if not settings.mlflow_uri:
-        _fail(ConfigError("TICKCAST_MLFLOW_URI is empty: no registry"))
+        raise ConfigError("TICKCAST_MLFLOW_URI is empty: no registry")
     return Registry(settings.mlflow_uri)
 
 
@@ -601,20 +671,17 @@ def models_list() -> None:
     """Every symbol in the registry with its champion and challenger."""
     settings = load_settings()
     _setup_logging(settings)
-    try:
-        registry = _registry(settings)
-        rows = [(s, registry.versions(s)) for s in registry.symbols()]
-    except TickcastError as exc:
-        _fail(exc)
+    registry = _registry(settings)
+    rows = [(s, registry.versions(s), registry.pinned(s)) for s in registry.symbols()]
     table = Table(title=f"registry {settings.mlflow_uri}")
     for column in ("symbol", "versions", "champion", "serves", "challenger", "event time"):
         table.add_column(column)
-    for symbol, versions in rows:
+    for symbol, versions, pinned in rows:
         champion = next((v for v in versions if "champion" in v.aliases), None)
         challenger = next((v for v in versions if "challenger" in v.aliases), None)
         table.add_row(
             symbol, str(len(versions)),
-            f"v{champion.version}" if champion else "-",
+            (f"v{champion.version}" + (" (pinned)" if pinned else "")) if champion else "-",
             champion.champion_model if champion else "-",
             f"v{challenger.version}" if challenger else "-",
             _iso(champion.ts) if champion else "-",
@@ -627,17 +694,14 @@ def models_show(symbol: SymbolArg) -> None:
     """Every version of one symbol, newest first."""
     settings = load_settings()
     _setup_logging(settings)
-    try:
-        versions = _registry(settings).versions(symbol)
-    except TickcastError as exc:
-        _fail(exc)
+    versions = _registry(settings).versions(symbol)
     table = Table(title=f"{symbol} in {settings.mlflow_uri}")
-    for column in ("version", "aliases", "event time", "labels", "serves", "runner-up",
+    for column in ("version", "aliases", "origin", "event time", "labels", "serves", "runner-up",
                    "served MAE / rw"):  # fmt: skip
         table.add_column(column)
     for v in versions:
         table.add_row(
-            str(v.version), ",".join(v.aliases), _iso(v.ts), str(v.n_labels),
+            str(v.version), ",".join(v.aliases), v.origin, _iso(v.ts), str(v.n_labels),
             v.champion_model, v.challenger_model, _fmt(v.served_mae_ratio),
         )  # fmt: skip
     Console().print(table)
@@ -647,28 +711,37 @@ def models_show(symbol: SymbolArg) -> None:
 def models_promote(
     symbol: SymbolArg, version: Annotated[int, typer.Argument(help="version to serve")]
 ) -> None:
-    """Point the champion alias at VERSION; running workers adopt it."""
+    """Point the champion alias at VERSION and pin it there (checkpoints leave a pinned
+    champion alone until `models unpin`); running workers adopt it."""
     settings = load_settings()
     _setup_logging(settings)
     try:
         before = _registry(settings).promote(symbol, version)
-    except TickcastError as exc:
-        _fail(exc)
+    except TickcastError:
+        raise
     except Exception as exc:  # MLflow's own errors (no such version) in one line
-        _fail(TickcastError(f"cannot promote {symbol} v{version}: {exc}"))
-    err.print(f"{symbol}: champion v{before} -> v{version}")
+        raise TickcastError(f"cannot promote {symbol} v{version}: {exc}") from None
+    err.print(f"{symbol}: champion v{before} -> v{version} (pinned)")
 
 
 @models_app.command("rollback")
 def models_rollback(symbol: SymbolArg) -> None:
-    """Move the champion alias to the version before it; running workers adopt it."""
+    """Move the champion alias to the version before it and pin it; running workers adopt it."""
     settings = load_settings()
     _setup_logging(settings)
-    try:
-        before, after = _registry(settings).rollback(symbol)
-    except TickcastError as exc:
-        _fail(exc)
-    err.print(f"{symbol}: champion v{before} -> v{after}")
+    before, after = _registry(settings).rollback(symbol)
+    err.print(f"{symbol}: champion v{before} -> v{after} (pinned)")
+
+
+@models_app.command("unpin")
+def models_unpin(symbol: SymbolArg) -> None:
+    """Let measured evidence move the champion alias again (after a promote or rollback)."""
+    settings = load_settings()
+    _setup_logging(settings)
+    if _registry(settings).unpin(symbol):
+        err.print(f"{symbol}: champion unpinned; checkpoints with evidence move it again")
+    else:
+        err.print(f"{symbol}: the champion was not pinned")
 
 
 def _iso(ts: int) -> str:
@@ -678,7 +751,12 @@ def _iso(ts: int) -> str:
 
 
 def main() -> None:
-    app()
+    """The command, with every deliberate error (a bad setting, file, flag combination or an
+    unreachable store) as one line on stderr and exit status 2, never a traceback."""
+    try:
+        app()
+    except TickcastError as exc:
+        _fail(exc)
 
 
 if __name__ == "__main__":

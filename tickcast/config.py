@@ -6,6 +6,7 @@ Everything inward takes plain arguments; only the edges (CLI, app factories) cal
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -25,6 +26,7 @@ class Settings:
     clickhouse_url: str = "chdb://./data/olap"
     clickhouse_ttl_days: int = 0  # 0 keeps rows forever
     redis_url: str = ""  # empty: the in-process latest store
+    redis_prefix: str = "tickcast:"  # of the latest store's keys and its publish channel
     kafka_bootstrap: str = "127.0.0.1:9092"
     ticks_topic: str = "ticks"
     forecasts_topic: str = "forecasts"
@@ -45,6 +47,7 @@ class Settings:
     registry_poll_s: float = 5.0  # how often a worker looks for promoted/rolled-back versions
     drift_reaction: str = "log"  # to concept drift: log | reset | boost_lr
     drift_detector: str = "page_hinkley"  # of concept drift: page_hinkley | adwin
+    max_ahead_s: float = 300.0  # a tick this far ahead of the wall clock is a dead letter
     flush_interval_s: float = 0.5
     flush_max_rows: int = 5000
     latest_interval_s: float = (
@@ -68,6 +71,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}CHECKPOINT_EVERY_* must not be negative")
         if self.registry_poll_s <= 0:
             raise ConfigError(f"{PREFIX}REGISTRY_POLL_S must be positive")
+        if not self.max_ahead_s > 0:
+            raise ConfigError(f"{PREFIX}MAX_AHEAD_S must be positive, got {self.max_ahead_s}")
         if not 1 <= self.api_port <= 65535:
             raise ConfigError(f"{PREFIX}API_PORT must be a TCP port, got {self.api_port}")
 
@@ -81,9 +86,14 @@ def _convert(name: str, raw: str, kind: Any) -> Any:
         if kind in (int, "int"):
             return int(raw)
         if kind in (float, "float"):
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
     except ValueError:
-        raise ConfigError(f"{PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from None
+        raise ConfigError(
+            f"{PREFIX}{name.upper()}={raw!r} is not a valid {getattr(kind, '__name__', kind)}"
+        ) from None
     return raw
 
 

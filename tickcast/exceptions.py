@@ -1,6 +1,6 @@
-"""The root of every error tickcast raises on purpose."""
+"""The root of every error tickcast raises on purpose, and the two kinds of failed write."""
 
-__all__ = ["ConfigError", "TickcastError"]
+__all__ = ["ConfigError", "PermanentWriteError", "TickcastError", "TransientWriteError"]
 
 
 class TickcastError(Exception):
@@ -9,3 +9,14 @@ class TickcastError(Exception):
 
 class ConfigError(TickcastError, ValueError):
     """A setting or a model specification is invalid; the message names it."""
+
+
+class TransientWriteError(TickcastError):
+    """A write that may succeed if tried again (the target is down, busy or slow): the
+    runtime keeps the batch and retries with back-off."""
+
+
+class PermanentWriteError(TickcastError):
+    """A write the target refused and will refuse again (a schema that does not match, a
+    rejected insert): the stream stops with this message, which names the target and the
+    cause; nothing unwritten is acknowledged."""

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -24,6 +24,7 @@ __all__ = [
     "Forecast",
     "InvalidTickError",
     "Outcome",
+    "RejectCode",
     "Tick",
     "decode_tick",
     "dumps",
@@ -35,29 +36,44 @@ __all__ = [
 ]
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9.\-^=]{1,16}$")
-MIN_TS_MS = 315_532_800_000  # 1980-01-01T00:00:00Z
+MIN_TS_MS = -2_208_988_800_000  # 1900-01-01T00:00:00Z: long index histories start in the 1920s
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+SECONDS_LIKE_MS = 100_000_000_000  # numbers below this (1973-03 as ms) are epoch seconds
+MAX_SEQ = 2**32 - 1
 MAX_MESSAGE_BYTES = 64 * 1024
 OPTIONAL_FIELDS = ("volume", "open", "high", "low", "close")
 
+RejectCode = Literal[
+    "too_large", "not_json", "not_an_object", "bad_symbol", "bad_ts", "bad_seq", "bad_price",
+    "bad_field", "high_below_low", "ahead_of_clock",
+]  # fmt: skip
+"""Why a message was rejected, as a bounded code: the Prometheus label (the full reason, which
+may quote the offending value, goes to the dead-letter queue)."""
+
 
 class InvalidTickError(TickcastError, ValueError):
-    """A tick that cannot enter the stream; ``reason`` says why in one line."""
+    """A tick that cannot enter the stream; ``reason`` says why in one line, ``code`` is the
+    bounded kind of reason."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: RejectCode) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code: RejectCode = code
 
 
 @dataclass(slots=True)
 class Tick:
     """One price observation: ``ts`` is the event time in epoch milliseconds, UTC.
 
+    A tick's identity is (symbol, ts, seq): ``seq`` numbers the ticks of one symbol within one
+    millisecond (a trade feed's sequence; 0 when there is only one), so two trades in the same
+    millisecond are two ticks, while a re-delivered tick is the same tick again.
     Not frozen: a frozen dataclass costs a microsecond more to build, a third of parsing."""
 
     symbol: str
     ts: int
     price: float
+    seq: int = 0
     volume: float | None = None
     open: float | None = None
     high: float | None = None
@@ -71,12 +87,13 @@ class Forecast:
 
     ``model`` is the forecaster's name; the served forecast is the row named ``champion`` and
     ``based_on`` names the model it was selected from (for other rows it equals ``model``).
-    ``lower``/``upper`` bound the price at the nominal interval level. (symbol, ts, model) is
-    the identity: a re-delivered tick produces the very same row again.
+    ``lower``/``upper`` bound the price at the nominal interval ``level``. (symbol, ts, seq,
+    model) is the identity: a re-delivered tick produces the very same row again.
     """
 
     symbol: str
     ts: int
+    seq: int
     horizon: int
     model: str
     model_version: str
@@ -86,6 +103,7 @@ class Forecast:
     predicted_price: float
     lower: float
     upper: float
+    level: float
     p_up: float
 
 
@@ -95,6 +113,7 @@ class Outcome:
 
     symbol: str
     ts: int
+    seq: int
     label_ts: int
     horizon: int
     model: str
@@ -116,6 +135,7 @@ def forecast_from_json(data: bytes | str) -> Forecast:
     return Forecast(**orjson.loads(data))
 
 
+SHARED_FIELDS = ("symbol", "ts", "seq", "horizon", "price", "level")
 PER_MODEL_FIELDS = (
     "model", "model_version", "based_on", "predicted_return", "predicted_price", "lower",
     "upper", "p_up",
@@ -127,32 +147,26 @@ def forecasts_message(forecasts: list[Forecast]) -> bytes:
     forecast (the served one is named ``champion``). One message per tick, not per model, keeps
     the topic's message rate equal to the tick rate."""
     first = forecasts[0]
-    return orjson.dumps(
-        {
-            "symbol": first.symbol,
-            "ts": first.ts,
-            "horizon": first.horizon,
-            "price": first.price,
-            "forecasts": [{k: getattr(f, k) for k in PER_MODEL_FIELDS} for f in forecasts],
-        }
-    )
+    message: dict[str, Any] = {k: getattr(first, k) for k in SHARED_FIELDS}
+    message["forecasts"] = [{k: getattr(f, k) for k in PER_MODEL_FIELDS} for f in forecasts]
+    return orjson.dumps(message)
 
 
 def forecasts_from_message(data: bytes | str) -> list[Forecast]:
     """The forecasts of one ``forecasts`` topic message, as records."""
     message = orjson.loads(data)
-    shared = {k: message[k] for k in ("symbol", "ts", "horizon", "price")}
+    shared = {k: message[k] for k in SHARED_FIELDS}
     return [Forecast(**shared, **entry) for entry in message["forecasts"]]
 
 
 def parse_ts(value: Any) -> int:
     """Event time in epoch ms from epoch ms, ISO-8601 (naive = UTC) or a datetime/date."""
     if isinstance(value, bool):
-        raise InvalidTickError(f"ts must be epoch ms or ISO-8601, got boolean {value!r}")
+        raise InvalidTickError(f"ts must be epoch ms or ISO-8601, got boolean {value!r}", "bad_ts")
     if isinstance(value, int | float):
         if not math.isfinite(value):
-            raise InvalidTickError(f"ts is not finite: {value!r}")
-        ms = int(value)
+            raise InvalidTickError(f"ts is not finite: {value!r}", "bad_ts")
+        ms = _epoch_ms(int(value))
     elif isinstance(value, str):
         ms = _parse_ts_text(value.strip())
     elif isinstance(value, datetime):
@@ -162,23 +176,36 @@ def parse_ts(value: Any) -> int:
     elif hasattr(value, "to_pydatetime"):  # pandas.Timestamp without importing pandas here
         ms = _datetime_ms(value.to_pydatetime())
     else:
-        raise InvalidTickError(f"ts must be epoch ms or ISO-8601, got {type(value).__name__}")
+        raise InvalidTickError(
+            f"ts must be epoch ms or ISO-8601, got {type(value).__name__}", "bad_ts"
+        )
     if not MIN_TS_MS <= ms < MAX_TS_MS:
-        hint = " (epoch seconds? ts is epoch milliseconds)" if 0 < ms < MIN_TS_MS else ""
-        raise InvalidTickError(f"ts {value!r} is outside 1980..2100{hint}")
+        raise InvalidTickError(f"ts {value!r} is outside 1900..2100", "bad_ts")
+    return ms
+
+
+def _epoch_ms(ms: int) -> int:
+    """A number given as the time: epoch milliseconds. A small positive one is refused (it
+    would be a date in 1970-1973 as milliseconds; as seconds it is the usual mistake)."""
+    if 0 < ms < SECONDS_LIKE_MS:
+        raise InvalidTickError(
+            f"ts {ms} looks like epoch seconds? ts is epoch milliseconds (or ISO-8601)", "bad_ts"
+        )
     return ms
 
 
 def _parse_ts_text(text: str) -> int:
     if not text:
-        raise InvalidTickError("ts is empty")
+        raise InvalidTickError("ts is empty", "bad_ts")
     digits = text.lstrip("-")
     if digits.isascii() and digits.isdigit():  # not str.isdigit alone: "²" is a digit to it
-        return int(text)
+        return _epoch_ms(int(text))
     try:
         return _datetime_ms(datetime.fromisoformat(text))
     except ValueError:
-        raise InvalidTickError(f"ts {text[:40]!r} is neither epoch ms nor ISO-8601") from None
+        raise InvalidTickError(
+            f"ts {text[:40]!r} is neither epoch ms nor ISO-8601", "bad_ts"
+        ) from None
 
 
 def _datetime_ms(moment: datetime) -> int:
@@ -188,73 +215,100 @@ def _datetime_ms(moment: datetime) -> int:
 
 
 def _number(data: Mapping[str, Any], key: str, *, required: bool) -> float | None:
+    code: RejectCode = "bad_price" if required else "bad_field"
     value = data.get(key)
     if type(value) is float and value - value == 0.0:  # the common case: a finite float
         return value
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise InvalidTickError(f"{key} is missing")
+            raise InvalidTickError(f"{key} is missing", code)
         return None
     if isinstance(value, bool):
-        raise InvalidTickError(f"{key} must be a number, got boolean")
+        raise InvalidTickError(f"{key} must be a number, got boolean", code)
     if isinstance(value, str):
         text = value
         try:
             value = float(text)
         except ValueError:
-            raise InvalidTickError(f"{key} must be a number, got {text[:40]!r}") from None
+            raise InvalidTickError(f"{key} must be a number, got {text[:40]!r}", code) from None
     elif not isinstance(value, int | float):
         try:
             value = float(value)  # numpy scalars
         except (TypeError, ValueError):
-            raise InvalidTickError(f"{key} must be a number, got {type(value).__name__}") from None
+            raise InvalidTickError(
+                f"{key} must be a number, got {type(value).__name__}", code
+            ) from None
     number = float(value)
     if math.isnan(number):
         if required:
-            raise InvalidTickError(f"{key} is NaN")
+            raise InvalidTickError(f"{key} is NaN", code)
         return None  # a missing optional column in a table reads as NaN
     if not math.isfinite(number):
-        raise InvalidTickError(f"{key} is not finite: {number}")
+        raise InvalidTickError(f"{key} is not finite: {number}", code)
     return number
 
 
 def parse_tick(data: Mapping[str, Any]) -> Tick:
     """Validate one raw record and build a Tick, or raise InvalidTickError with the reason."""
     if not isinstance(data, Mapping):
-        raise InvalidTickError(f"a tick must be a JSON object, got {type(data).__name__}")
+        raise InvalidTickError(
+            f"a tick must be a JSON object, got {type(data).__name__}", "not_an_object"
+        )
     symbol = data.get("symbol")
     if not isinstance(symbol, str):
-        raise InvalidTickError("symbol is missing" if symbol is None else "symbol must be a string")
+        reason = "symbol is missing" if symbol is None else "symbol must be a string"
+        raise InvalidTickError(reason, "bad_symbol")
     if not SYMBOL_RE.match(symbol):
         raise InvalidTickError(
-            f"symbol {symbol[:20]!r} must be 1-16 letters, digits, '.', '-', '^' or '='"
+            f"symbol {symbol[:20]!r} must be 1-16 letters, digits, '.', '-', '^' or '='",
+            "bad_symbol",
         )
     ts = data.get("ts")
-    if type(ts) is int and MIN_TS_MS <= ts < MAX_TS_MS:  # the common case: epoch ms
+    if type(ts) is int and SECONDS_LIKE_MS <= ts < MAX_TS_MS:  # the common case: epoch ms
         pass
     elif ts is None:
-        raise InvalidTickError("ts is missing")
+        raise InvalidTickError("ts is missing", "bad_ts")
     else:
         ts = parse_ts(ts)
+    seq = data.get("seq", 0)
+    if type(seq) is not int:
+        seq = _seq(seq)
+    if not 0 <= seq <= MAX_SEQ:
+        raise InvalidTickError(f"seq must be within 0..{MAX_SEQ}, got {seq}", "bad_seq")
     price = _number(data, "price", required=True)
     if price is None or price <= 0:
-        raise InvalidTickError(f"price must be positive, got {price}")
+        raise InvalidTickError(f"price must be positive, got {price}", "bad_price")
     extras = {key: _number(data, key, required=False) for key in OPTIONAL_FIELDS}
     for key, value in extras.items():
         if value is not None and value < 0:
-            raise InvalidTickError(f"{key} must not be negative, got {value}")
+            raise InvalidTickError(f"{key} must not be negative, got {value}", "bad_field")
     high, low = extras["high"], extras["low"]
     if high is not None and low is not None and high < low:
-        raise InvalidTickError(f"high {high} is below low {low}")
-    return Tick(symbol=symbol, ts=ts, price=price, **extras)
+        raise InvalidTickError(f"high {high} is below low {low}", "high_below_low")
+    return Tick(symbol=symbol, ts=ts, price=price, seq=seq, **extras)
+
+
+def _seq(value: Any) -> int:
+    """An optional sequence number: missing or empty is 0; a whole number otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # a table column read as floats
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTickError(f"seq must be a whole number, got {str(value)[:40]!r}", "bad_seq")
+    return int(value)
 
 
 def decode_tick(payload: bytes | str) -> Tick:
     """Decode a JSON message into a Tick; any malformation raises InvalidTickError."""
     if len(payload) > MAX_MESSAGE_BYTES:
-        raise InvalidTickError(f"message of {len(payload)} bytes exceeds {MAX_MESSAGE_BYTES}")
+        raise InvalidTickError(
+            f"message of {len(payload)} bytes exceeds {MAX_MESSAGE_BYTES}", "too_large"
+        )
     try:
         data = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        raise InvalidTickError(f"not JSON: {exc}") from None
+        raise InvalidTickError(f"not JSON: {exc}", "not_json") from None
     return parse_tick(data)

@@ -24,12 +24,20 @@ from tickcast.backtest import BacktestReport
 from tickcast.online_model import BASELINE, SERVED
 from tickcast.records import Forecast, Outcome, Tick
 
-__all__ = ["log_to_mlflow", "roc_curve", "write_report"]
+__all__ = ["TABLE_COLUMNS", "column_title", "exact_roc_auc", "log_to_mlflow", "roc_curve",
+           "write_report"]  # fmt: skip
 
 PRICE_TICKS = 300  # ticks shown in each price plot
 PRICE_SYMBOLS = 3  # symbols that get a price plot
-TABLE_COLUMNS = ("n", "mae", "rmse", "r2_oos", "mae_ratio_vs_random_walk", "hit_rate",
-                 "coverage", "interval_score", "bias", "roc_auc")  # fmt: skip
+TABLE_COLUMNS = ("n", "mae", "mse", "rmse", "r2", "adj_r2", "r2_oos", "mae_ratio_vs_random_walk",
+                 "hit_rate", "coverage", "interval_score", "bias", "precision", "recall", "f1",
+                 "roc_auc")  # fmt: skip
+TITLES = {"mae_ratio_vs_random_walk": "mae/rw", "interval_score": "winkler"}
+
+
+def column_title(column: str) -> str:
+    """A metric's short column title, for the CLI table and the report page."""
+    return TITLES.get(column, column)
 
 
 def write_report(
@@ -44,10 +52,12 @@ def write_report(
 
     matplotlib.use("Agg")
     out.mkdir(parents=True, exist_ok=True)
+    scored = pd.DataFrame(outcomes)
     result = report.to_dict()
+    for model, metrics_of in result["pooled"].items():  # one ROC AUC: the plot's, exact
+        metrics_of["roc_auc"] = exact_roc_auc(scored, model)
     metrics = out / "metrics.json"
     metrics.write_text(json.dumps(result, indent=2))
-    scored = pd.DataFrame(outcomes)
     window = max(20, report.config.metrics_window)
     plots = [
         *(
@@ -61,6 +71,22 @@ def write_report(
     page = out / "index.html"
     page.write_text(_page(result, [p for p in plots if p is not None]))
     return [metrics, *[p for p in plots if p is not None], page]
+
+
+def direction_outcomes(scored: pd.DataFrame, model: str) -> pd.DataFrame:
+    """The model's outcomes that went up or down (a zero return is neither), as the core's
+    direction metrics count them."""
+    if scored.empty:
+        return scored
+    return scored[(scored.model == model) & (scored.realised_return != 0)]
+
+
+def exact_roc_auc(scored: pd.DataFrame, model: str) -> float | None:
+    """ROC AUC of the model's P(up) over its outcomes, exactly (the stream's is binned)."""
+    direction = direction_outcomes(scored, model)
+    if direction.empty or direction.realised_return.gt(0).nunique() < 2:
+        return None
+    return roc_curve(direction.p_up.to_numpy(), direction.realised_return.gt(0).to_numpy())[2]
 
 
 def roc_curve(score: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -136,7 +162,7 @@ def _coverage_plot(path: Path, scored: pd.DataFrame, window: int, level: float) 
 def _roc_plot(path: Path, scored: pd.DataFrame) -> Path | None:
     import matplotlib.pyplot as plt
 
-    direction = scored[(scored.model == "direction") & (scored.realised_return != 0)]
+    direction = direction_outcomes(scored, "direction")
     if direction.empty or direction.realised_return.gt(0).nunique() < 2:
         return None
     fpr, tpr, auc = roc_curve(direction.p_up.to_numpy(), direction.realised_return.gt(0).to_numpy())
@@ -151,7 +177,8 @@ def _roc_plot(path: Path, scored: pd.DataFrame) -> Path | None:
 
 
 def _page(result: dict[str, Any], plots: list[Path]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in ("model", *TABLE_COLUMNS))
+    titles = ("model", *(column_title(c) for c in TABLE_COLUMNS))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in titles)
     rows = "".join(
         "<tr><td>" + html.escape(model) + "</td>"
         + "".join(f"<td>{_cell(metrics.get(c))}</td>" for c in TABLE_COLUMNS) + "</tr>"

@@ -64,7 +64,8 @@ def test_backtest_reports_bad_rows_and_keeps_going(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["counts"] == {"ok": 50, "invalid": 2}
-    assert report["invalid_reasons"] == {"price is NaN": 1, "price must be positive, got -4.0": 1}
+    assert report["invalid_reasons"] == {"bad_price": 2}  # bounded codes, as Prometheus counts
+    assert report["invalid_examples"] == {"bad_price": "price is NaN"}
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.factories import make_forecast
 from tickcast.api import Services, create_app
 from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
@@ -28,7 +29,7 @@ def fill(store: ClickHouseStore | None, latest: LatestStore, n: int = 600) -> Pi
 def client(clickhouse: ClickHouseStore) -> Iterator[TestClient]:
     latest = InMemoryLatestStore()
     fill(clickhouse, latest)
-    with TestClient(create_app(Services(latest, clickhouse, 0.9))) as test_client:
+    with TestClient(create_app(Services(latest, clickhouse))) as test_client:
         yield test_client
 
 
@@ -73,7 +74,25 @@ def test_latest_without_symbols_lists_all(client: TestClient) -> None:
 def test_latest_rejects_invalid_symbols_422(client: TestClient) -> None:
     response = client.get("/forecasts/latest", params={"symbols": "AAPL,b@d"})
     assert response.status_code == 422
-    assert response.json() == {"detail": "invalid symbol(s): b@d"}
+    [error] = response.json()["detail"]  # the shape the schema promises (HTTPValidationError)
+    assert (error["loc"], error["msg"]) == (["query", "symbols"], "invalid symbol(s): b@d")
+
+
+def test_the_interval_level_is_the_forecasts_own() -> None:
+    """Not the API process's setting: a worker may run another level than the API's default."""
+    latest = InMemoryLatestStore()
+    latest.put_many([make_forecast("AAPL", level=0.8)])
+    with TestClient(create_app(Services(latest, None))) as client:
+        assert client.get("/forecasts/AAPL").json()["interval_level"] == 0.8
+        latest_body = client.get("/forecasts/latest").json()
+        assert latest_body["forecasts"][0]["interval_level"] == 0.8
+
+
+def test_every_error_a_route_can_answer_is_in_the_schema(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/forecasts/{symbol}", "/forecasts/{symbol}/history", "/symbols/{symbol}/quality"):
+        responses = paths[path]["get"]["responses"]
+        assert {"404", "422", "503"} <= set(responses), path
 
 
 def test_history_newest_first_from_clickhouse(client: TestClient) -> None:

@@ -14,14 +14,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from tests.factories import make_forecast
 from tickcast.api import Services, create_app
-from tickcast.records import Forecast
 from tickcast.stores import ClickHouseStore, InMemoryLatestStore
 
 pytestmark = pytest.mark.integration
 LATEST = InMemoryLatestStore()
-LATEST.put_many([Forecast("AAPL", 1_700_000_000_000, 1, "champion", "v1", "linear", 100.0,
-                          0.001, 100.1, 99.0, 101.0, 0.55)])  # fmt: skip
+LATEST.put_many([make_forecast("AAPL", 1_700_000_000_000)])
 APP = create_app(Services(LATEST, None))  # ClickHouse joins per test: one chdb path at a time
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path="/stream")
 

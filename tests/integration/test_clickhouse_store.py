@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tickcast.records import Forecast, Tick
+from tests.factories import make_forecast
+from tickcast.exceptions import PermanentWriteError, TransientWriteError
+from tickcast.records import Forecast, Outcome, Tick, parse_ts
 from tickcast.stores import ClickHouseError, ClickHouseStore
 
 pytestmark = pytest.mark.integration
@@ -15,7 +17,12 @@ TS = 1_700_000_000_123
 
 
 def forecast(ts: int, price: float = 10.0) -> Forecast:
-    return Forecast("AAPL", ts, 1, "linear", "v1", "linear", price, 0.0, price, 9.0, 11.0, 0.5)
+    return make_forecast("AAPL", ts, model="linear", price=price, predicted_return=0.0,
+                         predicted_price=price, lower=9.0, upper=11.0, p_up=0.5)  # fmt: skip
+
+
+def outcome() -> Outcome:
+    return Outcome("AAPL", TS, 0, TS + 1000, 1, "linear", 0.0, 0.01, -0.02, 0.02, True, 0.5)
 
 
 def test_schema_is_created_once_and_setup_is_idempotent(clickhouse: ClickHouseStore) -> None:
@@ -47,14 +54,57 @@ def test_metric_rows_with_undefined_figures_are_stored_as_nan(clickhouse: ClickH
     assert stored == {"n": 0, "undefined": True}
 
 
-def test_ttl_from_configuration_is_applied(chdb_url: str) -> None:
+def test_the_ttl_is_keyed_on_write_time_so_replayed_history_is_kept(chdb_url: str) -> None:
     store = ClickHouseStore(chdb_url, ttl_days=30)
     store.setup()
     try:
         ddl = store.query("SHOW CREATE TABLE forecasts")[0]["statement"]
-        assert "TTL toDateTime(ts) + toIntervalDay(30)" in ddl
+        assert "TTL written_at + toIntervalDay(30)" in ddl
+        store.insert("forecasts", [forecast(parse_ts("1995-03-01")), forecast(TS)])
+        store.client.command("OPTIMIZE TABLE forecasts FINAL")  # runs the TTL's merge now
+        assert store.query("SELECT count() AS n FROM forecasts")[0]["n"] == 2
     finally:
         store.close()
+
+
+def test_thirty_years_of_daily_rows_go_in_with_one_insert(clickhouse: ClickHouseStore) -> None:
+    """360 monthly partitions: ClickHouse refuses a block over more than 100 of them."""
+    days = [parse_ts("1995-01-02") + i * 86_400_000 for i in range(0, 30 * 365, 1)]
+    clickhouse.insert("ticks", [Tick("AAPL", ts, 100.0 + i % 7) for i, ts in enumerate(days)])
+    stored = clickhouse.query(
+        "SELECT count() AS n, uniqExact(toYYYYMM(ts)) AS months FROM ticks FINAL"
+    )[0]
+    assert stored == {"n": len(days), "months": 360}
+
+
+def test_a_table_of_another_layout_is_refused_at_setup_in_one_line(chdb_url: str) -> None:
+    old = ClickHouseStore(chdb_url)
+    old.setup()
+    old.client.command("DROP TABLE forecasts")
+    old.client.command(
+        "CREATE TABLE forecasts (symbol String, ts DateTime64(3, 'UTC'), price Float64) "
+        "ENGINE = ReplacingMergeTree ORDER BY (symbol, ts)"
+    )
+    old.close()
+    store = ClickHouseStore(chdb_url)
+    with pytest.raises(ClickHouseError) as info:
+        store.setup()
+    message = str(info.value)
+    assert "table forecasts was made by another tickcast version" in message
+    assert "\n" not in message
+    store.close()
+
+
+def test_a_refused_insert_is_permanent_and_names_the_table(clickhouse: ClickHouseStore) -> None:
+    clickhouse.client.command("ALTER TABLE outcomes DROP COLUMN p_up")
+    with pytest.raises(PermanentWriteError, match="refused rows for table outcomes"):
+        clickhouse.insert("outcomes", [outcome()])
+
+
+def test_an_unreachable_server_is_a_transient_failure() -> None:
+    store = ClickHouseStore("http://127.0.0.1:9/")
+    with pytest.raises(TransientWriteError, match="table ticks"):
+        store.insert("ticks", [Tick("AAPL", TS, 1.5)])
 
 
 def test_default_relative_chdb_path_is_a_directory_under_the_working_dir(

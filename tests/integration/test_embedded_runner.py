@@ -23,10 +23,6 @@ from tickcast.stream_processors import (
 )
 
 pytestmark = pytest.mark.integration
-FORECAST_COLUMNS = (
-    "symbol, toUnixTimestamp64Milli(ts) AS ts, horizon, model, model_version, "
-    "based_on, price, predicted_return, predicted_price, lower, upper, p_up"
-)
 
 
 def run_into(store: ClickHouseStore, records: list[Any], config: CoreConfig) -> Pipeline:
@@ -43,8 +39,7 @@ def latest_store(pipeline: Pipeline) -> InMemoryLatestStore:
 
 
 def stored_forecasts(store: ClickHouseStore) -> list[Forecast]:
-    rows = store.query(f"SELECT {FORECAST_COLUMNS} FROM forecasts FINAL ORDER BY ts, symbol, model")
-    return [Forecast(**row) for row in rows]
+    return store.records("forecasts", Forecast, order="ts, symbol, model")
 
 
 def by_identity(forecasts: list[Forecast]) -> list[Forecast]:

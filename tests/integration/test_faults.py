@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import LocalBroker, RedisServer
+from tests.factories import make_forecast
 from tests.integration.kafka_support import (
     TopicCollector,
     Worker,
@@ -22,6 +23,7 @@ from tests.integration.kafka_support import (
 )
 from tickcast.api import Services, create_app
 from tickcast.backtest import run_backtest
+from tickcast.exceptions import PermanentWriteError
 from tickcast.online_model import SERVED, CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
@@ -135,7 +137,10 @@ def test_broker_down_for_ten_seconds_producer_and_worker_resume_and_lose_nothing
 def test_clickhouse_failing_for_a_while_holds_the_stream_back_and_loses_nothing(
     clickhouse: ClickHouseStore,
 ) -> None:
-    clickhouse.client.command("DROP TABLE forecasts")  # every write fails: unknown table
+    """A transient refusal: ClickHouse's own back-pressure (too many parts while merges lag)."""
+    clickhouse.insert("forecasts", [make_forecast("X", 1_600_000_000_000)])  # one part
+    clickhouse.client.command("SYSTEM STOP MERGES forecasts")
+    clickhouse.client.command("ALTER TABLE forecasts MODIFY SETTING parts_to_throw_insert = 1")
     records = list(synthetic_ticks(6000, 3, seed=44))
     sink = ClickHouseSink(clickhouse, max_rows=20_000)
     pipeline = Pipeline(CoreConfig(), [sink])
@@ -144,7 +149,10 @@ def test_clickhouse_failing_for_a_while_holds_the_stream_back_and_loses_nothing(
     def come_back() -> None:
         nonlocal back_at
         time.sleep(4)
-        clickhouse.setup()  # the table is there again
+        clickhouse.client.command(
+            "ALTER TABLE forecasts MODIFY SETTING parts_to_throw_insert = 3000"
+        )
+        clickhouse.client.command("SYSTEM START MERGES forecasts")
         back_at = time.monotonic()
 
     restorer = threading.Thread(target=come_back)
@@ -155,7 +163,18 @@ def test_clickhouse_failing_for_a_while_holds_the_stream_back_and_loses_nothing(
 
     assert back_at > 0
     assert done_at > back_at  # the stream could not finish before ClickHouse was back
-    rows = clickhouse.query("SELECT count() AS n FROM forecasts FINAL")[0]["n"]
+    rows = clickhouse.query("SELECT count() AS n FROM forecasts FINAL WHERE symbol != 'X'")
     memory = MemorySink()
     run_backtest(records, CoreConfig(), sinks=[memory])
-    assert rows == len(memory.forecasts) == 6000 * 6  # every forecast, once
+    assert rows[0]["n"] == len(memory.forecasts) == 6000 * 6  # every forecast, once
+
+
+def test_a_permanent_refusal_stops_the_run_at_once_naming_the_table(
+    clickhouse: ClickHouseStore,
+) -> None:
+    clickhouse.client.command("DROP TABLE outcomes")  # as if another version's schema
+    pipeline = Pipeline(CoreConfig(), [ClickHouseSink(clickhouse)])
+    start = time.monotonic()
+    with pytest.raises(PermanentWriteError, match="refused rows for table outcomes"):
+        asyncio.run(run_embedded(list(synthetic_ticks(3000, 3)), pipeline, flush_max_rows=500))
+    assert time.monotonic() - start < 30  # no retry loop

@@ -29,10 +29,6 @@ from tickcast.stream_processors import MemorySink
 
 pytestmark = pytest.mark.integration
 N_MODELS = len(CoreConfig().models) + 1
-FORECAST_COLUMNS = (
-    "symbol, toUnixTimestamp64Milli(ts) AS ts, horizon, model, model_version, "
-    "based_on, price, predicted_return, predicted_price, lower, upper, p_up"
-)
 
 
 def expected_forecasts(records: list[dict[str, object]]) -> list[Forecast]:
@@ -45,10 +41,9 @@ def stored_forecasts(olap: Path) -> list[Forecast]:
     store = ClickHouseStore(f"chdb://{olap}")
     store.setup()
     try:
-        rows = store.query(f"SELECT {FORECAST_COLUMNS} FROM forecasts FINAL")
+        return identity_sorted(store.records("forecasts", Forecast))
     finally:
         store.close()
-    return identity_sorted(Forecast(**row) for row in rows)
 
 
 def prepare(bootstrap: str, env: dict[str, str]) -> None:

@@ -13,13 +13,12 @@ import pytest
 import uvicorn
 
 from tests.conftest import free_port
+from tests.factories import make_forecast
 from tickcast.api import Services, create_app
-from tickcast.records import Forecast
 from tickcast.stores import InMemoryLatestStore, LatestStore, RedisLatestStore
 
 pytestmark = pytest.mark.integration
-BASE = Forecast("AAPL", 1_700_000_000_000, 1, "champion", "v1", "linear", 100.0, 0.001,
-                100.1, 99.0, 101.0, 0.55)  # fmt: skip
+BASE = make_forecast("AAPL", 1_700_000_000_000)
 
 
 class Served:

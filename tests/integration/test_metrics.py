@@ -51,7 +51,9 @@ def scrape_when(port: int, ticks: int, timeout: float = 10) -> dict[Any, float]:
     deadline = time.monotonic() + timeout
     page = scrape(port)
     while time.monotonic() < deadline and (
-        value(page, "tickcast_ticks_total", status="ok") < ticks or any(lags(page))
+        value(page, "tickcast_ticks_total", status="ok") < ticks
+        or value(page, "tickcast_forecasts_total") < ticks  # counted once the batch is written
+        or any(lags(page))
     ):
         time.sleep(0.2)
         page = scrape(port)

@@ -8,15 +8,16 @@ import time
 import pytest
 import redis
 
+from tests.factories import make_forecast
 from tickcast.records import Forecast, forecast_from_json
 from tickcast.stores import RedisLatestStore
-from tickcast.stores.latest import CHANNEL
 
 pytestmark = pytest.mark.integration
 
 
 def forecast(symbol: str, ts: int) -> Forecast:
-    return Forecast(symbol, ts, 1, "champion", "v1", "linear", 10.0, 0.01, 10.1, 9.0, 11.0, 0.55)
+    return make_forecast(symbol, ts, price=10.0, predicted_return=0.01, predicted_price=10.1,
+                         lower=9.0, upper=11.0)  # fmt: skip
 
 
 def test_latest_forecast_per_symbol_overwrites_the_older(redis_clean: str) -> None:
@@ -30,24 +31,59 @@ def test_latest_forecast_per_symbol_overwrites_the_older(redis_clean: str) -> No
     assert store.ping()
 
 
-def test_each_write_is_published_for_live_push(redis_clean: str) -> None:
-    listener = redis.Redis.from_url(redis_clean).pubsub()
-    listener.subscribe(CHANNEL)
+def collect(url: str, channel: str, seconds: float) -> tuple[threading.Thread, list[Forecast]]:
+    """Forecasts published on ``channel`` for ``seconds``, collected in a thread."""
+    listener = redis.Redis.from_url(url).pubsub()
+    listener.subscribe(channel)
     received: list[Forecast] = []
 
     def listen() -> None:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and len(received) < 2:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
             message = listener.get_message(timeout=0.1)
             if message and message["type"] == "message":
                 received.append(forecast_from_json(message["data"]))
+        listener.close()
 
     thread = threading.Thread(target=listen)
     thread.start()
     time.sleep(0.2)
-    RedisLatestStore(redis_clean).put_many([forecast("AAPL", 5), forecast("KO", 5)])
+    return thread, received
+
+
+def test_each_write_is_published_for_live_push(redis_clean: str) -> None:
+    store = RedisLatestStore(redis_clean)
+    thread, received = collect(redis_clean, store.channel, 1.5)
+    store.put_many([forecast("AAPL", 5), forecast("KO", 5)])
     thread.join()
     assert received == [forecast("AAPL", 5), forecast("KO", 5)]
+
+
+def test_the_latest_only_moves_forward_and_only_news_is_published(redis_clean: str) -> None:
+    store = RedisLatestStore(redis_clean)
+    thread, received = collect(redis_clean, store.channel, 1.5)
+    store.put_many([forecast("AAPL", 5)])
+    store.put_many([forecast("AAPL", 3), forecast("AAPL", 5)])  # older, then the same again
+    store.put_many([make_forecast("AAPL", 5, seq=1, price=10.5)])  # same ms, the next tick
+    thread.join()
+    assert store.get("AAPL") == make_forecast("AAPL", 5, seq=1, price=10.5)
+    assert [(f.ts, f.seq) for f in received] == [(5, 0), (5, 1)]
+
+
+def test_two_stores_on_one_server_never_hear_each_other(redis_clean: str) -> None:
+    """Pub/sub channels span every database of a server: the channel names the database."""
+    other_db = redis_clean.rsplit("/", 1)[0] + "/4"
+    redis.Redis.from_url(other_db).flushdb()
+    mine, theirs = RedisLatestStore(redis_clean), RedisLatestStore(other_db)
+    assert mine.channel != theirs.channel
+    thread, received = collect(redis_clean, mine.channel, 1.5)
+    theirs.put_many([forecast("AAPL", 9)])
+    thread.join()
+    assert received == []
+    assert mine.get("AAPL") is None
+    prefixed = RedisLatestStore(redis_clean, prefix="staging:")
+    assert prefixed.channel != mine.channel
+    assert prefixed.key != mine.key
 
 
 def test_unreachable_redis_is_not_ready() -> None:
@@ -65,6 +101,8 @@ def test_the_api_cache_reads_memory_fed_by_the_publish(redis_clean: str) -> None
     writer.put_many([first])
     store = RedisLatestStore(redis_clean)
     cache = LatestCache(store)
+    cache.start()  # as the app does at startup
+    assert cache.live
     assert cache.get("AAPL") == first  # filled from Redis
     second = replace(first, ts=first.ts + 1000)
     writer.put_many([second])  # written and published

@@ -1,10 +1,16 @@
-"""Checkpoints in a real local MLflow store (SQLite): what they hold, aliases, loading back,
-operator moves, and an MLflow that does not answer."""
+"""Checkpoints in a real local MLflow store (SQLite): what they hold, aliases moved only on
+evidence or by an operator (and then pinned), replays leaving the aliases alone, loading back,
+warm states for a worker's partitions, a child that dies with its parent, and an MLflow that
+does not answer."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from tickcast.codecs import key_partition
 from tickcast.exceptions import TickcastError
 from tickcast.online_model import CoreConfig, SymbolState
-from tickcast.online_model.checkpoints import CheckpointPolicy
+from tickcast.online_model.checkpoints import CheckpointPolicy, restore
 from tickcast.producers import synthetic_ticks
 from tickcast.records import parse_tick
 from tickcast.stores.registry import BackgroundRegistry, Registry
@@ -24,15 +31,23 @@ pytestmark = pytest.mark.integration
 EVERY = 400
 
 
-def replay(records: list[Any], config: CoreConfig, uri: str | None) -> tuple[Pipeline, MemorySink]:
+def replay(
+    records: list[Any], config: CoreConfig, uri: str | None, *, moves_aliases: bool = False
+) -> tuple[Pipeline, MemorySink]:
     """The embedded runner over ``records``, checkpointing every EVERY labels into ``uri``."""
     registry = BackgroundRegistry(uri, watch=False).start() if uri else None
     memory = MemorySink()
-    pipeline = Pipeline(config, [memory], registry=registry, policy=CheckpointPolicy(EVERY))
+    pipeline = Pipeline(config, [memory], registry=registry, policy=CheckpointPolicy(EVERY),
+                        moves_aliases=moves_aliases)  # fmt: skip
     asyncio.run(run_embedded(records, pipeline, flush_interval_s=0.05))
     if registry is not None:
         registry.close(timeout=60)
     return pipeline, memory
+
+
+def predictable(n: int, symbols: int = 1) -> list[dict[str, Any]]:
+    """Returns with a strong AR(1) term: a model beats the random walk with evidence."""
+    return list(synthetic_ticks(n, symbols, seed=3, ar=0.7, jump_prob=0.0))
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +69,14 @@ def test_checkpoints_are_runs_with_metrics_params_and_the_learner_artifact(
     # every 400 labels over 1499 labels, plus the final one
     assert [v.n_labels for v in versions] == [1499, 1200, 800, 400]
     newest = versions[0]
-    assert "challenger" in newest.aliases
-    assert any("champion" in v.aliases for v in versions)
+    assert {v.origin for v in versions} == {"replay"}
+    assert all(v.aliases == () for v in versions)  # a replay moves no alias by itself
     run = registry.client.get_run(newest.run_id)
     assert run.data.metrics["champion.cumulative.mae"] > 0
     assert run.data.params["linear.kind"] == "linear"
     assert run.data.params["horizon"] == "1"
     artifacts = [a.path for a in registry.client.list_artifacts(newest.run_id, "checkpoint")]
-    assert artifacts == ["checkpoint/state.pkl"]
+    assert artifacts == ["checkpoint/metrics.json", "checkpoint/state.tks"]
 
 
 def test_a_version_loaded_back_forecasts_exactly_as_the_live_learner_did(
@@ -70,7 +85,8 @@ def test_a_version_loaded_back_forecasts_exactly_as_the_live_learner_did(
     uri, records, memory = replayed
     registry = Registry(uri)
     middle = next(v for v in registry.versions("SYN001") if v.n_labels == 800)
-    state = registry.load("SYN001", middle.version)
+    config = CoreConfig(min_outcomes=30, metrics_every=50)
+    state = restore(registry.load_bytes("SYN001", middle.version), config)
     assert isinstance(state, SymbolState)
     assert state.last_ts == middle.ts
     later = [t for t in map(parse_tick, records) if t.symbol == "SYN001" and t.ts > middle.ts]
@@ -80,30 +96,75 @@ def test_a_version_loaded_back_forecasts_exactly_as_the_live_learner_did(
     assert replayed_forecasts == live
 
 
-def test_promote_and_rollback_move_the_champion_alias(tmp_path: Path) -> None:
+def test_the_champion_moves_only_on_evidence_and_never_while_the_random_walk_serves(
+    tmp_path: Path,
+) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    replay(list(synthetic_ticks(1700, 1, seed=3)), CoreConfig(), uri)
+    replay(list(synthetic_ticks(1700, 1, seed=3)), CoreConfig(), uri, moves_aliases=True)
+    registry = Registry(uri)
+    versions = registry.versions("SYN000")
+    assert {v.champion_model for v in versions} == {"random_walk"}
+    assert "challenger" in versions[0].aliases  # the newest
+    assert not any("champion" in v.aliases for v in versions)  # no evidence: no champion
+
+    replay(predictable(1700), CoreConfig(), uri, moves_aliases=True)
+    versions = registry.versions("SYN000")
+    champion = next(v for v in versions if "champion" in v.aliases)
+    assert champion.champion_model != "random_walk"
+    assert champion.served_mae_ratio is not None
+    assert champion.served_mae_ratio < 1
+
+
+def test_an_operators_choice_is_pinned_until_cleared(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    replay(predictable(1700), CoreConfig(), uri)
     registry = Registry(uri)
     newest = registry.versions("SYN000")[0].version
-    assert registry.promote("SYN000", 1) is not None
-    assert "champion" in registry.versions("SYN000")[-1].aliases  # version 1, the oldest
+    assert registry.promote("SYN000", 1) is None  # there was no champion
+    assert registry.pinned("SYN000")
+    replay(predictable(1700), CoreConfig(), uri, moves_aliases=True)  # evidence, but pinned
+    assert registry.champions() == {"SYN000": 1}
     with pytest.raises(TickcastError, match="oldest"):
         registry.rollback("SYN000")
     registry.promote("SYN000", newest)
     assert registry.rollback("SYN000") == (newest, newest - 1)
+    assert registry.unpin("SYN000")
+    replay(predictable(1700), CoreConfig(), uri, moves_aliases=True)
+    assert registry.champions()["SYN000"] > newest  # evidence moves it again
     with pytest.raises(TickcastError, match="no registered model"):
         registry.versions("NOPE")
+
+
+def test_warm_states_come_for_the_requested_partitions_only(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    replay(list(synthetic_ticks(1200, 6, seed=3)), CoreConfig(), uri)
+    registry = Registry(uri)
+    for symbol in registry.symbols():
+        registry.promote(symbol, 1)
+    mine = {key_partition(b"SYN000", 4)}
+    expected = {s for s in registry.symbols() if key_partition(s.encode(), 4) in mine}
+    worker = BackgroundRegistry(uri, watch=False).start()
+    try:
+        worker.request_warm(mine, 4)
+        assert worker.wait_warm(30)
+        loaded = {s for s in registry.symbols() if worker.warm_state(s) is not None}
+    finally:
+        worker.close(timeout=5)
+    assert loaded == expected
+    assert 0 < len(loaded) < 6
 
 
 def test_a_moved_champion_is_queued_for_the_hot_path_to_adopt(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     replay(list(synthetic_ticks(1700, 1, seed=3)), CoreConfig(), uri)
+    Registry(uri).promote("SYN000", 2)
     watcher = BackgroundRegistry(uri, poll_s=0.2).start()
     try:
-        assert watcher.wait_ready(30)
+        watcher.request_warm({0, 1, 2, 3}, 4)
+        assert watcher.wait_warm(30)
         warm = watcher.warm_state("SYN000")
         assert warm is not None
-        assert warm[1].n_labels == 1699  # the champion, loaded for warm starts
+        assert restore(warm[1], CoreConfig()).n_labels == 2 * EVERY
         assert watcher.take_adoptions() == []  # nothing moved yet
         Registry(uri).promote("SYN000", 1)
         deadline = time.monotonic() + 20
@@ -111,9 +172,67 @@ def test_a_moved_champion_is_queued_for_the_hot_path_to_adopt(tmp_path: Path) ->
         while not adoptions and time.monotonic() < deadline:
             time.sleep(0.1)
             adoptions = watcher.take_adoptions()
-        assert [(s, v, st.n_labels) for s, v, st in adoptions] == [("SYN000", 1, EVERY)]
+        moved = [(a.symbol, a.version, restore(a.state, CoreConfig()).n_labels) for a in adoptions]
+        assert moved == [("SYN000", 1, EVERY)]
     finally:
         watcher.close(timeout=5)
+
+
+def test_the_stream_hears_what_was_written_while_it_runs(tmp_path: Path) -> None:
+    """The child's events are read at every flush: a pipe nobody reads stalls its reports
+    (the benchmark once saw 'written 0' for a store of a few hundred versions)."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    registry = BackgroundRegistry(uri, watch=False).start()
+    pipeline = Pipeline(CoreConfig(), [MemorySink()], registry=registry,
+                        policy=CheckpointPolicy(100))  # fmt: skip
+
+    async def run() -> int:
+        await run_embedded(list(synthetic_ticks(4000, 4, seed=5)), pipeline)
+        deadline = time.monotonic() + 30
+        while registry.written < 8 and time.monotonic() < deadline:
+            pipeline.flush()
+            await asyncio.sleep(0.1)
+        return registry.written
+
+    try:
+        assert asyncio.run(run()) >= 8
+    finally:
+        registry.close(timeout=30)
+
+
+CHILD_OF_A_PARENT = """
+import sys, time
+from tickcast.stores.registry import BackgroundRegistry
+registry = BackgroundRegistry(sys.argv[1], watch=False).start()
+print(registry.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_registry_process_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", CHILD_OF_A_PARENT, f"sqlite:///{tmp_path / 'mlflow.db'}"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child), f"the registry process {child} outlived its killed parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = (
+        Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else ""
+    )
+    return state != "Z"  # a zombie has ended; only its exit status is left
 
 
 @pytest.fixture

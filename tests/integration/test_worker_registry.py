@@ -1,5 +1,6 @@
 """`tickcast worker` with the MLflow registry on a real broker: it starts a symbol warm from
-the champion a replay registered, and adopts the version an operator promotes, live."""
+the champion an operator chose among a replay's versions (what it learned, on a fresh data
+state), and adopts the version an operator promotes, live."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.integration.kafka_support import (
     worker_env,
 )
 from tickcast.online_model import CoreConfig, SymbolStates
-from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_models
+from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, restore
 from tickcast.producers import synthetic_ticks
 from tickcast.producers.kafka_publisher import ensure_topics
 from tickcast.records import Forecast, parse_tick
@@ -32,6 +33,10 @@ pytestmark = pytest.mark.integration
 
 def core_forecasts(states: SymbolStates, records: list[dict[str, Any]]) -> list[Forecast]:
     return identity_sorted(f for r in records for f in states.step(parse_tick(r)).forecasts)
+
+
+def load(uri: str, symbol: str, version: Any) -> Any:
+    return restore(Registry(uri).load_bytes(symbol, version.version), CoreConfig())
 
 
 def wait_for_text(worker: Worker, text: str, timeout: float = 60) -> None:
@@ -55,8 +60,10 @@ def test_worker_warm_starts_from_the_champion_and_follows_a_promotion(
     asyncio.run(run_embedded(history, replay))
     registry.close(timeout=60)
     versions = Registry(uri).versions("SYN000")
-    champion = next(v for v in versions if "champion" in v.aliases)
-    assert champion.n_labels == 1199  # the end of history
+    assert not any(v.aliases for v in versions)  # a replay leaves the aliases alone
+    assert versions[0].n_labels == 1199  # the end of history
+    for symbol in ("SYN000", "SYN001"):  # which the operator chooses to serve
+        Registry(uri).promote(symbol, Registry(uri).versions(symbol)[0].version)
 
     env = worker_env(kafka_bootstrap, tmp_path, TICKCAST_MLFLOW_URI=uri,
                      TICKCAST_REGISTRY_POLL_S="0.5",
@@ -70,9 +77,10 @@ def test_worker_warm_starts_from_the_champion_and_follows_a_promotion(
         seen_a = forecasts_of(forecasts.wait_for(len(live_a)))
         assert "warm start of SYN000 from registry version" in worker.text()
 
-        # Warm: exactly what one learner that saw history and then live_a would forecast.
+        # Warm: what the end of history learned, on a fresh data state.
         states = SymbolStates(CoreConfig())
-        core_forecasts(states, history)
+        for symbol in ("SYN000", "SYN001"):
+            adopt_learned(states[symbol], load(uri, symbol, Registry(uri).versions(symbol)[0]))
         assert_same_forecasts(seen_a, core_forecasts(states, live_a))
         fresh = core_forecasts(SymbolStates(CoreConfig()), live_a)
         assert identity_sorted(seen_a) != fresh  # a cold start would have differed
@@ -87,7 +95,7 @@ def test_worker_warm_starts_from_the_champion_and_follows_a_promotion(
         assert worker.stop() == 0, worker.text()[-3000:]
         forecasts.close()
 
-    adopt_models(states["SYN000"], Registry(uri).load("SYN000", oldest))
+    adopt_learned(states["SYN000"], load(uri, "SYN000", versions[-1]))
     expected_b = core_forecasts(states, live_b)
     seen_b = [f for f in forecasts_of(messages) if f.ts >= live_b[0]["ts"]]
     assert_same_forecasts(seen_b, expected_b)

@@ -92,13 +92,57 @@ def test_decode_rejects_malformed_messages(payload: bytes, reason: str) -> None:
 
 
 def test_forecast_round_trips_through_json() -> None:
-    forecast = Forecast("AAPL", TS, 1, "linear", "abc", "linear", 10.0, 0.01, 10.1, 9.0, 11.0, 0.6)
+    forecast = Forecast(
+        "AAPL", TS, 2, 1, "linear", "abc", "linear", 10.0, 0.01, 10.1, 9.0, 11.0, 0.9, 0.6
+    )
     assert forecast_from_json(dumps(forecast)) == forecast
 
 
 def test_forecasts_message_round_trips_every_model_of_a_tick() -> None:
     forecasts = [
-        Forecast("AAPL", TS, 1, m, "v", m, 10.0, 0.01 * i, 10.1, 9.0, 11.0, 0.6)
+        Forecast("AAPL", TS, 0, 1, m, "v", m, 10.0, 0.01 * i, 10.1, 9.0, 11.0, 0.8, 0.6)
         for i, m in enumerate(["random_walk", "linear", "champion"])
     ]
     assert forecasts_from_message(forecasts_message(forecasts)) == forecasts
+
+
+@pytest.mark.parametrize(
+    ("record", "code"),
+    [
+        ({"ts": TS, "price": 1}, "bad_symbol"),
+        ({"symbol": "AAPL", "ts": "yesterday", "price": 1}, "bad_ts"),
+        ({"symbol": "AAPL", "ts": TS, "price": -3.0}, "bad_price"),
+        ({"symbol": "AAPL", "ts": TS, "price": 1, "volume": "lots"}, "bad_field"),
+        ({"symbol": "AAPL", "ts": TS, "price": 1, "high": 1, "low": 2}, "high_below_low"),
+        ({"symbol": "AAPL", "ts": TS, "price": 1, "seq": -1}, "bad_seq"),
+        ({"symbol": "AAPL", "ts": TS, "price": 1, "seq": "first"}, "bad_seq"),
+    ],
+)
+def test_every_rejection_has_a_bounded_code(record: dict[str, object], code: str) -> None:
+    with pytest.raises(InvalidTickError) as info:
+        parse_tick(record)
+    assert info.value.code == code
+
+
+def test_the_code_never_carries_the_offending_value() -> None:
+    codes = set()
+    for price in range(-2000, 0):
+        with pytest.raises(InvalidTickError) as info:
+            parse_tick({"symbol": "AAPL", "ts": TS, "price": price})
+        codes.add(info.value.code)
+    assert codes == {"bad_price"}
+
+
+def test_a_ticks_identity_includes_its_number_within_the_millisecond() -> None:
+    first = parse_tick({"symbol": "AAPL", "ts": TS, "price": 1.0})
+    second = parse_tick({"symbol": "AAPL", "ts": TS, "price": 1.1, "seq": 1})
+    assert (first.seq, second.seq) == (0, 1)
+    assert parse_tick({"symbol": "AAPL", "ts": TS, "price": 1.0, "seq": "3"}).seq == 3
+
+
+def test_a_long_history_back_to_1900_is_accepted_and_epoch_seconds_are_not() -> None:
+    assert parse_ts("1927-12-30") == -1_325_635_200_000
+    with pytest.raises(InvalidTickError, match="epoch seconds"):
+        parse_ts(1_700_000_000)
+    with pytest.raises(InvalidTickError, match=r"outside 1900\.\.2100"):
+        parse_ts("1899-12-31")

@@ -9,13 +9,17 @@ with the reason while it is down) until the first publish after the break refill
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 
 from tickcast.records import Forecast
 from tickcast.stores import LatestStore
+from tickcast.stores.latest import newer
 
 __all__ = ["LatestCache"]
+
+log = logging.getLogger(__name__)
 
 
 class LatestCache:
@@ -29,50 +33,61 @@ class LatestCache:
         self._started = False
         self._lock = threading.Lock()
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Subscribe to the store's publish and fill the copy (blocking I/O: the app runs it
+        on a worker thread at startup, and again from reads while the store was down then)."""
         with self._lock:
             if self._started:
                 return
+            try:
+                self.store.subscribe(self._on_forecast, on_gap=self._on_gap)
+            except Exception as exc:  # the store is down: reads go to it (503) and retry this
+                log.warning("latest store feed not connected yet: %s", exc)
+                return
             self._started = True
-        self.store.subscribe(self._on_forecast, on_gap=self._on_gap)
         self._refill()
+
+    @property
+    def live(self) -> bool:
+        """Whether reads come from memory (the feed is connected and the copy filled)."""
+        return self._live
 
     def _refill(self) -> None:
         try:
             values = self.store.get_many(self.store.symbols())
         except Exception:  # the store is down: reads keep going to it, and say so
             return
-        with self._lock:
-            self._values = values
-            self._rendered = {}
+        with self._lock:  # a message that came in meanwhile may be newer than the snapshot
+            for symbol, forecast in values.items():
+                if newer(forecast, self._values.get(symbol)):
+                    self._values[symbol] = forecast
+                    self._rendered.pop(symbol, None)
             self._live = True
 
     def _on_forecast(self, forecast: Forecast) -> None:
-        if not self._live:  # the first message after a break: the feed is back
-            self._refill()
-        with self._lock:
-            self._values[forecast.symbol] = forecast
-            self._rendered.pop(forecast.symbol, None)
+        if not self._live:  # the first message after a break: the feed is back (this runs
+            self._refill()  # on the store's subscriber thread, never on the event loop)
+        with self._lock:  # only forward: a late message never replaces a newer forecast
+            if newer(forecast, self._values.get(forecast.symbol)):
+                self._values[forecast.symbol] = forecast
+                self._rendered.pop(forecast.symbol, None)
 
     def _on_gap(self) -> None:
         self._live = False
 
-    def _reading_memory(self) -> bool:
-        if not self._started:
-            self._start()
-        return self._live
-
     def get(self, symbol: str) -> Forecast | None:
-        if self._reading_memory():
+        if self._live:
             return self._values.get(symbol)
         return self.store.get(symbol)
 
-    def rendered(self, symbol: str, render: Callable[[Forecast], bytes]) -> bytes | None:
+    def rendered_from_memory(
+        self, symbol: str, render: Callable[[Forecast], bytes]
+    ) -> bytes | None:
         """The symbol's latest forecast as the API sends it, rendered once per update (the
-        model serialisation was a third of the request's cost)."""
-        if not self._reading_memory():
-            forecast = self.store.get(symbol)
-            return None if forecast is None else render(forecast)
+        model serialisation was a third of the request's cost); None when unknown or while
+        the copy is not live. No I/O: safe on the event loop."""
+        if not self._live:
+            return None
         body = self._rendered.get(symbol)
         if body is None:
             forecast = self._values.get(symbol)
@@ -81,14 +96,20 @@ class LatestCache:
             body = self._rendered[symbol] = render(forecast)
         return body
 
+    def rendered(self, symbol: str, render: Callable[[Forecast], bytes]) -> bytes | None:
+        """The same, read from the store (blocking: for a worker thread)."""
+        self.start()
+        forecast = self.store.get(symbol)
+        return None if forecast is None else render(forecast)
+
     def get_many(self, symbols: Iterable[str]) -> dict[str, Forecast]:
-        if self._reading_memory():
+        if self._live:
             values = self._values
             return {s: values[s] for s in symbols if s in values}
         return self.store.get_many(symbols)
 
     def symbols(self) -> list[str]:
-        if self._reading_memory():
+        if self._live:
             return sorted(self._values)
         return self.store.symbols()
 

@@ -6,26 +6,26 @@ They are ``async`` because they do no I/O: a plain ``def`` would cost a thread h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 
-from tickcast.api.schemas import ForecastOut
+from tickcast.api.schemas import ErrorOut, ForecastOut
 from tickcast.records import Forecast
 from tickcast.stores import ClickHouseStore, LatestStore
 
-__all__ = ["History", "Latest", "Services", "ServicesDep"]
+__all__ = ["NOT_FOUND", "UNAVAILABLE", "History", "Latest", "Services", "ServicesDep", "invalid"]
 
 
 @dataclass
 class Services:
     latest: LatestStore
     clickhouse: ClickHouseStore | None
-    interval_level: float = 0.9
 
     def render(self, forecast: Forecast) -> bytes:
         """A forecast as the API's JSON body."""
-        return ForecastOut.of(forecast, self.interval_level).model_dump_json().encode()
+        return ForecastOut.of(forecast).model_dump_json().encode()
 
 
 async def get_services(request: Request) -> Services:
@@ -48,3 +48,17 @@ async def get_history(services: ServicesDep) -> ClickHouseStore:
 
 Latest = Annotated[LatestStore, Depends(get_latest)]
 History = Annotated[ClickHouseStore, Depends(get_history)]
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "unknown"}}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorOut, "description": "a store is down"}
+}
+
+
+def invalid(where: str, name: str, message: str, value: Any) -> RequestValidationError:
+    """A 422 in FastAPI's own shape (the schema's HTTPValidationError), for checks that a
+    parameter's type cannot express."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": (where, name), "msg": message, "input": value}]
+    )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tickcast.api.cache import LatestCache
@@ -48,13 +51,22 @@ class RequestTimer:
 
 def create_app(services: Services) -> FastAPI:
     """An app that serves forecasts from ``services`` (latest store, optional ClickHouse)."""
+    cache = services.latest
+    if not isinstance(cache, LatestCache):
+        cache = LatestCache(cache)
+        services = replace(services, latest=cache)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(cache.start)  # subscribe and fill: I/O, off the event loop
+        yield
+
     app = FastAPI(
         title="tickcast",
         summary="Latest and historical stock price forecasts from online models",
         version="0.1.0",
+        lifespan=lifespan,
     )
-    if not isinstance(services.latest, LatestCache):
-        services = replace(services, latest=LatestCache(services.latest))
     app.state.services = services
 
     @app.exception_handler(RedisError)

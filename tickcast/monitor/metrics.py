@@ -6,7 +6,8 @@ path); the API times each request in a middleware.
 
 from __future__ import annotations
 
-from collections import Counter
+import time
+from collections.abc import Mapping
 
 from prometheus_client import Counter as PromCounter
 from prometheus_client import Gauge, Histogram
@@ -25,23 +26,27 @@ __all__ = [
     "SINK_FAILURES",
     "TICKS",
     "observe_pipeline",
+    "observe_processing",
 ]
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 TICKS = PromCounter("tickcast_ticks_total", "Ticks consumed, by outcome", ["status"])
 DEAD_LETTERS = PromCounter(
-    "tickcast_ticks_invalid_total", "Messages that could not become ticks, by reason", ["reason"]
+    "tickcast_ticks_invalid_total",
+    "Messages that could not become ticks, by reason code (the full reason is in the DLQ)",
+    ["reason"],
 )
 FORECASTS = PromCounter("tickcast_forecasts_total", "Served forecasts written (one per tick)")
 PROCESSING_LATENCY = Histogram(
     "tickcast_processing_latency_seconds",
-    "From a tick's arrival in the process to its outputs flushed",
+    "From a tick's arrival in the process (before decoding) to its outputs written",
     buckets=LATENCY_BUCKETS,
 )
 END_TO_END_LATENCY = Histogram(
     "tickcast_end_to_end_latency_seconds",
-    "From the producer's send (produced_at header) to the latest forecast written",
+    "From the producer's send (produced_at header) to the latest forecast written, for the "
+    "ticks that were forecast",
     buckets=LATENCY_BUCKETS,
 )
 CONSUMER_LAG = Gauge(
@@ -71,7 +76,9 @@ API_LATENCY = Histogram(
 )
 
 
-def observe_pipeline(counts: Counter[str], reasons: Counter[str], seen: dict[str, int]) -> None:
+def observe_pipeline(
+    counts: Mapping[str, int], reasons: Mapping[str, int], seen: dict[str, int]
+) -> None:
     """Add what the counters gained since the last call (``seen`` remembers the last values)."""
     for prefix, counter, metric in (("s:", counts, TICKS), ("r:", reasons, DEAD_LETTERS)):
         for key, value in counter.items():
@@ -79,3 +86,14 @@ def observe_pipeline(counts: Counter[str], reasons: Counter[str], seen: dict[str
             if delta:
                 metric.labels(key).inc(delta)
                 seen[prefix + key] = value
+
+
+def observe_processing(arrivals: list[float]) -> None:
+    """Count the forecasts of ticks that arrived at ``arrivals`` (perf_counter seconds) as out,
+    and observe their processing latency: now, their outputs having been written."""
+    if not arrivals:
+        return
+    now = time.perf_counter()
+    FORECASTS.inc(len(arrivals))
+    for arrival in arrivals:
+        PROCESSING_LATENCY.observe(now - arrival)

@@ -8,17 +8,15 @@ the same checkpoints as the live run it replays. Writing them somewhere is the r
 from __future__ import annotations
 
 import math
-import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
+from tickcast.codecs import StateMismatchError, decode_state, encode_state
 from tickcast.exceptions import ConfigError
 from tickcast.online_model.learner import SERVED, SymbolState
-from tickcast.online_model.spec import CoreConfig
+from tickcast.online_model.spec import BASELINE, CoreConfig
 
-__all__ = ["Checkpoint", "CheckpointPolicy", "adopt_models", "check_models", "restore", "take"]
-
-PICKLE_PROTOCOL = 5
+__all__ = ["Checkpoint", "CheckpointPolicy", "adopt_learned", "restore", "take"]
 
 
 @dataclass(frozen=True)
@@ -53,22 +51,36 @@ class Checkpoint:
     champion: str  # the member model whose forecast is served
     challenger: str  # the runner-up in the online selection
     served_mae_ratio: float | None  # rolling MAE of the served forecast over random_walk's
+    served_advantage: float  # rolling paired t-statistic of its gain over the random walk
+    evidence_t: float  # the t-statistic that counts as evidence (the selection's own)
     models: dict[str, str]  # name -> version (spec fingerprint)
     params: dict[str, str]
     metrics: dict[str, float] = field(repr=False)
     state: bytes = field(repr=False)
+    moves_aliases: bool = True
 
     @property
     def beats_baseline(self) -> bool:
-        """The served forecast is no worse than the random walk over the rolling window."""
+        """Measured evidence: a model other than the random walk is served, and the served
+        forecast beat the random walk over the rolling window by the selection's own test.
+        While the random walk is served (its MAE ratio is exactly 1) there is no evidence."""
         ratio = self.served_mae_ratio
-        return ratio is None or ratio <= 1.0
+        return (
+            self.champion != BASELINE
+            and ratio is not None
+            and ratio < 1.0
+            and self.served_advantage >= self.evidence_t
+        )
 
 
-def take(state: SymbolState) -> Checkpoint:
-    """Snapshot the state (and mark it as checkpointed, so the policy counts from here)."""
+def take(state: SymbolState, *, moves_aliases: bool = True) -> Checkpoint:
+    """Snapshot the state (and mark it as checkpointed, so the policy counts from here).
+
+    ``moves_aliases``: whether the registry may move the aliases live workers follow for this
+    checkpoint (a live worker's do; a replay's or backtest's do only when asked)."""
     assert state.last_ts is not None, "a checkpoint needs a tick"
     state.checkpointed = (state.n_labels, state.last_ts)
+    n, advantage, _ = state.metrics[-1].recent_selection()
     rolling = state.metrics[-1].recent.summary()
     config = state.config
     params = {"horizon": str(config.horizon), "level": str(config.level),
@@ -83,53 +95,52 @@ def take(state: SymbolState) -> Checkpoint:
         champion=state.champion_name,
         challenger=state.challenger_name,
         served_mae_ratio=_finite(rolling.get("mae_ratio_vs_random_walk")),
+        served_advantage=advantage if n else 0.0,
+        evidence_t=config.champion_t,
         models=dict(zip(state.names, state.versions, strict=True)),
         params=params,
         metrics=_flat_metrics(state),
-        state=pickle.dumps(state, protocol=PICKLE_PROTOCOL),
+        state=encode_state(state),
+        moves_aliases=moves_aliases,
     )
 
 
-def restore(data: bytes) -> SymbolState:
-    """The learner a checkpoint holds (only tickcast's own registry writes these bytes)."""
-    state = pickle.loads(data)
-    if not isinstance(state, SymbolState):
-        raise ConfigError(f"checkpoint holds a {type(state).__name__}, not a learner state")
-    return state
+def restore(data: bytes, config: CoreConfig) -> SymbolState:
+    """The learner a checkpoint holds, to run under ``config`` (StateMismatchError if it cannot)."""
+    return decode_state(data, config)
 
 
-def adopt_models(live: SymbolState, chosen: SymbolState) -> None:
-    """Serve ``chosen``'s models from now on, keeping the live data state.
+def adopt_learned(live: SymbolState, chosen: SymbolState) -> None:
+    """Serve what ``chosen`` learned from now on, keeping the live data state.
 
-    Features, pending forecasts, metrics and the last event time stay, so the stream goes on
-    without learning a tick twice or skipping one; the scaler, models, interval calibration and
-    champion choice come from ``chosen`` (a promoted or rolled-back version).
+    What was learned comes over: the scaler, the models, the interval calibration, the choice
+    of the served model (and a learning-rate boost still running, for as many labels as it had
+    left). What belongs to the stream stays: features, pending forecasts, metrics, drift
+    references and the event-time position, so the stream goes on without learning a tick
+    twice or taking a tick for late. A warm start is this on a fresh state; an adoption (a
+    version an operator promoted) is this on the live one.
     """
-    check_models(chosen, live.config)
+    if chosen.config != live.config:
+        raise StateMismatchError(
+            f"{live.symbol}: the version was learned under another core config"
+        )
     live.scaler = chosen.scaler
     live.models = chosen.models
     live.intervals = chosen.intervals
     live.champion = chosen.champion
     live.shrink = chosen.shrink
-
-
-def check_models(state: SymbolState, config: CoreConfig) -> None:
-    """Raise ConfigError unless ``state`` runs the model set (names and versions) of ``config``."""
-    names = [m.name for m in config.models]
-    versions = [m.version for m in config.models]
-    if (state.names, state.versions) != (names, versions):
-        raise ConfigError(
-            f"{state.symbol}: the version runs models {state.names} {state.versions}, "
-            f"this process runs {names} {versions}"
-        )
+    live.boosted = {
+        i: (lr, live.n_labels + max(0, until - chosen.n_labels))
+        for i, (lr, until) in chosen.boosted.items()
+    }
 
 
 def _flat_metrics(state: SymbolState) -> dict[str, float]:
     """Cumulative and rolling metrics as ``<model>.<window>.<metric>``, finite numbers only."""
     flat: dict[str, float] = {}
-    n_features = len(state.features.names)
-    for name, metrics in zip([*state.names, SERVED], state.metrics, strict=True):
-        for window, summary in metrics.summaries(n_features).items():
+    named = zip([*state.names, SERVED], state.metrics, state.inputs(), strict=True)
+    for name, metrics, n_inputs in named:
+        for window, summary in metrics.summaries(n_inputs).items():
             for key, value in summary.items():
                 number = _finite(value)
                 if number is not None:

@@ -214,6 +214,12 @@ class DriftMonitor:
         self.biased = False
         self.seen = 0
 
+    def without_config(self) -> DriftMonitor:
+        """A shallow copy without the configuration, for the state codec (see SymbolState)."""
+        copy = DriftMonitor.__new__(DriftMonitor)
+        copy.__dict__.update({k: v for k, v in self.__dict__.items() if k != "config"})
+        return copy
+
     def _detector(self) -> PageHinkley | Adwin:
         config = self.config
         if config.detector == "adwin":

@@ -1,7 +1,8 @@
 """Predict, then learn: one symbol's state and the step that advances it by one tick.
 
 ``SymbolState.step(tick)`` is the whole core. At tick t it (1) skips a tick at or before the
-last processed event time (a duplicate or late tick: counted, never learned twice), (2) updates
+last processed event-time position (ts, seq) (a duplicate or late tick: counted, never learned
+twice), (2) updates
 the features, (3) scores and learns the forecast made H ticks ago, now that its label (the
 realised log return) is known, and re-selects the champion, (4) forecasts from tick t with
 every model and serves the champion's forecast shrunk toward the random walk.
@@ -46,6 +47,7 @@ class Prediction(NamedTuple):
 
 class Pending(NamedTuple):
     ts: int
+    seq: int
     price: float
     z: list[float]
     sigma: float
@@ -89,11 +91,26 @@ class SymbolState:
         self.n_duplicates = 0
         self.n_late = 0
         self.last_ts: int | None = None
+        self.last_seq = 0
         self.first_ts: int | None = None
         self.warmup = max(config.windows)  # no learning until the volatility estimate has data
         self.checkpointed: tuple[int, int] | None = None  # (n_labels, ts) of the last checkpoint
         self.drift = DriftMonitor([*self.names, SERVED], list(names), config.drift)
         self.boosted: dict[int, tuple[float, int]] = {}  # model -> (its learning rate, until)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything but the configuration, which the state codec's header stands for."""
+        state = {k: v for k, v in self.__dict__.items() if k != "config"}
+        state["drift"] = self.drift.without_config()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def attach(self, config: CoreConfig) -> None:
+        """Run a decoded state under ``config`` (the one its codec header was checked against)."""
+        self.config = config
+        self.drift.config = config.drift
 
     @property
     def champion_name(self) -> str:
@@ -109,15 +126,18 @@ class SymbolState:
 
     def step(self, tick: Tick) -> StepResult:
         """Advance by one tick; see the module docstring for the order of events."""
-        if self.last_ts is not None and tick.ts <= self.last_ts:
-            if tick.ts == self.last_ts:
+        last_ts = self.last_ts
+        if last_ts is not None and tick.ts <= last_ts:
+            if tick.ts < last_ts or tick.seq < self.last_seq:
+                self.n_late += 1
+                return StepResult("late")
+            if tick.seq == self.last_seq:
                 self.n_duplicates += 1
                 return StepResult("duplicate")
-            self.n_late += 1
-            return StepResult("late")
-        if self.last_ts is None:
+        if last_ts is None:
             self.first_ts = tick.ts
         self.last_ts = tick.ts
+        self.last_seq = tick.seq
         self.n_ticks += 1
         x = self.features.update(tick)
         self.drift.on_features(x)
@@ -151,6 +171,7 @@ class SymbolState:
                 Outcome(
                     self.symbol,
                     entry.ts,
+                    entry.seq,
                     tick.ts,
                     self.config.horizon,
                     names[i],
@@ -249,7 +270,12 @@ class SymbolState:
         self.shrink = recent[current][2] if current else 0.0
 
     def _forecast(self, tick: Tick, z: list[float], sigma: float, result: StepResult) -> None:
-        price, horizon, symbol = tick.price, self.config.horizon, self.symbol
+        price, horizon, symbol, level = (
+            tick.price,
+            self.config.horizon,
+            self.symbol,
+            self.config.level,
+        )
         predictions = []
         for i, model in enumerate(self.models):
             u_hat = model.predict_one(z)
@@ -268,6 +294,7 @@ class SymbolState:
                 Forecast(
                     symbol,
                     tick.ts,
+                    tick.seq,
                     horizon,
                     SERVED if is_served else self.names[i],
                     self.versions[self.champion if is_served else i],
@@ -277,10 +304,11 @@ class SymbolState:
                     price * math.exp(pred.y_hat),
                     price * math.exp(pred.lower),
                     price * math.exp(pred.upper),
+                    level,
                     pred.p_up,
                 )
             )
-        self.pending.append(Pending(tick.ts, price, z, sigma, predictions))
+        self.pending.append(Pending(tick.ts, tick.seq, price, z, sigma, predictions))
 
     def _interval(self, i: int, u_hat: float, sigma: float, p_up: float) -> Prediction:
         y_hat = u_hat * sigma
@@ -288,12 +316,18 @@ class SymbolState:
         p_up = 0.0 if p_up < 0.0 else 1.0 if p_up > 1.0 else p_up
         return Prediction(u_hat, y_hat, y_hat - half, y_hat + half, p_up)
 
+    def inputs(self) -> list[int]:
+        """How many inputs each forecaster fits (adjusted R2's penalty), the served one's being
+        the selected model's."""
+        counts = [model.n_inputs for model in self.models]
+        return [*counts, counts[self.champion]]
+
     def metric_rows(self, ts: int) -> list[dict[str, Any]]:
         """A snapshot of every forecaster's rolling and cumulative metrics at event time ts."""
         rows = []
-        n_features = len(self.features.names)
-        for name, metrics in zip([*self.names, SERVED], self.metrics, strict=True):
-            for window, summary in metrics.summaries(n_features).items():
+        named = zip([*self.names, SERVED], self.metrics, self.inputs(), strict=True)
+        for name, metrics, n_inputs in named:
+            for window, summary in metrics.summaries(n_inputs).items():
                 based_on = self.champion_name if name == SERVED else name
                 rows.append(
                     {
@@ -309,11 +343,8 @@ class SymbolState:
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """Cumulative metrics per forecaster, the served one under ``champion``."""
-        n_features = len(self.features.names)
-        return {
-            name: metrics.cumulative.summary(n_features)
-            for name, metrics in zip([*self.names, SERVED], self.metrics, strict=True)
-        }
+        named = zip([*self.names, SERVED], self.metrics, self.inputs(), strict=True)
+        return {name: metrics.cumulative.summary(n) for name, metrics, n in named}
 
 
 class SymbolStates:

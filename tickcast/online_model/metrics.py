@@ -6,8 +6,10 @@ block) and folds each finished block into the cumulative sums and a window of re
 a forecaster's cumulative and rolling metrics cost one update per outcome.
 
 Conventions: error = forecast - realised (bias > 0 means over-forecasting); a hit is a forecast
-whose sign matches the realised return, a zero forecast counting half; the direction metrics
-read P(up) > 0.5 as "up"; ROC AUC comes from a histogram of P(up) in 50 bins.
+whose sign matches the realised return, a zero forecast or a zero return counting half; the
+direction metrics (precision, recall, F1, ROC AUC) read P(up) > 0.5 as "up" and leave out
+outcomes whose return is exactly zero (neither up nor down); ROC AUC is estimated from a
+histogram of P(up) in 50 bins (the backtest report computes it exactly from its outcomes).
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ class ErrorStats:
         self.abs_rw += abs_y
         self.gain += gain
         self.gain2 += gain * gain
-        self.hits += 0.5 if yhat == 0 else float((yhat > 0) == (y > 0))
+        self.hits += 0.5 if yhat == 0 or y == 0 else float((yhat > 0) == (y > 0))
         self.yhat_y += yhat * y
         self.yhat2 += yhat * yhat
         width = hi - lo
@@ -100,6 +102,8 @@ class ErrorStats:
         else:
             self.covered += 1
         self.winkler += width
+        if y == 0:
+            return  # neither up nor down: no direction outcome
         up = y > 0
         if p_up > 0.5:
             if up:
@@ -155,15 +159,16 @@ class ErrorStats:
             neg_below += q
         return area / (pos * neg)
 
-    def summary(self, n_features: int = 0) -> dict[str, float]:
-        """Every figure derived from the sums; NaN where undefined (too few outcomes)."""
+    def summary(self, n_inputs: int = 0) -> dict[str, float]:
+        """Every figure derived from the sums; NaN where undefined (too few outcomes).
+        ``n_inputs``: how many inputs the forecaster fits, adjusted R2's penalty."""
         n = self.n
         if n == 0:
             return {"n": 0}
         nan = math.nan
         sst = self.y2 - self.y * self.y / n
         r2 = 1.0 - self.sq_err / sst if sst > 0 else nan
-        dof = n - n_features - 1
+        dof = n - n_inputs - 1
         precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else nan
         recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else nan
         f1 = (
@@ -249,8 +254,8 @@ class Metrics:
             shrinkage(a.yhat_y + b.yhat_y, a.yhat2 + b.yhat2),
         )
 
-    def summaries(self, n_features: int = 0) -> dict[str, dict[str, Any]]:
+    def summaries(self, n_inputs: int = 0) -> dict[str, dict[str, Any]]:
         return {
-            "rolling": self.recent.summary(n_features),
-            "cumulative": self.cumulative.summary(n_features),
+            "rolling": self.recent.summary(n_inputs),
+            "cumulative": self.cumulative.summary(n_inputs),
         }

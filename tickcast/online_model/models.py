@@ -35,6 +35,8 @@ EXPECTED_ABS_NORMAL = math.sqrt(2.0 / math.pi)  # E|u| for a standard normal u
 
 
 class Model(Protocol):
+    n_inputs: int  # inputs the model fits: adjusted R2's penalty
+
     def predict_one(self, z: list[float]) -> float: ...
     def learn_one(self, z: list[float], u: float) -> None: ...
     def proba_up(self, z: list[float], u_hat: float) -> float: ...
@@ -150,6 +152,8 @@ LOSSES = ("squared", "absolute", "huber")
 class RandomWalk:
     """Forecasts no change: the baseline every other model must beat."""
 
+    n_inputs = 0
+
     def predict_one(self, z: list[float]) -> float:
         return 0.0
 
@@ -162,6 +166,8 @@ class RandomWalk:
 
 class Mean:
     """Forecasts the running mean of the standardised returns seen so far."""
+
+    n_inputs = 0
 
     def __init__(self) -> None:
         self.n = 0
@@ -208,6 +214,7 @@ class Linear:
         self.l2 = l2
         self.huber_delta = huber_delta
         self.clip = clip
+        self.n_inputs = n_features
         self.weights = [0.0] * (n_features + 1)  # the last one is the intercept
 
     def predict_one(self, z: list[float]) -> float:
@@ -280,6 +287,7 @@ class RiverTree:
         if not 1 <= max_depth <= 12:
             raise ValueError(f"max_depth must be within 1..12, got {max_depth}")
         self.names = names
+        self.n_inputs = len(names)
         self.model = tree.HoeffdingTreeRegressor(
             max_depth=max_depth, grace_period=grace_period, leaf_prediction="adaptive"
         )
@@ -301,6 +309,7 @@ class Snarimax:
         from river import time_series
 
         self.horizon = horizon
+        self.n_inputs = p + q
         self.model = time_series.SNARIMAX(p=p, d=d, q=q)
         self.seen = 0
 

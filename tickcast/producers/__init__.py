@@ -2,11 +2,12 @@
 
 from tickcast.producers.replay import ReplayError, paced, read_records, replay_records
 from tickcast.producers.sample import SAMPLE_SYMBOLS, sample_records
-from tickcast.producers.synthetic import synthetic_ticks
+from tickcast.producers.synthetic import live_ticks, synthetic_ticks
 
 __all__ = [
     "SAMPLE_SYMBOLS",
     "ReplayError",
+    "live_ticks",
     "paced",
     "read_records",
     "replay_records",

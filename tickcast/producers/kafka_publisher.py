@@ -23,11 +23,12 @@ from typing import Any
 from tickcast.monitor.metrics import PUBLISHED
 from tickcast.records import InvalidTickError, dumps, parse_tick
 
-__all__ = ["PRODUCED_AT", "REASON", "TickPublisher", "ensure_topics"]
+__all__ = ["CODE", "PRODUCED_AT", "REASON", "TickPublisher", "ensure_topics"]
 
 log = logging.getLogger(__name__)
 PRODUCED_AT = "produced_at"  # header: wall-clock ms when the producer sent the tick
-REASON = "reason"  # header on dead letters
+REASON = "reason"  # header on dead letters: the full reason
+CODE = "code"  # header on dead letters: the bounded reason code
 DELIVERY_TIMEOUT_MS = 120_000
 COUNT_EVERY = 1000  # ticks between Prometheus counter updates (the hot loop counts locally)
 
@@ -92,7 +93,8 @@ class TickPublisher:
             tick = parse_tick(record)
         except InvalidTickError as exc:
             payload = dumps(record) if isinstance(record, dict) else str(record).encode()
-            self._send(self.dlq_topic, None, payload, [*headers, (REASON, exc.reason.encode())])
+            reasons = [(REASON, exc.reason.encode()), (CODE, exc.code.encode())]
+            self._send(self.dlq_topic, None, payload, [*headers, *reasons])
             self._count("invalid")
             return
         self._send(self.ticks_topic, tick.symbol.encode(), dumps(tick), headers)

@@ -1,16 +1,24 @@
 """Replay tick files: CSV or Parquet, long or yfinance format, merged in event-time order.
 
-Long format: columns symbol, ts, price [, volume, open, high, low, close]. yfinance format:
-Date or Datetime, Open, High, Low, Close [, Adj Close], Volume (one symbol per file, from
-``--symbol`` or the file name); the two-row header that ``yfinance.download`` writes is read
-too. Rows come out as raw records: validation (and the dead-letter path for bad rows) happens in
-the stream, so a malformed row is reported, not lost.
+Long format: columns symbol, ts, price [, seq, volume, open, high, low, close]. yfinance
+format: Date or Datetime, Open, High, Low, Close [, Adj Close], Volume (one symbol per file,
+from ``--symbol`` or the file name: ``2330.TW.csv`` and ``2330_TW.csv`` are 2330.TW,
+``msft_daily.csv`` is MSFT, see :func:`_symbol_from`); the two-row header that
+``yfinance.download`` writes is read too. Rows come out as raw records: validation (and the
+dead-letter path for bad rows) happens in the stream, so a malformed row is reported, not lost.
+
+A tick's identity is (symbol, ts, seq). A file without a ``seq`` column numbers the rows of a
+symbol that share a millisecond in file order (two trades in one millisecond are two ticks); a
+row identical to the previous one at that millisecond keeps its number, so it counts as the
+duplicate it is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
+import re
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
@@ -19,11 +27,13 @@ from typing import Any
 import pandas as pd
 
 from tickcast.exceptions import TickcastError
-from tickcast.records import InvalidTickError, parse_ts
+from tickcast.records import SYMBOL_RE, InvalidTickError, parse_ts
 
 __all__ = ["ReplayError", "paced", "read_records", "replay_records"]
 
 LONG_COLUMNS = {"symbol", "ts", "price"}
+FORMAT_SUFFIXES = (".csv.gz", ".csv", ".txt", ".parquet", ".pq")
+EXCHANGE_CODE = re.compile(r"[A-Za-z]{1,3}")  # Yahoo's .TW, .L, .DE; share classes' .B
 YF_TIME_COLUMNS = ("datetime", "date", "timestamp")
 YF_FIELDS = {"open": "open", "high": "high", "low": "low", "close": "close", "volume": "volume"}
 
@@ -59,13 +69,32 @@ def _fold_yfinance_header(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _symbol_from(path: Path) -> str:
-    return path.name.split(".")[0].split("_")[0].upper()
+    """The symbol a single-symbol file's name gives: the name without its format suffix, up to
+    the first underscore, except that an underscore before a 1-3 letter exchange or share class
+    code stands for the dot that file names avoid.
+
+    >>> names = ("2330.TW.csv", "2330_TW.csv", "BRK_B.csv", "msft_daily.csv", "aapl_1d.parquet")
+    >>> [_symbol_from(Path(n)) for n in names]
+    ['2330.TW', '2330.TW', 'BRK.B', 'MSFT', 'AAPL']
+    """
+    name = path.name
+    for suffix in FORMAT_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    first, *rest = name.split("_")
+    codes = list(itertools.takewhile(EXCHANGE_CODE.fullmatch, rest))
+    symbol = ".".join([first, *codes]).upper()
+    if not SYMBOL_RE.match(symbol):
+        raise ReplayError(f"{path}: no symbol in the file name ({symbol!r}); pass --symbol")
+    return symbol
 
 
 def _records(frame: pd.DataFrame, path: Path, symbol: str | None) -> list[dict[str, Any]]:
     columns = {str(c).strip().lower(): c for c in frame.columns}
     if columns.keys() >= LONG_COLUMNS:
-        keep = {k: columns[k] for k in ("symbol", "ts", "price", *YF_FIELDS) if k in columns}
+        keep = {k: columns[k] for k in ("symbol", "ts", "price", "seq", *YF_FIELDS)
+                if k in columns}  # fmt: skip
         out = frame[list(keep.values())].rename(columns={v: k for k, v in keep.items()})
         if symbol:
             out = out.assign(symbol=symbol)
@@ -102,7 +131,25 @@ def read_records(path: str | Path, symbol: str | None = None) -> list[dict[str, 
     frame = _read_table(path)
     records = _records(frame, path, symbol)
     records.sort(key=_sort_key)
+    if "seq" not in (records[0] if records else {}):
+        _number_same_millisecond(records)
     return records
+
+
+def _number_same_millisecond(records: list[dict[str, Any]]) -> None:
+    """Give each record its ``seq``: 0, or the next number after the previous record of its
+    symbol in the same millisecond (the same number again when the record repeats it)."""
+    last: dict[str, tuple[int, int, dict[str, Any]]] = {}
+    for record in records:
+        ts, symbol = _sort_key(record), record.get("symbol")
+        seq = 0
+        if isinstance(symbol, str) and ts >= 0:
+            before = last.get(symbol)
+            if before is not None and before[0] == ts:
+                repeated = {k: v for k, v in before[2].items() if k != "seq"} == record
+                seq = before[1] if repeated else before[1] + 1
+            record["seq"] = seq
+            last[symbol] = (ts, seq, record)
 
 
 def replay_records(

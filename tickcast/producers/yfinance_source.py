@@ -61,9 +61,13 @@ def fetch_history(
 
     frames = []
     for symbol in symbols:
-        history = yfinance.Ticker(symbol, session=session).history(
-            period=period, interval=interval, auto_adjust=True, raise_errors=True
-        )
+        try:
+            history = yfinance.Ticker(symbol, session=session).history(
+                period=period, interval=interval, auto_adjust=True, raise_errors=True
+            )
+        except Exception as exc:  # offline, unknown symbol, bad range: one line
+            text = " ".join(str(exc).split())[:200]
+            raise FetchError(f"{symbol}: yfinance could not fetch it: {text}") from None
         frames.append(history_to_long(history, symbol))
     frame = pd.concat(frames, ignore_index=True).sort_values(["ts", "symbol"], kind="stable")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,8 @@
 ``chdb://PATH`` runs ClickHouse's engine in-process (only one process may open a PATH);
 ``http://host:8123`` reaches a server. The SQL and the client are the same either way.
 Rows go in as Arrow tables (never as SQL text), so epoch-ms integers land as DateTime64(3).
+A failed insert is a :class:`~tickcast.exceptions.TransientWriteError` (retry it) or a
+:class:`~tickcast.exceptions.PermanentWriteError` (it will fail again: stop and say why).
 """
 
 from __future__ import annotations
@@ -10,21 +12,24 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import fields
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from tickcast.exceptions import TickcastError
+from tickcast.exceptions import PermanentWriteError, TickcastError, TransientWriteError
 from tickcast.records import Forecast, Outcome, Tick
 
 __all__ = ["ClickHouseError", "ClickHouseStore", "TABLE_COLUMNS"]
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 METRIC_COLUMNS = [
     "symbol", "ts", "model", "window", "based_on", "n", "mae", "mse", "rmse", "r2", "adj_r2",
@@ -47,17 +52,26 @@ TABLE_COLUMNS: dict[str, list[str]] = {
         "threshold",
         "reaction",
     ],
-    "dead_letters": ["received_at", "source", "reason", "payload"],
+    "dead_letters": ["received_at", "source", "code", "reason", "payload"],
 }
+SERVER_COLUMNS = ["written_at"]  # filled in by ClickHouse (DEFAULT now())
 TIME_COLUMNS = {"ts", "label_ts", "received_at"}
+PARTITION_COLUMN = {"dead_letters": "received_at"}  # the others: ts (see schema.sql)
+MAX_PARTITIONS_PER_INSERT = 100  # ClickHouse's max_partitions_per_insert_block default
 STRING_COLUMNS = ["symbol", "model", "model_version", "based_on", "window", "detector", "kind",
-                  "feature", "reaction", "source", "reason", "payload"]  # fmt: skip
+                  "feature", "reaction", "source", "code", "reason", "payload"]  # fmt: skip
 ARROW_TYPES: dict[str, pa.DataType] = {
     **dict.fromkeys(STRING_COLUMNS, pa.string()),
     "horizon": pa.uint32(),
+    "seq": pa.uint32(),
     "n": pa.uint64(),
     "inside": pa.bool_(),
 }  # every other column is Float64
+# Server error codes that can pass by themselves (timeouts, network, memory, too many parts
+# while merges catch up, read-only replica); any other refusal is permanent.
+TRANSIENT_CODES = {3, 23, 24, 32, 159, 160, 202, 203, 209, 210, 236, 241, 242, 252, 319, 394,
+                   425, 999, 1000}  # fmt: skip
+CODE_RE = re.compile(r"Code: (\d+)")
 
 
 class ClickHouseError(TickcastError):
@@ -110,17 +124,36 @@ class ClickHouseStore:
 
     def _ensure_schema(self, clickhouse_connect: Any, dsn: str) -> None:
         """Connect once (a second setup reuses the client: an unclosed chdb client keeps its
-        engine, and with it the only path this process may open), then create what is missing."""
+        engine, and with it the only path this process may open), create what is missing,
+        check that every table has the columns this version writes, and set the TTL."""
         if self._client is None:
             self._client = clickhouse_connect.get_client(dsn=dsn)
         for statement in schema_statements():
             self._client.command(statement)
+        self._check_columns()
         if self.ttl_days > 0:
             for table in TABLE_COLUMNS:
-                column = "received_at" if table == "dead_letters" else "ts"
                 self._client.command(
-                    f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) "
-                    f"+ INTERVAL {int(self.ttl_days)} DAY"
+                    f"ALTER TABLE {table} MODIFY TTL written_at + INTERVAL {int(self.ttl_days)} DAY"
+                )
+
+    def _check_columns(self) -> None:
+        """A table made by another version (other columns) is refused here, in one line,
+        rather than at the first insert."""
+        result = self._client.query(
+            "SELECT table, groupArray(name) FROM system.columns WHERE database = "
+            "currentDatabase() GROUP BY table"
+        )
+        found = {table: set(names) for table, names in result.result_rows}
+        for table, columns in TABLE_COLUMNS.items():
+            expected = set(columns) | set(SERVER_COLUMNS)
+            if found.get(table, expected) != expected:
+                missing = sorted(expected - found[table])
+                extra = sorted(found[table] - expected)
+                raise PermanentWriteError(
+                    f"table {table} was made by another tickcast version (missing columns "
+                    f"{missing}, unknown {extra}): drop it or point TICKCAST_CLICKHOUSE_URL "
+                    "elsewhere (a replay rebuilds it)"
                 )
 
     @property
@@ -130,29 +163,45 @@ class ClickHouseStore:
         return self._client
 
     def insert(self, table: str, rows: Sequence[Any]) -> None:
-        """Insert records (dataclasses or dicts) into ``table`` in one column-oriented batch."""
+        """Insert records (dataclasses or dicts) into ``table``, column-oriented, in blocks of
+        at most 100 partitions; raises TransientWriteError or PermanentWriteError."""
         if not rows:
             return
-        columns = TABLE_COLUMNS[table]
-        if isinstance(rows[0], dict):
-            data = [[_cell(row.get(c), c) for row in rows] for c in columns]
-        else:
-            data = [[getattr(row, c) for row in rows] for c in columns]
-        arrow = pa.Table.from_arrays(
-            [
-                pa.array(values, type=_arrow_type(c))
-                for c, values in zip(columns, data, strict=True)
-            ],
-            names=columns,
-        )
-        with self._lock:
-            self.client.insert_arrow(table, arrow)
+        try:
+            arrow = _arrow_table(table, rows)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise PermanentWriteError(f"rows for ClickHouse table {table}: {exc}") from exc
+        for block in _partition_blocks(arrow, PARTITION_COLUMN.get(table, "ts")):
+            try:
+                with self._lock:
+                    self.client.insert_arrow(table, block)
+            except ClickHouseError as exc:  # could not (re)connect: it may come back
+                raise TransientWriteError(f"{exc} (table {table})") from exc
+            except TickcastError:
+                raise
+            except Exception as exc:  # the driver's many kinds, sorted into the two of ours
+                raise _write_error(exc, table, self.url) from exc
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows as dicts; ``{name:Type}`` placeholders are bound by the server."""
         with self._lock:
             result = self.client.query(sql, parameters=parameters or {})
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+    def records(
+        self, table: str, record: type[R], where: str = "",
+        parameters: dict[str, Any] | None = None, order: str = "", limit: int | None = None,
+    ) -> list[R]:  # fmt: skip
+        """Rows of ``table`` (collapsed, FINAL) as records, event times as epoch ms again."""
+        columns = ", ".join(
+            f"toUnixTimestamp64Milli({c}) AS {c}" if c in TIME_COLUMNS else c
+            for c in TABLE_COLUMNS[table]
+        )
+        sql = f"SELECT {columns} FROM {table} FINAL"
+        sql += f" WHERE {where}" if where else ""
+        sql += f" ORDER BY {order}" if order else ""
+        sql += f" LIMIT {int(limit)}" if limit is not None else ""
+        return [record(**row) for row in self.query(sql, parameters)]
 
     def ping(self) -> bool:
         try:
@@ -166,6 +215,52 @@ class ClickHouseStore:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _arrow_table(table: str, rows: Sequence[Any]) -> pa.Table:
+    columns = TABLE_COLUMNS[table]
+    if isinstance(rows[0], dict):
+        data = [[_cell(row.get(c), c) for row in rows] for c in columns]
+    else:
+        data = [[getattr(row, c) for row in rows] for c in columns]
+    arrays = [
+        pa.array(values, type=_arrow_type(c)) for c, values in zip(columns, data, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, names=columns)
+
+
+def _partition_blocks(arrow: pa.Table, column: str) -> list[pa.Table]:
+    """The table split so that no block spans more than MAX_PARTITIONS_PER_INSERT months (the
+    schema's partitions): a 30-year daily history is one replay's flush, and ClickHouse refuses
+    an insert block over more than 100 partitions."""
+    times = arrow[column]
+    months = pc.add(pc.multiply(pc.year(times), 12), pc.month(times))
+    if len(pc.unique(months)) <= MAX_PARTITIONS_PER_INSERT:
+        return [arrow]
+    order = pc.sort_indices(months)  # stable: rows keep their order within a month
+    ordered, keys = arrow.take(order), months.take(order).to_pylist()
+    blocks, start, distinct = [], 0, 0
+    for i in range(len(keys)):
+        if i and keys[i] != keys[i - 1]:
+            distinct += 1
+            if distinct == MAX_PARTITIONS_PER_INSERT:
+                blocks.append(ordered.slice(start, i - start))
+                start, distinct = i, 0
+    blocks.append(ordered.slice(start))
+    return blocks
+
+
+def _write_error(exc: Exception, table: str, url: str) -> TickcastError:
+    """A failed insert as ours: transient (retry) or permanent (stop), in one line naming the
+    table and the cause."""
+    from clickhouse_connect.driver.exceptions import DatabaseError, DataError, ProgrammingError
+
+    text = " ".join(str(exc).split())[:300]
+    found = CODE_RE.search(text)
+    refused = isinstance(exc, DatabaseError | DataError | ProgrammingError) and found is not None
+    if refused and int(found.group(1)) not in TRANSIENT_CODES:  # type: ignore[union-attr]
+        return PermanentWriteError(f"ClickHouse at {url} refused rows for table {table}: {text}")
+    return TransientWriteError(f"ClickHouse at {url}, table {table}: {text}")
 
 
 def _arrow_type(column: str) -> pa.DataType:

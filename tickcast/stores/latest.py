@@ -1,8 +1,14 @@
 """The latest served forecast per symbol: in-process by default, Redis when configured.
 
-Redis layout: one hash ``tickcast:latest`` (field = symbol, value = the forecast's JSON) and a
-publish of the same JSON on ``tickcast:forecasts`` for live push. Writes are pipelined: one
-round trip per flush, whatever the number of symbols.
+The store only moves forward: a forecast replaces the stored one only when its event-time
+position (ts, seq) is newer, so a re-delivered or out-of-order batch never takes a symbol back.
+
+Redis layout, under a key prefix (``tickcast:`` by default): the hash ``<prefix>latest`` (field =
+symbol, value = the forecast's JSON), the hash ``<prefix>latest_pos`` (its "ts seq" position),
+and a publish of each forecast that moved forward on ``<prefix>db<N>:forecasts`` for live push.
+Pub/sub channels are shared by every database of a server, so the channel names the prefix and
+the database: two stores on one server never hear each other. One script call per flush checks
+and writes every symbol atomically: one round trip, whatever the number of symbols.
 """
 
 from __future__ import annotations
@@ -15,12 +21,44 @@ from typing import Any, Protocol
 
 from tickcast.records import Forecast, dumps, forecast_from_json
 
-__all__ = ["InMemoryLatestStore", "LatestStore", "RedisLatestStore", "open_latest_store"]
+__all__ = [
+    "InMemoryLatestStore",
+    "LatestStore",
+    "RedisLatestStore",
+    "newer",
+    "open_latest_store",
+]
 
 log = logging.getLogger(__name__)
 
-LATEST_KEY = "tickcast:latest"
-CHANNEL = "tickcast:forecasts"
+PREFIX = "tickcast:"
+# KEYS: the latest hash, the positions hash; ARGV: the channel, then symbol, ts, seq, payload
+# for each forecast. Writes and publishes the forecasts newer than the stored ones.
+MOVE_FORWARD = """
+local written = 0
+for i = 2, #ARGV, 4 do
+  local symbol, ts, seq = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local newer = true
+  local old = redis.call('HGET', KEYS[2], symbol)
+  if old then
+    local old_ts, old_seq = string.match(old, '^(%-?%d+) (%d+)$')
+    old_ts, old_seq = tonumber(old_ts), tonumber(old_seq)
+    newer = ts > old_ts or (ts == old_ts and seq > old_seq)
+  end
+  if newer then
+    redis.call('HSET', KEYS[1], symbol, ARGV[i + 3])
+    redis.call('HSET', KEYS[2], symbol, ARGV[i + 1] .. ' ' .. ARGV[i + 2])
+    redis.call('PUBLISH', ARGV[1], ARGV[i + 3])
+    written = written + 1
+  end
+end
+return written
+"""
+
+
+def newer(forecast: Forecast, than: Forecast | None) -> bool:
+    """Whether ``forecast`` is later in event time than ``than`` (or there is none)."""
+    return than is None or (forecast.ts, forecast.seq) > (than.ts, than.seq)
 
 
 class LatestStore(Protocol):
@@ -77,9 +115,10 @@ class InMemoryLatestStore:
 
     def put_many(self, forecasts: Iterable[Forecast]) -> None:
         for forecast in forecasts:
-            self._latest[forecast.symbol] = forecast
-            if self._listeners:
-                self._listeners.notify(forecast)
+            if newer(forecast, self._latest.get(forecast.symbol)):
+                self._latest[forecast.symbol] = forecast
+                if self._listeners:
+                    self._listeners.notify(forecast)
 
     def subscribe(
         self, listener: Listener, on_gap: Callable[[], None] | None = None
@@ -103,24 +142,27 @@ class InMemoryLatestStore:
 class RedisLatestStore:
     """Redis as the source of truth for the latest forecasts (``redis://host:port/db``)."""
 
-    def __init__(self, url: str, key: str = LATEST_KEY, channel: str = CHANNEL) -> None:
+    def __init__(self, url: str, prefix: str = PREFIX) -> None:
         import redis
 
         self.url = url
-        self.key = key
-        self.channel = channel
         self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        db = self.client.connection_pool.connection_kwargs.get("db", 0)
+        self.key = f"{prefix}latest"
+        self.positions = f"{prefix}latest_pos"
+        self.channel = f"{prefix}db{db}:forecasts"
+        self._move_forward = self.client.register_script(MOVE_FORWARD)
         self._listeners = Listeners()
         self._gap_listeners: list[Callable[[], None]] = []
         self._pubsub_thread: Any = None
 
     def put_many(self, forecasts: Iterable[Forecast]) -> None:
-        pipe = self.client.pipeline(transaction=False)
+        """Write (and publish) each forecast that is newer than the stored one, atomically."""
+        args: list[Any] = [self.channel]
         for forecast in forecasts:
-            payload = dumps(forecast)
-            pipe.hset(self.key, forecast.symbol, payload)
-            pipe.publish(self.channel, payload)
-        pipe.execute()
+            args += [forecast.symbol, forecast.ts, forecast.seq, dumps(forecast)]
+        if len(args) > 1:
+            self._move_forward(keys=[self.key, self.positions], args=args)
 
     def get(self, symbol: str) -> Forecast | None:
         raw = self.client.hget(self.key, symbol)
@@ -148,10 +190,7 @@ class RedisLatestStore:
         """Call ``listener`` with every forecast published on the channel from now on (one
         subscriber thread per store, started by the first listener); ``on_gap`` hears when
         the connection broke, so messages may have been missed."""
-        remove = self._listeners.add(listener)
-        if on_gap is not None:
-            self._gap_listeners.append(on_gap)
-        if self._pubsub_thread is None:
+        if self._pubsub_thread is None:  # connects: raises while Redis is down
             import redis
 
             pubsub = redis.Redis.from_url(self.url).pubsub(ignore_subscribe_messages=True)
@@ -159,7 +198,9 @@ class RedisLatestStore:
             self._pubsub_thread = pubsub.run_in_thread(
                 sleep_time=1.0, daemon=True, exception_handler=self._on_error
             )
-        return remove
+        if on_gap is not None:
+            self._gap_listeners.append(on_gap)
+        return self._listeners.add(listener)
 
     def _on_error(self, exc: BaseException, pubsub: Any, thread: Any) -> None:
         """Redis went away: tell who keeps copies, wait, and let the thread reconnect."""
@@ -177,8 +218,8 @@ class RedisLatestStore:
             self._pubsub_thread = None
 
 
-def open_latest_store(redis_url: str) -> LatestStore:
+def open_latest_store(redis_url: str, prefix: str = PREFIX) -> LatestStore:
     """Redis when a URL is given, the in-process store otherwise."""
     if redis_url:
-        return RedisLatestStore(redis_url)
+        return RedisLatestStore(redis_url, prefix)
     return InMemoryLatestStore()

@@ -1,39 +1,42 @@
 """The MLflow model registry of learner checkpoints: one registered model per symbol.
 
 One registered model per symbol (``tickcast.<SYMBOL>``), because MLflow aliases belong to a
-registered model and every symbol has its own champion: with one shared model and per-symbol
-tags, ``champion`` could point at one symbol's version only. Each checkpoint is an MLflow run
-(parameters, the prequential metrics so far, the pickled learner as the artifact
-``checkpoint/state.pkl``) and a version of its symbol's registered model.
+registered model and every symbol has its own champion. Each checkpoint is an MLflow run (its
+parameters, the key prequential metrics, and as artifacts the state in the versioned codec and
+every metric as JSON) and a version of its symbol's registered model.
 
-Aliases:
-- ``challenger``: the newest checkpoint.
-- ``champion``: the newest checkpoint whose served forecast was no worse than the random walk
-  over the rolling window (the online selection's own test), or the version an operator
-  promoted or rolled back to. A worker serves its champion: it warm-starts a symbol from it,
-  and adopts a version an operator moved it to.
+Aliases, which live workers follow:
+- ``challenger``: the newest checkpoint of a live worker.
+- ``champion``: moves only on measured evidence (a checkpoint whose served forecast beat the
+  random walk by the online selection's own test, see ``Checkpoint.beats_baseline``) or by an
+  operator's ``tickcast models promote``/``rollback``. An operator's choice is pinned: no
+  checkpoint moves it until ``tickcast models unpin``. Workers warm-start a symbol from its
+  champion and adopt the version an operator moves it to.
+Replays and backtests register their checkpoints without touching either alias unless asked
+(``--move-aliases``), so an analyst's run never hot-swaps what production serves.
 
-:class:`Registry` makes the MLflow calls; :class:`BackgroundRegistry` runs them in one thread
-so MLflow being slow or down never stalls the stream.
+:class:`Registry` makes the MLflow calls; :class:`BackgroundRegistry` runs them in a child
+process so MLflow being slow or down never stalls the stream.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import queue
 import tempfile
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tickcast.codecs import key_partition
 from tickcast.exceptions import TickcastError
-from tickcast.online_model.checkpoints import Checkpoint, restore
-
-if TYPE_CHECKING:
-    from tickcast.online_model import SymbolState
+from tickcast.online_model import SERVED
+from tickcast.online_model.checkpoints import Checkpoint
 
 __all__ = ["BackgroundRegistry", "Registry", "VersionInfo", "tracking_uri"]
 
@@ -41,8 +44,13 @@ log = logging.getLogger(__name__)
 PREFIX = "tickcast."
 EXPERIMENT = "tickcast-checkpoints"
 CHAMPION, CHALLENGER = "champion", "challenger"
-ARTIFACT_DIR, STATE_FILE = "checkpoint", "state.pkl"
+PINNED_TAG = "champion_pinned"  # on the registered model: an operator chose the champion
+ARTIFACT_DIR, STATE_FILE, METRICS_FILE = "checkpoint", "state.tks", "metrics.json"
 MAX_BACKOFF_S = 60.0
+PARENT_CHECK_S = 1.0
+# The MLflow metrics of a checkpoint (each costs about a millisecond to log in a SQLite store);
+# every metric is in the run's metrics.json artifact.
+LOGGED_SUFFIXES = (".rolling.mae_ratio_vs_random_walk", ".rolling.coverage")
 
 
 def tracking_uri(uri: str) -> str:
@@ -68,6 +76,7 @@ class VersionInfo:
     served_mae_ratio: float | None
     aliases: tuple[str, ...]
     run_id: str
+    origin: str  # "worker" (a live worker) or "replay" (a replay, demo or backtest)
 
 
 class Registry:
@@ -76,34 +85,36 @@ class Registry:
     def __init__(self, uri: str) -> None:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")  # we retry ourselves
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no calls outside the store
         from mlflow import MlflowClient
 
         self.uri = tracking_uri(uri)
         self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         self._experiments: dict[str, str] = {}
+        self._models: set[str] = set()  # registered models known to exist
 
     def log(self, checkpoint: Checkpoint) -> tuple[int, bool]:
         """Record a checkpoint as a run and a version; returns (version, champion moved)."""
         from mlflow.entities import Metric, Param
 
         client = self.client
+        origin = "worker" if checkpoint.moves_aliases else "replay"
         run = client.create_run(
             self.experiment(EXPERIMENT),
             run_name=f"{checkpoint.symbol}@{checkpoint.ts}",
-            tags={"symbol": checkpoint.symbol, "event_ts": str(checkpoint.ts)},
+            tags={"symbol": checkpoint.symbol, "event_ts": str(checkpoint.ts), "origin": origin},
         )
         run_id = run.info.run_id
-        metrics = [
-            Metric(key, value, checkpoint.ts, checkpoint.n_labels)
-            for key, value in checkpoint.metrics.items()
-        ]
+        logged = {k: v for k, v in checkpoint.metrics.items()
+                  if k.startswith(f"{SERVED}.") or k.endswith(LOGGED_SUFFIXES)}  # fmt: skip
+        metrics = [Metric(k, v, checkpoint.ts, checkpoint.n_labels) for k, v in logged.items()]
         params = [Param(key, value) for key, value in checkpoint.params.items()]
-        for start in range(0, len(metrics), 1000):  # MLflow's batch limits
-            client.log_batch(run_id, metrics=metrics[start : start + 1000])
-        for start in range(0, len(params), 100):
-            client.log_batch(run_id, params=params[start : start + 100])
+        for start in range(0, max(len(metrics), len(params)), 100):  # MLflow's batch limits
+            client.log_batch(run_id, metrics=metrics[start : start + 100],
+                             params=params[start : start + 100])  # fmt: skip
         with tempfile.TemporaryDirectory() as folder:
             Path(folder, STATE_FILE).write_bytes(checkpoint.state)
+            Path(folder, METRICS_FILE).write_text(json.dumps(checkpoint.metrics))
             client.log_artifacts(run_id, folder, ARTIFACT_DIR)
         client.set_terminated(run_id)
         name = PREFIX + checkpoint.symbol
@@ -114,29 +125,35 @@ class Registry:
             "champion_model": checkpoint.champion,
             "challenger_model": checkpoint.challenger,
             "served_mae_ratio": str(checkpoint.served_mae_ratio),
+            "served_advantage": f"{checkpoint.served_advantage:.3f}",
+            "origin": origin,
             **{f"version.{model}": version for model, version in checkpoint.models.items()},
         }
         created = client.create_model_version(
             name, f"runs:/{run_id}/{ARTIFACT_DIR}", run_id, tags=tags
         )
         version = int(created.version)
+        if not checkpoint.moves_aliases:
+            return version, False
         client.set_registered_model_alias(name, CHALLENGER, str(version))
-        if checkpoint.beats_baseline:
+        moved = checkpoint.beats_baseline and not self.pinned(checkpoint.symbol)
+        if moved:
             client.set_registered_model_alias(name, CHAMPION, str(version))
-        return version, checkpoint.beats_baseline
+        return version, moved
 
     def champions(self) -> dict[str, int]:
         """Symbol -> champion version, for every symbol in the registry."""
-        models = self.client.search_registered_models(filter_string=f"name LIKE '{PREFIX}%'")
         return {
             m.name[len(PREFIX) :]: int(m.aliases[CHAMPION])
-            for m in models
+            for m in self._search()
             if CHAMPION in (m.aliases or {})
         }
 
     def symbols(self) -> list[str]:
-        models = self.client.search_registered_models(filter_string=f"name LIKE '{PREFIX}%'")
-        return sorted(m.name[len(PREFIX) :] for m in models)
+        return sorted(m.name[len(PREFIX) :] for m in self._search())
+
+    def _search(self) -> list[Any]:
+        return list(self.client.search_registered_models(filter_string=f"name LIKE '{PREFIX}%'"))
 
     def versions(self, symbol: str) -> list[VersionInfo]:
         """Every version of the symbol, newest first."""
@@ -151,11 +168,8 @@ class Registry:
             key=lambda info: -info.version,
         )
 
-    def load(self, symbol: str, version: int) -> SymbolState:
-        """The learner stored in one version."""
-        return restore(self.load_bytes(symbol, version))
-
     def load_bytes(self, symbol: str, version: int) -> bytes:
+        """The encoded state stored in one version."""
         found = self.client.get_model_version(PREFIX + symbol, str(version))
         with tempfile.TemporaryDirectory() as folder:
             path = self.client.download_artifacts(
@@ -163,16 +177,21 @@ class Registry:
             )
             return Path(path).read_bytes()
 
+    def pinned(self, symbol: str) -> bool:
+        """Whether an operator chose the symbol's champion (checkpoints leave it alone)."""
+        return (self._registered(PREFIX + symbol).tags or {}).get(PINNED_TAG) == "true"
+
     def promote(self, symbol: str, version: int) -> int | None:
-        """Point ``champion`` at a version; returns the version it pointed at before."""
+        """Point ``champion`` at a version and pin it; returns the version it pointed at."""
         name = PREFIX + symbol
         before = (self._registered(name).aliases or {}).get(CHAMPION)
         self.client.get_model_version(name, str(version))  # fails clearly if missing
         self.client.set_registered_model_alias(name, CHAMPION, str(version))
+        self.client.set_registered_model_tag(name, PINNED_TAG, "true")
         return None if before is None else int(before)
 
     def rollback(self, symbol: str) -> tuple[int, int]:
-        """Move ``champion`` to the newest version older than it; returns (from, to)."""
+        """Move ``champion`` to the newest version older than it and pin it; (from, to)."""
         current = (self._registered(PREFIX + symbol).aliases or {}).get(CHAMPION)
         if current is None:
             raise TickcastError(f"{symbol} has no champion to roll back from")
@@ -181,6 +200,14 @@ class Registry:
             raise TickcastError(f"{symbol}: version {current} is the oldest; no rollback")
         self.promote(symbol, older[0])
         return int(current), older[0]
+
+    def unpin(self, symbol: str) -> bool:
+        """Let measured evidence move the champion again; returns whether it was pinned."""
+        name = PREFIX + symbol
+        was = self.pinned(symbol)
+        if was:
+            self.client.delete_registered_model_tag(name, PINNED_TAG)
+        return was
 
     def _registered(self, name: str) -> Any:
         from mlflow.exceptions import MlflowException
@@ -193,10 +220,14 @@ class Registry:
     def _ensure_model(self, name: str) -> None:
         from mlflow.exceptions import MlflowException
 
+        if name in self._models:
+            return
         try:
-            self.client.get_registered_model(name)
-        except MlflowException:
             self.client.create_registered_model(name, tags={"symbol": name[len(PREFIX) :]})
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        self._models.add(name)
 
     def experiment(self, name: str) -> str:
         """The id of experiment ``name``, created when missing."""
@@ -228,7 +259,47 @@ def _info(symbol: str, version: Any, aliases: list[str]) -> VersionInfo:
         served_mae_ratio=None if ratio == "None" else float(ratio),
         aliases=tuple(sorted(aliases)),
         run_id=version.run_id or "",
+        origin=tags.get("origin", "worker"),
     )
+
+
+# Messages between the stream's process and the registry's child process.
+
+
+@dataclass(frozen=True)
+class WarmRequest:
+    """Load the champions of the symbols whose key falls in ``partitions`` of ``total``."""
+
+    request: int
+    partitions: tuple[int, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class Close:
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Stats:
+    written: int
+    failures: int  # failed attempts to reach MLflow
+    dropped: int
+
+
+@dataclass(frozen=True)
+class WarmReply:
+    request: int
+    states: dict[str, tuple[int, bytes]]  # symbol -> (champion version, encoded state)
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """Someone moved a symbol's champion: the version and its encoded state."""
+
+    symbol: str
+    version: int
+    state: bytes
 
 
 class BackgroundRegistry:
@@ -236,13 +307,14 @@ class BackgroundRegistry:
 
     A process, not a thread: MLflow's client (SQLAlchemy, HTTP, importing it at all) is
     CPU-heavy Python, and in a thread it took a quarter of the stream's throughput through the
-    GIL. The stream's side of it only puts checkpoints on a queue and reads events back, so
-    ``submit`` never blocks. In the child, checkpoints wait in order, at most ``max_pending``
-    of them (about 70 KB each); past that the oldest is dropped and counted, so an outage costs
-    bounded memory and loses old checkpoints first. Failures are retried with exponential
-    backoff. On start the child loads every symbol's champion (for warm starts); afterwards it
-    polls the champion aliases and reports a version someone else moved ``champion`` to, for
-    the hot path to adopt.
+    GIL. The stream's side only puts messages on a queue and reads events back (:meth:`poll`,
+    at every flush), so ``submit`` never blocks. In the child, checkpoints wait in order, at
+    most ``max_pending`` of them; past that the oldest is dropped and counted, so an outage
+    costs bounded memory and loses old checkpoints first. Failures are retried with exponential
+    backoff. Champions for warm starts are loaded on request, for a worker's own partitions
+    only; afterwards the child polls the champion aliases and reports a version someone else
+    moved ``champion`` to, for the hot path to adopt. The child ends itself when its parent
+    dies, even by SIGKILL.
     """
 
     def __init__(
@@ -256,15 +328,20 @@ class BackgroundRegistry:
         self._events: Any = context.Queue()
         self._process = context.Process(
             target=_child_main,
-            args=(uri, poll_s, watch, max_pending, self._requests, self._events),
+            args=(uri, poll_s, watch, max_pending, self._requests, self._events, os.getpid()),
             name="tickcast-registry",
             daemon=True,
         )
         self._warm: dict[str, tuple[int, bytes]] = {}
-        self._adoptions: list[tuple[str, int, bytes]] = []
-        self._ready = False
+        self._asked = 0  # the last warm request sent ...
+        self._answered = 0  # ... and the last one answered
+        self._adoptions: list[Adoption] = []
         self.submitted = 0
-        self._stats = (0, 0, 0)  # written, failed attempts, dropped: as the child last said
+        self._stats = Stats(0, 0, 0)  # as the child last said
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
 
     def start(self) -> BackgroundRegistry:
         self._process.start()
@@ -276,97 +353,110 @@ class BackgroundRegistry:
 
     @property
     def written(self) -> int:
-        self._read_events()
-        return self._stats[0]
+        self.poll()
+        return self._stats.written
 
     @property
     def failures(self) -> int:
         """Failed attempts to reach MLflow so far."""
-        self._read_events()
-        return self._stats[1]
+        self.poll()
+        return self._stats.failures
 
     @property
     def dropped(self) -> int:
-        self._read_events()
-        return self._stats[2]
+        self.poll()
+        return self._stats.dropped
 
     @property
     def pending(self) -> int:
         """Checkpoints submitted and neither written nor dropped yet."""
-        self._read_events()
-        written, _, dropped = self._stats
-        return self.submitted - written - dropped
+        self.poll()
+        return self.submitted - self._stats.written - self._stats.dropped
 
-    def wait_ready(self, timeout: float) -> bool:
-        """Whether the champions were loaded within ``timeout`` seconds."""
+    def request_warm(self, partitions: set[int], total: int) -> None:
+        """Ask for the champions of the symbols in these partitions (of ``total``)."""
+        self._asked += 1
+        self._requests.put(WarmRequest(self._asked, tuple(sorted(partitions)), total))
+
+    def wait_warm(self, timeout: float) -> bool:
+        """Whether the last warm request was answered within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        while not self._ready and time.monotonic() < deadline:
-            self._read_events(block_s=min(0.2, max(0.0, deadline - time.monotonic())))
-        return self._ready
+        self.poll()
+        while self._answered < self._asked and time.monotonic() < deadline:
+            self.poll(block_s=min(0.2, max(0.0, deadline - time.monotonic())))
+        return self._answered >= self._asked
 
-    def warm_state(self, symbol: str) -> tuple[int, SymbolState] | None:
-        """The symbol's champion (version, learner) as loaded at start, once."""
-        self._read_events()
-        found = self._warm.pop(symbol, None)
-        return None if found is None else (found[0], restore(found[1]))
+    def warm_state(self, symbol: str) -> tuple[int, bytes] | None:
+        """The symbol's champion (version, encoded state) as loaded on request, once."""
+        self.poll()
+        return self._warm.pop(symbol, None)
 
-    def take_adoptions(self) -> list[tuple[str, int, SymbolState]]:
+    def take_adoptions(self) -> list[Adoption]:
         """Versions someone moved ``champion`` to since the last call."""
-        self._read_events()
+        self.poll()
         taken, self._adoptions = self._adoptions, []
-        return [(symbol, version, restore(data)) for symbol, version, data in taken]
+        return taken
 
     def close(self, timeout: float = 30.0) -> None:
         """Let the child write what is pending within ``timeout`` seconds, then end it."""
         deadline = time.monotonic() + timeout + 5
         if self._process.is_alive():
-            self._requests.put(("close", timeout))
+            self._requests.put(Close(timeout))
         while self._process.is_alive() and time.monotonic() < deadline:
-            self._read_events(block_s=0.1)  # keep its queue empty, or it cannot exit
+            self.poll(block_s=0.1)  # keep its queue empty, or it cannot exit
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(5)
-        self._read_events(block_s=0.2)  # the child's last word
+        self.poll(block_s=0.2)  # the child's last word
         if self.pending:
             log.warning("registry %s: %d checkpoint(s) not written", self.uri, self.pending)
 
-    def _read_events(self, block_s: float = 0.0) -> None:
-        import queue
-
+    def poll(self, block_s: float = 0.0) -> None:
+        """Read what the child said (stats, warm states, adoptions). The stream calls it at
+        every flush: a child whose events nobody reads would stall on its pipe."""
         while True:
             try:
                 event = self._events.get(timeout=block_s) if block_s else self._events.get_nowait()
             except (queue.Empty, OSError, ValueError):
                 return
-            kind = event[0]
-            if kind == "stats":
-                self._stats = event[1:]
-            elif kind == "warm":
-                self._warm.update(event[1])
-                self._ready = True
-            elif kind == "adopt":
-                self._adoptions.append(event[1:])
+            if isinstance(event, Stats):
+                self._stats = event
+            elif isinstance(event, WarmReply):
+                self._warm.update(event.states)
+                self._answered = max(self._answered, event.request)
+            elif isinstance(event, Adoption):
+                self._adoptions.append(event)
 
 
 def _child_main(
-    uri: str, poll_s: float, watch: bool, max_pending: int, requests: Any, events: Any
-) -> None:
+    uri: str, poll_s: float, watch: bool, max_pending: int, requests: Any, events: Any,
+    parent: int,
+) -> None:  # fmt: skip
     """The registry process: a reader thread takes requests off the queue at once (so the
     stream's side never fills up), the loop writes them and watches the aliases."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")  # fmt: skip
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # one line per attempt is ours
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
     writer = _Writer(uri, poll_s, watch, max_pending, events.put)
     thread = threading.Thread(target=writer.run, name="registry-writer", daemon=True)
     thread.start()
     while True:
         request = requests.get()
-        if isinstance(request, tuple):  # ("close", timeout)
-            writer.close(request[1])
+        if isinstance(request, Close):
+            writer.close(request.timeout)
             thread.join(1)
-            events.put(("stats", writer.written, writer.failures, writer.dropped))
+            writer.emit_stats()
             return
         writer.submit(request)
+
+
+def _exit_with(parent: int) -> None:
+    """End this process once its parent is gone: a parent killed by SIGKILL runs no cleanup,
+    and a child left behind holds its memory (and a store's locks) for good."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
 
 
 class _Writer:
@@ -379,24 +469,27 @@ class _Writer:
         self.max_pending = max_pending
         self.emit = emit
         self.pending: deque[Checkpoint] = deque()
-        self.champions: dict[str, int] = {}
+        self.warm_requests: deque[WarmRequest] = deque()
+        self.champions: dict[str, int] | None = None  # as last seen; None before the first look
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.stop = threading.Event()
-        self.ready = False
         self.busy = False  # a checkpoint is being written
         self.written = self.failures = self.dropped = 0
 
-    def submit(self, checkpoint: Checkpoint) -> None:
+    def submit(self, request: Checkpoint | WarmRequest) -> None:
         with self.lock:
-            self.pending.append(checkpoint)
-            if len(self.pending) > self.max_pending:
-                self.pending.popleft()
-                self.dropped += 1
-                if self.dropped % 100 == 1:
-                    log.warning("registry %s behind: %d old checkpoint(s) dropped so far",
-                                self.uri, self.dropped)  # fmt: skip
-                self._stats()
+            if isinstance(request, WarmRequest):
+                self.warm_requests.append(request)
+            else:
+                self.pending.append(request)
+                if len(self.pending) > self.max_pending:
+                    self.pending.popleft()
+                    self.dropped += 1
+                    if self.dropped % 100 == 1:
+                        log.warning("registry %s behind: %d old checkpoint(s) dropped so far",
+                                    self.uri, self.dropped)  # fmt: skip
+                    self.emit_stats()
         self.wake.set()
 
     def close(self, timeout: float) -> None:
@@ -415,8 +508,7 @@ class _Writer:
             wait: float | None
             try:
                 registry = registry or Registry(self.uri)
-                if not self.ready:
-                    self._load_champions(registry)
+                self._answer_warm(registry)  # first: a worker waits on it before it consumes
                 self._write_pending(registry)
                 if self.watch and time.monotonic() >= next_poll:
                     self._poll(registry)
@@ -425,7 +517,7 @@ class _Writer:
                 wait = max(0.0, next_poll - time.monotonic()) if self.watch else None
             except Exception as exc:  # MLflow down or slow: keep the checkpoints, try again
                 self.failures += 1
-                self._stats()
+                self.emit_stats()
                 log.warning(
                     "registry %s unavailable (%s); retrying in %.0f s, %d checkpoint(s) waiting",
                     self.uri, _short(exc), backoff, len(self.pending),
@@ -434,11 +526,11 @@ class _Writer:
             self.wake.wait(wait)
             self.wake.clear()
 
-    def _stats(self) -> None:
-        self.emit(("stats", self.written, self.failures, self.dropped))
+    def emit_stats(self) -> None:
+        self.emit(Stats(self.written, self.failures, self.dropped))
 
     def _write_pending(self, registry: Registry) -> None:
-        while True:
+        while not self.warm_requests:  # a warm request waits for one write at most
             with self.lock:
                 if not self.pending:
                     return
@@ -453,28 +545,37 @@ class _Writer:
             finally:
                 self.busy = False
             self.written += 1
-            self._stats()
-            if moved:
+            self.emit_stats()
+            if moved and self.champions is not None:
                 self.champions[checkpoint.symbol] = version
 
-    def _load_champions(self, registry: Registry) -> None:
-        champions = registry.champions()
-        warm = {s: (v, registry.load_bytes(s, v)) for s, v in champions.items()}
-        self.champions.update(champions)
-        self.ready = True
-        self.emit(("warm", warm))
-        if champions:
-            log.info("registry %s: champions of %d symbol(s) loaded for warm starts",
-                     self.uri, len(champions))  # fmt: skip
+    def _answer_warm(self, registry: Registry) -> None:
+        while self.warm_requests:
+            request = self.warm_requests[0]
+            champions = registry.champions()
+            wanted = set(request.partitions)
+            states = {
+                symbol: (version, registry.load_bytes(symbol, version))
+                for symbol, version in champions.items()
+                if key_partition(symbol.encode(), request.total) in wanted
+            }
+            self.champions = champions
+            self.emit(WarmReply(request.request, states))
+            self.warm_requests.popleft()
+            if states:
+                log.info("registry %s: champions of %d symbol(s) loaded for partitions %s",
+                         self.uri, len(states), list(request.partitions))  # fmt: skip
 
     def _poll(self, registry: Registry) -> None:
-        for symbol, version in registry.champions().items():
-            known = self.champions.get(symbol)
-            if known is not None and known != version:
-                data = registry.load_bytes(symbol, version)
+        champions = registry.champions()
+        known = self.champions
+        self.champions = champions
+        if known is None:
+            return
+        for symbol, version in champions.items():
+            if known.get(symbol) != version:
                 log.info("champion of %s moved to version %d: adopting it", symbol, version)
-                self.emit(("adopt", symbol, version, data))
-            self.champions[symbol] = version
+                self.emit(Adoption(symbol, version, registry.load_bytes(symbol, version)))
 
 
 def _short(exc: Exception) -> str:

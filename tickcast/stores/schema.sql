@@ -1,26 +1,32 @@
--- tickcast's ClickHouse schema. Created on start when missing (tickcast.stores.clickhouse).
+-- tickcast's ClickHouse schema, the only copy. Created on start when missing (tickcast.stores.clickhouse).
 -- ReplacingMergeTree keyed by the record identity: a re-written row collapses (read with FINAL).
--- A retention TTL is applied by configuration (TICKCAST_CLICKHOUSE_TTL_DAYS), not here.
+-- Partitions are event-time months (a re-written row lands in its original's partition, where
+-- it collapses); an insert spanning more than 100 months is split into blocks of 100.
+-- written_at is when the row was written: a retention TTL (TICKCAST_CLICKHOUSE_TTL_DAYS) is keyed
+-- on it, so replayed history is kept as long as live rows are, not deleted at once.
 
 CREATE TABLE IF NOT EXISTS ticks
 (
-    symbol LowCardinality(String),
-    ts     DateTime64(3, 'UTC'),
-    price  Float64,
-    volume Nullable(Float64),
-    open   Nullable(Float64),
-    high   Nullable(Float64),
-    low    Nullable(Float64),
-    close  Nullable(Float64)
+    symbol     LowCardinality(String),
+    ts         DateTime64(3, 'UTC'),
+    seq        UInt32,
+    price      Float64,
+    volume     Nullable(Float64),
+    open       Nullable(Float64),
+    high       Nullable(Float64),
+    low        Nullable(Float64),
+    close      Nullable(Float64),
+    written_at DateTime DEFAULT now()
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
-ORDER BY (symbol, ts);
+ORDER BY (symbol, ts, seq);
 
 CREATE TABLE IF NOT EXISTS forecasts
 (
     symbol           LowCardinality(String),
     ts               DateTime64(3, 'UTC'),
+    seq              UInt32,
     horizon          UInt32,
     model            LowCardinality(String),
     model_version    LowCardinality(String),
@@ -30,16 +36,19 @@ CREATE TABLE IF NOT EXISTS forecasts
     predicted_price  Float64,
     lower            Float64,
     upper            Float64,
-    p_up             Float64
+    level            Float64,
+    p_up             Float64,
+    written_at       DateTime DEFAULT now()
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
-ORDER BY (symbol, model, ts);
+ORDER BY (symbol, model, ts, seq);
 
 CREATE TABLE IF NOT EXISTS outcomes
 (
     symbol           LowCardinality(String),
     ts               DateTime64(3, 'UTC'),
+    seq              UInt32,
     label_ts         DateTime64(3, 'UTC'),
     horizon          UInt32,
     model            LowCardinality(String),
@@ -48,11 +57,12 @@ CREATE TABLE IF NOT EXISTS outcomes
     lower_return     Float64,
     upper_return     Float64,
     inside           Bool,
-    p_up             Float64
+    p_up             Float64,
+    written_at       DateTime DEFAULT now()
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
-ORDER BY (symbol, model, ts);
+ORDER BY (symbol, model, ts, seq);
 
 CREATE TABLE IF NOT EXISTS model_metrics
 (
@@ -76,7 +86,8 @@ CREATE TABLE IF NOT EXISTS model_metrics
     precision                Float64,
     recall                   Float64,
     f1                       Float64,
-    roc_auc                  Float64
+    roc_auc                  Float64,
+    written_at               DateTime DEFAULT now()
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
@@ -84,15 +95,16 @@ ORDER BY (symbol, model, window, ts);
 
 CREATE TABLE IF NOT EXISTS drift_events
 (
-    symbol    LowCardinality(String),
-    ts        DateTime64(3, 'UTC'),
-    model     LowCardinality(String),
-    detector  LowCardinality(String),
-    kind      LowCardinality(String),
-    feature   LowCardinality(String),
-    value     Float64,
-    threshold Float64,
-    reaction  LowCardinality(String)
+    symbol     LowCardinality(String),
+    ts         DateTime64(3, 'UTC'),
+    model      LowCardinality(String),
+    detector   LowCardinality(String),
+    kind       LowCardinality(String),
+    feature    LowCardinality(String),
+    value      Float64,
+    threshold  Float64,
+    reaction   LowCardinality(String),
+    written_at DateTime DEFAULT now()
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
@@ -102,8 +114,10 @@ CREATE TABLE IF NOT EXISTS dead_letters
 (
     received_at DateTime64(3, 'UTC'),
     source      LowCardinality(String),
+    code        LowCardinality(String),
     reason      String,
-    payload     String
+    payload     String,
+    written_at  DateTime DEFAULT now()
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(received_at)

@@ -3,8 +3,9 @@
 It stands in for Kafka + a Faust worker when no servers run. The queue is bounded, so a slow
 consumer holds the source back instead of growing memory. Outputs are flushed every
 ``flush_interval_s`` or ``flush_max_rows`` messages, and once more at the end, when every
-symbol is also checkpointed (if the pipeline has a registry). A failed flush is logged and
-retried at the next one (the sinks keep their buffers).
+symbol is also checkpointed (if the pipeline has a registry). A flush that failed transiently
+is logged and retried at the next one (the sinks keep their buffers); a permanent failure
+(:class:`~tickcast.exceptions.PermanentWriteError`) ends the run with its message.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import Any
 
+from tickcast.exceptions import PermanentWriteError
 from tickcast.stream_processors.pipeline import Pipeline
 
 __all__ = ["run_embedded"]
@@ -42,8 +44,10 @@ async def _feed(records: AsyncIterable[Any] | Iterable[Any], queue: asyncio.Queu
 def _flush(pipeline: Pipeline) -> None:
     try:
         pipeline.flush()
-    except Exception:  # a sink that is down must not stop the stream; it retries next time
-        log.exception("flush failed; outputs stay buffered and are retried at the next flush")
+    except PermanentWriteError:
+        raise
+    except Exception as exc:  # a sink that is down must not stop the stream; it retries
+        log.warning("flush failed (%s); outputs stay buffered and are retried", exc)
 
 
 async def run_embedded(

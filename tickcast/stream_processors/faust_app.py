@@ -1,7 +1,8 @@
 """The Faust app: topics, the per-symbol state table and the agent, declared in one place.
 
 Recovery rules. Per-symbol state (features, models, pending forecasts, last event time) lives
-in memory while the worker runs and in the table ``symbol-state`` (changelog topic
+in memory while the worker runs and, encoded by :mod:`tickcast.codecs`, in the table
+``symbol-state`` (changelog topic
 ``<app_id>-symbol-state-changelog``, co-partitioned with ``ticks``) once per flush. Each batch
 of ticks is one flush: (1) outputs are written and confirmed (forecasts topic, dead letters,
 ClickHouse, Redis), (2) each touched symbol's state is written to the changelog once and

@@ -1,8 +1,10 @@
 """Sinks: ``add`` buffers a tick's outputs, ``flush`` writes the buffer in one batch,
 ``drain`` waits until everything handed over is written.
 
-A failed write keeps its rows, so the next flush retries them: nothing is lost while the target
-is down (bounding that buffer is the fault-tolerance issue's work).
+A write that fails transiently keeps its rows, so the next flush retries them: nothing is lost
+while the target is down, and past a bound the stream waits (back-pressure). A write refused
+for good (:class:`~tickcast.exceptions.PermanentWriteError`) is raised to the runner, which
+stops the stream with its message.
 """
 
 from __future__ import annotations
@@ -14,17 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from tickcast.monitor.metrics import (
-    DRIFT_EVENTS,
-    FORECASTS,
-    MODEL_ROLLING,
-    PROCESSING_LATENCY,
-    SINK_BATCH_ROWS,
-    SINK_FAILURES,
-)
+from tickcast.exceptions import PermanentWriteError
+from tickcast.monitor.metrics import DRIFT_EVENTS, MODEL_ROLLING, SINK_BATCH_ROWS, SINK_FAILURES
 from tickcast.online_model import SERVED, StepResult
 from tickcast.online_model.drift import DriftEvent
-from tickcast.records import Forecast, Outcome, Tick
+from tickcast.records import Forecast, Outcome, RejectCode, Tick
 from tickcast.stores import ClickHouseStore, LatestStore
 
 __all__ = [
@@ -50,6 +46,7 @@ class DeadLetter:
     reason: str
     payload: str
     original: bytes = b""  # the message as it arrived, when it arrived as bytes
+    code: RejectCode = "bad_field"
 
 
 class Sink(Protocol):
@@ -156,6 +153,8 @@ class ClickHouseSink(MemorySink):
     def flush(self) -> None:
         try:
             self.drain()
+        except PermanentWriteError:
+            raise
         except Exception:
             if self.buffered() <= self.max_rows:
                 raise  # the next flush retries; the stream goes on meanwhile
@@ -179,6 +178,8 @@ class ClickHouseSink(MemorySink):
             try:
                 self.write(batch)
                 return
+            except PermanentWriteError:
+                raise
             except Exception:
                 SINK_FAILURES.labels("clickhouse").inc()
                 for table, name in self.BUFFERS.items():
@@ -228,21 +229,20 @@ class LatestSink:
 
 
 class PrometheusSink:
-    """Forecasts out, processing latency, and rolling quality per symbol and model.
+    """Rolling quality per symbol and model, and drift events, as Prometheus series.
 
-    Put it last: a flush observes once the sinks before it have flushed. Gauges cover the first
-    ``max_symbols`` symbols only, so the label set stays bounded.
+    Gauges cover the first ``max_symbols`` symbols only, so the label set stays bounded.
+    (Processing latency and the forecasts counter are observed by the runner, which knows
+    when a tick arrived and when its outputs were written.)
     """
 
     def __init__(self, max_symbols: int = 100) -> None:
         self.max_symbols = max_symbols
         self.symbols: set[str] = set()
-        self.arrivals: list[float] = []
 
     def add(self, tick: Tick, result: StepResult) -> None:
         if result.status != "ok":
             return
-        self.arrivals.append(time.perf_counter())
         for row in result.metrics:
             if row["window"] == "rolling" and self._tracked(row["symbol"]):
                 self._set_gauges(row)
@@ -268,19 +268,7 @@ class PrometheusSink:
         return None
 
     def flush(self) -> None:
-        self.observe(self.take())
-
-    def take(self) -> list[float]:
-        """The arrival times of the ticks since the last take."""
-        arrivals, self.arrivals = self.arrivals, []
-        return arrivals
-
-    def observe(self, arrivals: list[float]) -> None:
-        """Count the ticks' forecasts as out and observe their processing latency: now."""
-        now = time.perf_counter()
-        FORECASTS.inc(len(arrivals))
-        for arrival in arrivals:
-            PROCESSING_LATENCY.observe(now - arrival)
+        return None
 
     def drain(self) -> None:
         return None

@@ -11,16 +11,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import pickle
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tickcast.codecs import encode_state
 from tickcast.config import Settings
-from tickcast.monitor.metrics import CONSUMER_LAG, END_TO_END_LATENCY, SINK_BATCH_ROWS
-from tickcast.online_model import CoreConfig, StepResult, SymbolState
-from tickcast.producers.kafka_publisher import PRODUCED_AT, REASON
+from tickcast.exceptions import PermanentWriteError
+from tickcast.monitor.metrics import (
+    CONSUMER_LAG,
+    END_TO_END_LATENCY,
+    SINK_BATCH_ROWS,
+    observe_processing,
+)
+from tickcast.online_model import CoreConfig, StepResult
+from tickcast.producers.kafka_publisher import CODE, PRODUCED_AT, REASON
 from tickcast.records import Tick, forecasts_message
 from tickcast.stores import ClickHouseStore, open_latest_store
 from tickcast.stores.registry import BackgroundRegistry
@@ -37,12 +43,12 @@ from tickcast.stream_processors.sinks import (
 __all__ = ["Batch", "OffsetGuard", "Outbox", "WorkerShell"]
 
 log = logging.getLogger(__name__)
-PICKLE_PROTOCOL = 5
 MAX_RETRY_DELAY_S = 10.0
 DELIVERY_TIMEOUT_S = 30.0
 REGISTRY_WAIT_S = 10.0
 SHUTDOWN_WAIT_S = 30.0
 CAUGHT_UP_LAG = 100  # events behind the partitions' ends: more, and latest waits for the batch
+EXIT_PERMANENT_WRITE = 74  # sysexits' EX_IOERR: an output refused the batch for good
 
 
 class Outbox(HeldSink):
@@ -61,7 +67,8 @@ class Outbox(HeldSink):
         """This batch's forecast messages and dead-letter messages; the buffers start empty."""
         letters: list[Message] = [
             (None, letter.original or letter.payload.encode(),
-             [(REASON, letter.reason.encode()), ("source", letter.source.encode())])
+             [(REASON, letter.reason.encode()), (CODE, letter.code.encode()),
+              ("source", letter.source.encode())])
             for letter in self.dead_letters
         ]  # fmt: skip
         forecasts, self.forecasts, self.dead_letters = self.forecasts, [], []
@@ -76,7 +83,7 @@ class Batch:
     forecasts: list[Message]
     dead_letters: list[Message]
     rows: dict[str, list[Any]]  # ClickHouse rows per table
-    states: list[tuple[bytes, bytes, int]]  # key, pickled state, changelog partition
+    states: list[tuple[bytes, bytes, int]]  # key, encoded state, changelog partition
     events: list[Any]  # to acknowledge once everything above is written
     repeats: list[Any]  # delivered twice: acknowledged and released with the batch
     arrivals: list[float]  # for the processing latency
@@ -118,7 +125,7 @@ class WorkerShell:
 
     A flush is cut and completed in two steps. The cut runs between two events and takes
     everything the batch must write: Kafka messages, ClickHouse rows, the touched symbols'
-    pickled states, the events to acknowledge; it also writes the latest forecasts (cheap, and
+    encoded states, the events to acknowledge; it also writes the latest forecasts (cheap, and
     never held back by the rest). The completion then writes and confirms the outputs, then the
     states, then acknowledges the events (DESIGN.md's order), while the stream goes on with the
     next batch. At most one completion runs at a time, so states reach the changelog in order
@@ -139,7 +146,7 @@ class WorkerShell:
         self.kafka = KafkaOutputs(settings.kafka_bootstrap, f"{settings.app_id}-outputs")
         self.outbox = Outbox()
         self.clickhouse = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
-        self.latest = open_latest_store(settings.redis_url)
+        self.latest = open_latest_store(settings.redis_url, settings.redis_prefix)
         self.clickhouse_sink = ClickHouseSink(self.clickhouse)
         self.latest_sink = LatestSink(self.latest)
         self.prometheus = PrometheusSink(settings.metrics_symbols)
@@ -152,6 +159,7 @@ class WorkerShell:
         self.pipeline = Pipeline(
             config, sinks, source=settings.ticks_topic, registry=self.registry,
             policy=checkpoint_policy(settings), warm_start=True, recover=self._recover,
+            moves_aliases=True, max_ahead_s=settings.max_ahead_s, observe_latency=True,
         )  # fmt: skip
         self.partition_of: dict[str, int] = {}  # symbol -> partition of its ticks
         self.offsets = OffsetGuard()
@@ -166,29 +174,27 @@ class WorkerShell:
         self.last_flush = time.monotonic()
         self.latest_timer: asyncio.TimerHandle | None = None
         self.completing: asyncio.Future[None] | None = None
+        self.warming = False  # champions were asked for and have not come yet
 
     def setup(self) -> None:
-        """Connect the stores (ClickHouse schema, Redis ping, the registry's champions for
-        warm starts) before consuming."""
+        """Connect the stores (ClickHouse schema, Redis ping) and start the registry's process
+        before consuming; champions for warm starts are loaded as partitions are assigned."""
         self.clickhouse.setup()
         if not self.latest.ping():
             log.warning("latest store %s does not answer yet", self.settings.redis_url)
-        if self.registry is not None and not self.registry.start().wait_ready(REGISTRY_WAIT_S):
-            log.warning("registry %s not ready: symbols without state start fresh",
-                        self.settings.mlflow_uri)  # fmt: skip
+        if self.registry is not None:
+            self.registry.start()
 
-    def _recover(self, symbol: str) -> SymbolState | None:
-        """The symbol's state as the table (the changelog) holds it, if it does."""
-        raw = self.table.get(symbol.encode())
-        if raw is None:
-            return None
-        state: SymbolState = pickle.loads(raw)  # only our own workers write this changelog
-        log.info("recovered %s at event time %s", symbol, state.last_ts)
-        return state
+    def _recover(self, symbol: str) -> bytes | None:
+        """The symbol's encoded state as the table (the changelog) holds it, if it does."""
+        raw: bytes | None = self.table.get(symbol.encode())
+        return raw
 
     async def process_event(self, event: Any, ack: Any) -> None:
         """Run one event through the core; flush once the batch is full."""
         async with self.lock:
+            if self.warming:
+                await self._warmed()
             if self.offsets.is_new(event.message.tp, event.message.offset):
                 self._run_core(event)
                 self.unacked.append(event)
@@ -245,7 +251,7 @@ class WorkerShell:
         self._write_latest()
         forecasts, letters = self.outbox.take()
         batch = Batch(forecasts, letters, self.clickhouse_sink.take(), self._take_states(),
-                      self.unacked, self.repeats, self.prometheus.take())  # fmt: skip
+                      self.unacked, self.repeats, self.pipeline.take_arrivals())  # fmt: skip
         self.unacked, self.repeats = [], []
         self.pipeline.observe()
         return batch
@@ -255,7 +261,7 @@ class WorkerShell:
         states = self.pipeline.states.states
         taken = []
         for symbol in self.dirty:
-            key, value = symbol.encode(), pickle.dumps(states[symbol], protocol=PICKLE_PROTOCOL)
+            key, value = symbol.encode(), encode_state(states[symbol])
             self.table.data[key] = value
             taken.append((key, value, self.partition_of[symbol]))
         self.dirty.clear()
@@ -271,7 +277,7 @@ class WorkerShell:
         for event in batch.repeats:  # Faust refuses a second ack of an offset and would wait
             await self.ack(event)  # for it at shutdown
             self.release(event.message)
-        self.prometheus.observe(batch.arrivals)
+        observe_processing(batch.arrivals)
         self._lag(observe=True)
 
     async def _retry(
@@ -282,6 +288,10 @@ class WorkerShell:
             try:
                 await write(batch)
                 return
+            except PermanentWriteError as exc:  # it would fail again: stop, unacknowledged
+                log.critical("%s; the worker stops without acknowledging the batch, which is "
+                             "processed again once this is fixed", exc)  # fmt: skip
+                os._exit(EXIT_PERMANENT_WRITE)
             except Exception as exc:  # outputs down: keep them, wait, retry
                 log.error("writing %s failed (%r); retrying in %.1f s", what, exc, delay)
                 await asyncio.sleep(delay)
@@ -346,9 +356,6 @@ class WorkerShell:
             os._exit(70)
 
     def _step(self, event: Any) -> None:
-        sent = _produced_at(event.message.headers)
-        if sent is not None:
-            self.produced_at.append(sent)
         pipeline = self.pipeline
         tick = pipeline.decode(event.value)
         if tick is None:
@@ -356,6 +363,9 @@ class WorkerShell:
         self.partition_of[tick.symbol] = event.message.partition
         if pipeline.process_tick(tick).status == "ok":
             self.dirty.add(tick.symbol)
+            sent = _produced_at(event.message.headers)
+            if sent is not None:  # a forecast readers will see: its end-to-end latency counts
+                self.produced_at.append(sent)
             self._write_latest_soon()
 
     def _lag(self, observe: bool = False) -> int:
@@ -388,10 +398,27 @@ class WorkerShell:
                 )
 
     def assign(self, assigned: set[Any]) -> None:
+        """Ask the registry for the champions of the symbols in these partitions (only theirs:
+        the other workers serve the rest); the next event waits for them (:meth:`_warmed`)."""
         partitions = sorted(
             tp.partition for tp in assigned if tp.topic == self.settings.ticks_topic
         )
         log.info("assigned partitions %s of %s", partitions, self.settings.ticks_topic)
+        if self.registry is not None and partitions:
+            self.registry.request_warm(set(partitions), self.settings.partitions)
+            self.warming = True
+
+    async def _warmed(self) -> None:
+        """Wait (at most REGISTRY_WAIT_S) for the champions asked for at the last assignment:
+        Faust delivers events while its assignment callbacks still run."""
+        assert self.registry is not None
+        deadline = time.monotonic() + REGISTRY_WAIT_S
+        while not self.registry.wait_warm(0) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if not self.registry.wait_warm(0):
+            log.warning("registry %s did not answer within %.0f s: symbols without state start "
+                        "fresh", self.settings.mlflow_uri, REGISTRY_WAIT_S)  # fmt: skip
+        self.warming = False
 
 
 def _produced_at(headers: Any) -> int | None:

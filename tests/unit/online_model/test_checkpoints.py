@@ -1,4 +1,5 @@
-"""Checkpoints: an event-time cadence, what they hold, and adopting another version's models."""
+"""Checkpoints: an event-time cadence, what they hold, the versioned codec, and adopting what
+another version learned (warm starts and promotions)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import make_ticks
-from tickcast.exceptions import ConfigError
+from tickcast.codecs import HEADER, StateMismatchError, decode_state, encode_state
 from tickcast.online_model import CoreConfig, SymbolState
-from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_models, restore, take
+from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, restore, take
+from tickcast.online_model.drift import DriftConfig
 from tickcast.online_model.spec import resolve_models
 from tickcast.records import Tick
 
@@ -24,6 +26,13 @@ def learned(ticks: list[Tick], config: CoreConfig, policy: CheckpointPolicy) -> 
         if policy.due(state):
             taken.append(take(state).n_labels)
     return taken
+
+
+def stepped(ticks: list[Tick], config: CoreConfig) -> SymbolState:
+    state = SymbolState(ticks[0].symbol, config)
+    for tick in ticks:
+        state.step(tick)
+    return state
 
 
 def test_cadence_counts_learned_ticks(config: CoreConfig) -> None:
@@ -41,44 +50,108 @@ def test_a_checkpoint_restores_the_learner_that_forecasts_on_identically(
     config: CoreConfig,
 ) -> None:
     ticks = make_ticks(600, symbols=1)
-    live = SymbolState("AAPL", config)
-    for tick in ticks[:400]:
-        live.step(tick)
+    live = stepped(ticks[:400], config)
     checkpoint = take(live)
     assert checkpoint.n_labels == 399
     assert checkpoint.champion == live.champion_name
     assert checkpoint.challenger != checkpoint.champion
     assert checkpoint.params["linear.loss"] == "squared"
     assert checkpoint.metrics["random_walk.cumulative.mae"] > 0
-    restored = restore(checkpoint.state)
+    restored = restore(checkpoint.state, config)
     for tick in ticks[400:]:
         assert restored.step(tick).forecasts == live.step(tick).forecasts
 
 
-def test_restore_refuses_what_is_not_a_learner() -> None:
-    with pytest.raises(ConfigError, match="not a learner state"):
-        restore(pickle.dumps({"a": 1}))
+def test_the_codec_header_names_format_and_configuration(config: CoreConfig) -> None:
+    data = encode_state(stepped(make_ticks(50, symbols=1), config))
+    magic, version, _ = HEADER.unpack_from(data)
+    assert (magic, version) == (b"TKST", 1)
+    assert decode_state(data, config).n_ticks == 50
 
 
-def test_adopting_takes_the_models_and_keeps_the_data_state(config: CoreConfig) -> None:
+@pytest.mark.parametrize(
+    "other",
+    [
+        CoreConfig(min_outcomes=30, metrics_every=50, horizon=2),
+        CoreConfig(min_outcomes=30, metrics_every=50, level=0.8),
+        CoreConfig(min_outcomes=30, metrics_every=50, windows=(5, 30)),
+        CoreConfig(min_outcomes=30, metrics_every=50, models=resolve_models(["mean"])),
+        CoreConfig(min_outcomes=30, metrics_every=50, drift=DriftConfig(reaction="reset")),
+    ],
+    ids=["horizon", "level", "windows", "models", "drift"],
+)
+def test_a_state_never_runs_under_another_configuration(
+    config: CoreConfig, other: CoreConfig
+) -> None:
+    data = encode_state(stepped(make_ticks(50, symbols=1), config))
+    with pytest.raises(StateMismatchError, match="another core configuration"):
+        decode_state(data, other)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (pickle.dumps({"a": 1}), "no TKST header"),
+        (b"TKST\x00\x09" + bytes(16), "state format 9"),
+    ],
+)
+def test_bytes_that_are_no_state_are_refused_with_the_reason(
+    config: CoreConfig, data: bytes, reason: str
+) -> None:
+    with pytest.raises(StateMismatchError, match=reason):
+        decode_state(data, config)
+
+
+def test_adopting_takes_what_was_learned_and_keeps_the_data_state(config: CoreConfig) -> None:
     ticks = make_ticks(900, symbols=1)
-    old = SymbolState("AAPL", config)
-    for tick in ticks[:300]:
-        old.step(tick)
-    live = pickle.loads(pickle.dumps(old))
+    old = stepped(ticks[:300], config)
+    live = restore(encode_state(old), config)
     for tick in ticks[300:600]:
         live.step(tick)
-    adopt_models(live, old)
+    adopt_learned(live, old)
     assert live.models is old.models
+    assert live.scaler is old.scaler
     assert (live.n_labels, live.last_ts) == (599, ticks[599].ts)  # the stream goes on
-    moved_on = SymbolState("AAPL", config)
-    for tick in ticks[:600]:
-        moved_on.step(tick)
+    moved_on = stepped(ticks[:600], config)
     step = ticks[600]
     assert live.step(step).forecasts != moved_on.step(step).forecasts  # old models serve
 
 
-def test_adopting_refuses_a_version_with_other_models(config: CoreConfig) -> None:
+def test_a_warm_start_forecasts_every_tick_of_a_stream_older_than_the_checkpoint(
+    config: CoreConfig,
+) -> None:
+    """`make demo` then a worker on the same sample: the checkpoint saw these very event times,
+    and a warm start must not take them all for late."""
+    ticks = make_ticks(400, symbols=1)
+    checkpoint = stepped(ticks, config)
+    warm = SymbolState(ticks[0].symbol, config)
+    adopt_learned(warm, restore(encode_state(checkpoint), config))
+    statuses = [warm.step(tick).status for tick in ticks]
+    assert statuses == ["ok"] * len(ticks)
+    cold = stepped(ticks[:10], config)
+    assert warm.models is not cold.models
+
+
+def test_adopting_carries_a_learning_rate_boost_for_the_labels_it_had_left(
+    config: CoreConfig,
+) -> None:
+    boosting = replace(config, drift=replace(config.drift, reaction="boost_lr"))
+    old = stepped(make_ticks(300, symbols=1), boosting)
+    base_lr = old.models[2].optimizer.lr  # type: ignore[attr-defined]
+    old.models[2].optimizer.lr = base_lr * 3  # type: ignore[attr-defined]
+    old.boosted = {2: (base_lr, old.n_labels + 40)}
+    live = stepped(make_ticks(100, symbols=1), boosting)
+    adopt_learned(live, old)
+    assert live.boosted == {2: (base_lr, live.n_labels + 40)}
+    for tick in make_ticks(145, symbols=1)[100:]:
+        live.step(tick)  # 45 more labels: the boost has ended
+    assert live.boosted == {}
+    assert live.models[2].optimizer.lr == base_lr  # type: ignore[attr-defined]
+
+
+def test_adopting_refuses_a_version_learned_under_another_configuration(
+    config: CoreConfig,
+) -> None:
     other = replace(config, models=resolve_models(["mean"]))
-    with pytest.raises(ConfigError, match="runs models"):
-        adopt_models(SymbolState("AAPL", config), SymbolState("AAPL", other))
+    with pytest.raises(StateMismatchError, match="another core config"):
+        adopt_learned(SymbolState("AAPL", config), SymbolState("AAPL", other))

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import make_ticks
+from tickcast.codecs import decode_state, encode_state
 from tickcast.online_model import SERVED, CoreConfig, SymbolState, SymbolStates
 from tickcast.records import Forecast, Tick
 
@@ -80,14 +81,15 @@ def test_duplicate_and_late_ticks_are_counted_and_not_learned(config: CoreConfig
     assert pickle.dumps(next(iter(clean_states)).models) == pickle.dumps(states[0].models)
 
 
-def test_state_restored_from_a_pickle_continues_identically(config: CoreConfig) -> None:
+def test_state_restored_through_the_codec_continues_identically(config: CoreConfig) -> None:
     ticks = make_ticks(500, symbols=3)
     uninterrupted, _ = run(ticks, config)
     states = SymbolStates(config)
     before: list[Forecast] = []
     for tick in ticks[:260]:
         before += states.step(tick).forecasts
-    restored: SymbolStates = pickle.loads(pickle.dumps(states))  # a crash, then recovery
+    restored = SymbolStates(config)  # a crash, then recovery through the state codec
+    restored.states = {s: decode_state(encode_state(st), config) for s, st in states.states.items()}
     after: list[Forecast] = []
     for tick in ticks[260:]:
         after += restored.step(tick).forecasts

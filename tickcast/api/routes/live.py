@@ -15,10 +15,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from tickcast.api.deps import History, Latest, ServicesDep
-from tickcast.api.routes.forecasts import SymbolPath
-from tickcast.records import SYMBOL_RE, Forecast
+from tickcast.api.deps import NOT_FOUND, UNAVAILABLE, History, Latest, ServicesDep
+from tickcast.api.routes.forecasts import SymbolPath, wanted_symbols
+from tickcast.records import Forecast
 
 router = APIRouter(tags=["live"])
 QUEUE_SIZE = 1000
@@ -40,10 +41,7 @@ async def stream(
     symbols: Annotated[str | None, Query(description="comma-separated; all when absent")] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: one ``forecast`` event per new served forecast (JSON data)."""
-    wanted = {s.strip() for s in (symbols or "").split(",") if s.strip()} or None
-    bad = [s for s in wanted or () if not SYMBOL_RE.match(s)]
-    if bad:
-        raise HTTPException(422, f"invalid symbol(s): {', '.join(sorted(bad)[:5])}")
+    wanted = set(wanted_symbols([symbols] if symbols else None)) or None
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Forecast] = asyncio.Queue(QUEUE_SIZE)
 
@@ -56,8 +54,10 @@ async def stream(
         if wanted is None or forecast.symbol in wanted:
             loop.call_soon_threadsafe(put, forecast)
 
-    unsubscribe = latest.subscribe(on_forecast)
-    current = latest.get_many(sorted(wanted) if wanted else latest.symbols())
+    unsubscribe = await run_in_threadpool(latest.subscribe, on_forecast)
+    current = await run_in_threadpool(
+        lambda: latest.get_many(sorted(wanted) if wanted else latest.symbols())
+    )
 
     async def events() -> AsyncIterator[str]:
         try:
@@ -82,7 +82,7 @@ def _event(body: bytes) -> str:
     return f"event: forecast\ndata: {body.decode()}\n\n"
 
 
-@router.get("/symbols/{symbol}/quality")
+@router.get("/symbols/{symbol}/quality", responses={**NOT_FOUND, **UNAVAILABLE})
 def quality(symbol: SymbolPath, history: History) -> dict[str, Any]:
     """The served model and each model's latest rolling quality (MAE over random_walk's,
     hit rate, coverage), from ClickHouse's model_metrics."""
