@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml
 # System packages the tests need (Debian's): redis-server, Java 17 + Maven for the Kafka
 # broker that infra/kafka/broker runs from Maven Central's jars (fetched once here), and
 # prometheus for promtool, which checks infra/prometheus/prometheus.yml, and chromium with its
-# driver for the live page's browser test, and wrk for the API benchmark.
+# driver for the live page's browser test, wrk for the API benchmark, and docker-compose, whose
+# `config` validates docker-compose.yml without a Docker engine.
 APT_NEEDS := $(strip \
   $(if $(shell command -v redis-server),,redis-server) \
   $(if $(shell command -v java),,openjdk-17-jre-headless) \
@@ -30,7 +31,8 @@ APT_NEEDS := $(strip \
   $(if $(shell command -v promtool),,prometheus) \
   $(if $(shell command -v chromium),,chromium) \
   $(if $(shell command -v chromedriver),,chromium-driver) \
-  $(if $(shell command -v wrk),,wrk))
+  $(if $(shell command -v wrk),,wrk) \
+  $(if $(shell command -v docker-compose),,docker-compose))
 
 system-deps:
 	@if [ -n "$(APT_NEEDS)" ]; then \

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 import uuid
 from typing import Any
@@ -30,9 +31,9 @@ def main() -> None:
     topic_name, n = sys.argv[1], int(sys.argv[2])
     bootstrap = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1:9092"
     app = NoopApp(f"noop-{uuid.uuid4().hex[:8]}", broker=f"kafka://{bootstrap}",
-                  consumer_auto_offset_reset="earliest", web_enabled=False,
-                  store="memory://")  # fmt: skip
-    topic = app.topic(topic_name, schema=raw_schema())
+                  consumer_auto_offset_reset="earliest", web_enabled=False, store="memory://",
+                  datadir=tempfile.mkdtemp(prefix="tickcast-noop-"))  # fmt: skip
+    topic = app.topic(topic_name, schema=raw_schema())  # (datadir: not the repo root)
     seen = {"n": 0, "start": 0.0}
 
     @app.agent(topic)

@@ -20,13 +20,16 @@ def business_days(n: int, start: date = date(2021, 1, 4)) -> list[date]:
     return days
 
 
-def write_yfinance_csv(path: Path, n: int = 300, seed: int = 1, price: float = 100.0) -> Path:
-    """A daily CSV as `yfinance.download(...).to_csv()` wrote it before multi-level headers."""
+def write_yfinance_csv(
+    path: Path, n: int = 300, seed: int = 1, price: float = 100.0, start: date = date(2021, 1, 4)
+) -> Path:
+    """A daily CSV as `yfinance.download(...).to_csv()` wrote it before multi-level headers;
+    ``n`` business days from ``start`` (7,800 from 1995 is a 30-year history)."""
     rng = random.Random(seed)
     with path.open("w", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"])
-        for day in business_days(n):
+        for day in business_days(n, start):
             open_ = price
             price *= math.exp(rng.gauss(0.0003, 0.015))
             high, low = max(open_, price) * 1.004, min(open_, price) * 0.996

@@ -74,6 +74,11 @@ LiveOpt = Annotated[
     typer.Option(help="synthetic ticks stamped with the wall clock as they are made, paced "
                  "at --rate (the compose stack's producer)"),
 ]  # fmt: skip
+RegimeOpt = Annotated[
+    int,
+    typer.Option(help="synthetic: a planted regime (4x volatility, reversed autocorrelation) "
+                 "switched on and off every N steps of a symbol; 0: none", min=0),
+]  # fmt: skip
 RateOpt = Annotated[
     float, typer.Option(help="ticks per second of --live", callback=_finite_positive)
 ]
@@ -154,17 +159,19 @@ class Source:
 
 def _source(
     files: list[Path] | None, symbol: str | None, synthetic: int = 0, symbols: int = 10,
-    seed: int = 7, *, live: bool = False, rate: float = 20.0,
+    seed: int = 7, *, live: bool = False, rate: float = 20.0, regime_every: int = 0,
 ) -> Source:  # fmt: skip
     """Files (read up front), the synthetic generator (made as it goes: memory stays flat), its
     live variant, or the bundled sample."""
     from tickcast.producers import live_ticks, replay_records, sample_records, synthetic_ticks
 
+    regimes = regime_every or None
     if live:
-        return Source(live_ticks(symbols, rate=rate, n=synthetic, seed=seed), synthetic or None,
-                      "synthetic-live")  # fmt: skip
+        ticks = live_ticks(symbols, rate=rate, n=synthetic, seed=seed, regime_every=regimes)
+        return Source(ticks, synthetic or None, "synthetic-live")
     if synthetic:
-        return Source(synthetic_ticks(synthetic, symbols, seed=seed), synthetic, "synthetic")
+        return Source(synthetic_ticks(synthetic, symbols, seed=seed, regime_every=regimes),
+                      synthetic, "synthetic")  # fmt: skip
     if files:
         records = list(replay_records(files, symbol))
         return Source(records, len(records), ",".join(map(str, files)))
@@ -356,6 +363,7 @@ def replay(
     models_file: ModelsFileOpt = None,
     live: LiveOpt = False,
     rate: RateOpt = 20.0,
+    regime_every: RegimeOpt = 0,
     move_aliases: MoveAliasesOpt = False,
 ) -> None:
     """Run ticks through the embedded pipeline into ClickHouse and the latest store."""
@@ -364,7 +372,8 @@ def replay(
     settings = load_settings()
     _setup_logging(settings)
     config = _core_config(settings, horizon, models, None, models_file)
-    source = _source(files, symbol, synthetic, symbols, seed, live=live, rate=rate)
+    source = _source(files, symbol, synthetic, symbols, seed, live=live, rate=rate,
+                     regime_every=regime_every)  # fmt: skip
     store, latest = _open_stores(settings)
     _announce("replay", settings, source=source.name, ticks=source.total, speed=speed)
     start = time.perf_counter()
@@ -506,6 +515,7 @@ def produce(
     seed: SeedOpt = 7,
     live: LiveOpt = False,
     rate: RateOpt = 20.0,
+    regime_every: RegimeOpt = 0,
     sample: Annotated[bool, typer.Option(help="publish the bundled SP500 sample")] = False,
     yfinance: Annotated[
         str | None, typer.Option(help="poll 1-minute bars of these symbols (comma-separated)")
@@ -527,7 +537,7 @@ def produce(
             "give tick files, --synthetic N, --live, --sample or --yfinance SYMBOLS"
         )
     source = None if yfinance else _source(files, symbol, synthetic, symbols, seed, live=live,
-                                            rate=rate)  # fmt: skip
+                                            rate=rate, regime_every=regime_every)  # fmt: skip
     try:
         ensure_topics(
             settings.kafka_bootstrap,

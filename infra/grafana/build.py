@@ -164,7 +164,7 @@ def live_forecasts() -> dict[str, Any]:
                 "Which model was served, and when did it change?",
                 [
                     sql(f"""SELECT $__timeInterval(ts) AS time, based_on, count() AS forecasts
-                       FROM forecasts WHERE {SYMBOL} AND model = 'champion'
+                       FROM forecasts FINAL WHERE {SYMBOL} AND model = 'champion'
                        AND $__timeFilter(ts) GROUP BY time, based_on ORDER BY time""")
                 ],
                 kind="barchart",

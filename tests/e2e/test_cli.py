@@ -202,3 +202,40 @@ def test_backtest_report_writes_plots_a_page_and_an_mlflow_run(tmp_path: Path) -
     assert {a.path for a in client.list_artifacts(run_id, "report")} >= {
         "report/index.html", "report/metrics.json", "report/price_SPY.png",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["replay", "--synthetic", "10", "--speed", "-1"], {}, "Invalid value for '--speed'"),
+        (["replay", "--synthetic", "10", "--speed", "nan"], {}, "Invalid value for '--speed'"),
+        (["replay", "--synthetic", "-5"], {}, "Invalid value for '--synthetic'"),
+        (["replay", "--synthetic", "10", "--symbols", "0"], {}, "Invalid value for '--symbols'"),
+        (["backtest", "--sample", "--horizon", "0"], {}, "horizon must be within 1..10000"),
+        (["backtest", "--sample", "--level", "0"], {}, "interval level must be within"),
+        (["fetch", "AAPL"], {}, "AAPL: yfinance could not fetch it"),
+        (["models", "list"], {"TICKCAST_PARTITIONS": "0"}, "TICKCAST_PARTITIONS must be at least"),
+        (["backtest", "--sample"], {"TICKCAST_HORIZON": "abc"}, "TICKCAST_HORIZON='abc' is not"),
+        (["replay"], {"TICKCAST_MAX_AHEAD_S": "nan"}, "TICKCAST_MAX_AHEAD_S='nan' is not"),
+    ],
+    ids=["speed-negative", "speed-nan", "synthetic-negative", "symbols-zero", "horizon-zero",
+         "level-zero", "fetch-offline", "env-partitions", "env-horizon", "env-nan"],
+)  # fmt: skip
+def test_bad_input_is_an_error_message_and_status_2_never_a_traceback(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    result = subprocess.run(
+        [TICKCAST, *args], capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap'}", **env},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert message in " ".join(result.stderr.split()), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_backtest_table_shows_every_metric(tmp_path: Path) -> None:
+    result = tickcast("backtest", "--sample", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    header = result.stdout
+    for column in ("mse", "rmse", "adj_r2", "r2_oos", "precision", "recall", "f1", "roc_auc"):
+        assert f" {column} " in header, column

@@ -20,8 +20,9 @@ from tickcast.records import Forecast, dumps, forecasts_from_message
 TICKCAST = str(Path(sys.executable).with_name("tickcast"))
 
 
-def worker_env(bootstrap: str, tmp: Path, redis_url: str = "", **extra: str) -> dict[str, str]:
-    """Environment of an isolated pipeline: its own topics, consumer group and state dir."""
+def topics_env(bootstrap: str, **extra: str) -> dict[str, str]:
+    """A user's environment (no TICKCAST_* of this process), with topics and a consumer group
+    of its own on the test broker; every store at its default, under the working directory."""
     run = uuid.uuid4().hex[:8]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKCAST_")}
     env.update(
@@ -30,28 +31,38 @@ def worker_env(bootstrap: str, tmp: Path, redis_url: str = "", **extra: str) -> 
         TICKCAST_FORECASTS_TOPIC=f"forecasts-{run}",
         TICKCAST_DLQ_TOPIC=f"ticks-{run}.dlq",
         TICKCAST_APP_ID=f"tickcast-{run}",
-        TICKCAST_PARTITIONS="4",
-        TICKCAST_REDIS_URL=redis_url,
-        TICKCAST_FLUSH_INTERVAL_S="0.2",
-        TICKCAST_FLUSH_MAX_ROWS="500",
-        TICKCAST_STATE_DIR=str(tmp / "state"),
-        TICKCAST_CLICKHOUSE_URL=f"chdb://{tmp / 'olap'}",
-        TICKCAST_MLFLOW_URI="",  # the registry's own worker test turns it on
-        TICKCAST_WORKER_METRICS_PORT="0",  # the metrics test picks a free one
+        TICKCAST_WORKER_METRICS_PORT="0",
         TICKCAST_PRODUCER_METRICS_PORT="0",
     )
     env.update(extra)
     return env
 
 
+def worker_env(bootstrap: str, tmp: Path, redis_url: str = "", **extra: str) -> dict[str, str]:
+    """Environment of an isolated pipeline: its own topics, consumer group and stores in ``tmp``,
+    small batches, no registry (the registry's own worker test turns it on)."""
+    stores = {
+        "TICKCAST_PARTITIONS": "4",
+        "TICKCAST_REDIS_URL": redis_url,
+        "TICKCAST_FLUSH_INTERVAL_S": "0.2",
+        "TICKCAST_FLUSH_MAX_ROWS": "500",
+        "TICKCAST_STATE_DIR": str(tmp / "state"),
+        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp / 'olap'}",
+        "TICKCAST_MLFLOW_URI": "",
+    }
+    return topics_env(bootstrap, **{**stores, **extra})
+
+
 class Worker:
     """A `tickcast worker` subprocess with its log in a file."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, cwd: Path | None = None, command: str = TICKCAST
+    ) -> None:
         self.log = log
         self.handle = log.open("ab")
         self.proc = subprocess.Popen(
-            [TICKCAST, "worker"], env=env, stdout=self.handle, stderr=subprocess.STDOUT
+            [command, "worker"], env=env, stdout=self.handle, stderr=subprocess.STDOUT, cwd=cwd
         )
 
     def text(self) -> str:
@@ -118,6 +129,11 @@ class TopicCollector:
         while self.distinct < n and time.monotonic() < deadline:
             time.sleep(0.05)
         return list(self.messages)
+
+    def distinct_after(self, n: int, timeout: float = 90) -> int:
+        """How many distinct messages arrived once ``n`` did, or ``timeout`` passed."""
+        self.wait_for(n, timeout)
+        return self.distinct
 
     def close(self) -> None:
         self._stop.set()

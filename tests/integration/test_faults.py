@@ -178,3 +178,36 @@ def test_a_permanent_refusal_stops_the_run_at_once_naming_the_table(
     with pytest.raises(PermanentWriteError, match="refused rows for table outcomes"):
         asyncio.run(run_embedded(list(synthetic_ticks(3000, 3)), pipeline, flush_max_rows=500))
     assert time.monotonic() - start < 30  # no retry loop
+
+
+def test_a_worker_whose_output_refuses_a_batch_for_good_stops_without_acknowledging_it(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """A refusal that would repeat (here a constraint every forecast breaks) is not retried
+    forever: the worker says which table refused what, and exits; nothing was committed, so
+    the ticks are processed again once the cause is fixed."""
+    from kafka import KafkaAdminClient
+
+    store = ClickHouseStore(f"chdb://{tmp_path / 'olap'}")
+    store.setup()
+    store.client.command("ALTER TABLE forecasts ADD CONSTRAINT never CHECK price < 0")
+    store.close()
+    env = worker_env(kafka_bootstrap, tmp_path)
+    ensure_topics(kafka_bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
+    worker = Worker(env, tmp_path / "worker.log")
+    worker.wait_assigned()
+    publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], synthetic_ticks(500, 2, seed=3))
+    try:
+        code = worker.proc.wait(60)
+    finally:
+        worker.kill() if worker.proc.poll() is None else worker.handle.close()
+    assert code == 74, worker.text()[-3000:]
+    assert "refused rows for table forecasts" in worker.text()
+    assert worker.text().count("retrying") == 0
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        committed = admin.list_group_offsets(env["TICKCAST_APP_ID"])[env["TICKCAST_APP_ID"]]
+    finally:
+        admin.close()
+    ticks = [tp for tp in committed if tp.topic == env["TICKCAST_TICKS_TOPIC"]]
+    assert all(committed[tp].offset <= 0 for tp in ticks)

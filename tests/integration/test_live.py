@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import httpx
 import orjson
@@ -121,3 +122,30 @@ def test_a_stream_starts_with_the_latest_and_keeps_to_its_symbols() -> None:
     assert '<script src="/static/app.js">' in page.text
     assert script.status_code == 200
     assert "EventSource" in script.text
+
+
+class SlowStore(InMemoryLatestStore):
+    """A latest store that cannot fill the API's copy and whose reads take a second (a Redis
+    far away): every read goes to the store, so none may run on the event loop."""
+
+    def get_many(self, symbols: Any) -> Any:
+        raise ConnectionError("unreachable")
+
+    def get(self, symbol: str) -> Any:
+        time.sleep(1.0)
+        return super().get(symbol)
+
+
+def test_a_slow_store_read_never_holds_up_other_requests() -> None:
+    store = SlowStore()
+    store.put_many([BASE])
+    with Served(store) as base:
+        slow = threading.Thread(target=httpx.get, args=(f"{base}/forecasts/AAPL",),
+                                kwargs={"timeout": 10})  # fmt: skip
+        slow.start()
+        time.sleep(0.2)  # the slow read is under way
+        start = time.monotonic()
+        assert httpx.get(f"{base}/health", timeout=10).status_code == 200
+        waited = time.monotonic() - start
+        slow.join()
+    assert waited < 0.5, f"/health waited {waited:.2f} s behind a store read"

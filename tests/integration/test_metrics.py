@@ -45,14 +45,19 @@ def lags(page: dict[tuple[str, frozenset[tuple[str, str]]], float]) -> list[floa
     return [v for (name, _), v in page.items() if name == "tickcast_consumer_lag"]
 
 
-def scrape_when(port: int, ticks: int, timeout: float = 10) -> dict[Any, float]:
+def skipped_ticks(page: dict[Any, float]) -> float:
+    return sum(value(page, "tickcast_ticks_total", status=s) for s in ("duplicate", "late"))
+
+
+def scrape_when(port: int, ticks: int, timeout: float = 10, skipped: int = 0) -> dict[Any, float]:
     """A batch's forecasts are sent before its flush has counted it and set the lag gauge:
-    scrape until the flush of the ``ticks``-th tick is done."""
+    scrape until the flush of the ``ticks``-th tick (and of ``skipped`` repeats) is done."""
     deadline = time.monotonic() + timeout
     page = scrape(port)
     while time.monotonic() < deadline and (
         value(page, "tickcast_ticks_total", status="ok") < ticks
         or value(page, "tickcast_forecasts_total") < ticks  # counted once the batch is written
+        or skipped_ticks(page) < skipped
         or any(lags(page))
     ):
         time.sleep(0.2)
@@ -78,7 +83,8 @@ def test_worker_metrics_appear_and_move_as_ticks_flow(
         )
         publisher.publish_all([*records[:600], {"symbol": "SYN000", "ts": 1, "price": -1}])
         forecasts.wait_for(600)
-        first = scrape_when(port, 600)
+        publisher.publish_all(records[:50])  # delivered again: skipped, no forecast
+        first = scrape_when(port, 600, skipped=50)
         publisher.publish_all(records[600:])
         forecasts.wait_for(1200)
         second = scrape_when(port, 1200)
@@ -93,6 +99,9 @@ def test_worker_metrics_appear_and_move_as_ticks_flow(
     assert value(second, "tickcast_forecasts_total") == 1200
     for histogram in ("tickcast_processing_latency_seconds", "tickcast_end_to_end_latency_seconds"):
         assert 0 < value(first, f"{histogram}_count") < value(second, f"{histogram}_count")
+    # only ticks that were forecast: the 50 duplicates do not count as seen by readers
+    assert value(first, "tickcast_end_to_end_latency_seconds_count") == 600
+    assert value(second, "tickcast_processing_latency_seconds_count") == 1200
     for sink in ("kafka", "clickhouse", "latest"):
         assert value(second, "tickcast_sink_batch_rows_count", sink=sink) > 0
     assert 1 <= len(lags(second)) <= 3  # a gauge per partition that carried the 3 symbols' ticks

@@ -132,3 +132,56 @@ def test_promtool_accepts_the_prometheus_config_and_rejects_a_broken_one(tmp_pat
     bad = subprocess.run([promtool, "check", "config", str(broken)], capture_output=True, text=True,
                          check=False)  # fmt: skip
     assert bad.returncode != 0
+
+
+def test_docker_compose_accepts_the_stack(tmp_path: Path) -> None:
+    """Compose's own parser, as `docker compose up` reads the file (no engine needed)."""
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        pytest.fail("docker-compose is missing: install Debian's docker-compose (make test does)")
+    env = tmp_path / ".env"
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    env.write_text("\n".join(f"{line}secret" if line.endswith("PASSWORD=") else line
+                             for line in lines))  # fmt: skip
+    checked = subprocess.run(
+        [compose, "--project-directory", str(ROOT), "-f", str(ROOT / "docker-compose.yml"),
+         "--env-file", str(env), "config", "-q"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_kafka_keeps_topics_and_changelogs_on_its_volume() -> None:
+    kafka = SERVICES["kafka"]
+    mounts = dict(volume.split(":")[:2] for volume in kafka["volumes"])
+    assert kafka["environment"]["KAFKA_LOG_DIRS"] == mounts["kafka-data"]
+
+
+def test_the_stack_producer_makes_live_ticks_as_it_goes() -> None:
+    """Not a fixed list of ticks built in memory and republished with the same event times on
+    every restart: live ticks stamped with the wall clock, without end."""
+    command = SERVICES["producer"]["command"]
+    assert command[0] == "produce"
+    assert "--live" in command
+    assert "--synthetic" not in command  # no count: it runs until stopped
+
+
+def test_pre_commit_runs_the_linters_make_lint_runs() -> None:
+    """Not a pinned hook repository with a ruff of its own, which disagrees with `make lint`."""
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert all(repo["repo"] == "local" for repo in config["repos"])
+    makefile = (ROOT / "Makefile").read_text()
+    for hook, command in (("ruff", "ruff check"), ("ruff-format", "ruff format"),
+                          ("mypy", "mypy")):  # fmt: skip
+        assert hooks[hook]["entry"].startswith(f".venv/bin/{command}")
+        assert f"$(BIN)/{command}" in makefile
+
+
+def test_the_design_the_code_points_to_is_in_the_repo() -> None:
+    pointed = set()
+    for path in (ROOT / "tickcast").rglob("*.py"):
+        pointed |= set(re.findall(r"[\w/]+\.md", path.read_text()))
+    assert pointed, "the code points to no design page"
+    for page in pointed:
+        assert (ROOT / page).is_file(), f"the code points to {page}, which is not in the repo"

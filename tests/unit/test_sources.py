@@ -152,3 +152,31 @@ def test_live_poll_publishes_only_bars_not_yet_published() -> None:
     assert [parse_tick(r).price for r in first] == [222.01, 223.45, 222.72, 227.48, 226.96]
     assert again == []
     assert last_seen == {"AAPL": parse_ts("2024-11-08T00:00:00-05:00")}
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol"),
+    [("2330.TW.csv", "2330.TW"), ("2330_TW.csv", "2330.TW"), ("BRK_B.csv", "BRK.B"),
+     ("msft_daily.csv", "MSFT"), ("^GSPC.csv", "^GSPC")],
+)  # fmt: skip
+def test_a_single_symbol_file_names_its_symbol(tmp_path: Path, name: str, symbol: str) -> None:
+    path = write_yfinance_csv(tmp_path / name, n=5)
+    assert {r["symbol"] for r in read_records(path)} == {symbol}
+
+
+def test_rows_in_one_millisecond_are_numbered_and_a_repeated_row_is_a_duplicate(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "trades.csv"
+    path.write_text(
+        "symbol,ts,price,volume\n"
+        "AAPL,2024-03-01T14:00:00.001Z,10.0,100\n"
+        "MSFT,2024-03-01T14:00:00.001Z,20.0,100\n"
+        "AAPL,2024-03-01T14:00:00.001Z,10.1,200\n"  # a second trade in the same millisecond
+        "AAPL,2024-03-01T14:00:00.001Z,10.1,200\n"  # the same line again: a duplicate
+        "AAPL,2024-03-01T14:00:00.002Z,10.2,100\n"
+    )
+    ticks = [parse_tick(r) for r in read_records(path)]
+    assert [(t.symbol, t.seq) for t in ticks] == [
+        ("AAPL", 0), ("MSFT", 0), ("AAPL", 1), ("AAPL", 1), ("AAPL", 0)
+    ]  # fmt: skip

@@ -2,8 +2,10 @@
 
 Same seed, same prices. Regimes switch by a Markov chain between calm and turbulent volatility,
 jumps arrive at random, and returns carry a small autocorrelation ``ar`` so that a learner has
-something real (if faint) to find. The ``regime_change_at`` option plants one permanent shift
-for drift tests.
+something real (if faint) to find. ``regime_every`` plants a shift that a drift detector should
+see: every this many steps of a symbol, four times the volatility and the autocorrelation
+reversed, switched on and off (the compose stack's producer uses it, so its drift dashboard
+has something to show).
 
 Two clocks: :func:`synthetic_ticks` stamps ticks on a fixed grid from ``start_ms`` (history,
 repeatable); :func:`live_ticks` stamps each tick with the wall clock as it makes it, paced at a
@@ -36,8 +38,10 @@ class SyntheticMarket:
         vol: float = 0.001,
         ar: float = 0.1,
         jump_prob: float = 0.002,
-        regime_change_at: int | None = None,
+        regime_every: int | None = None,
     ) -> None:
+        if regime_every is not None and regime_every < 1:
+            raise ValueError(f"regime_every must be at least 1 step, got {regime_every}")
         names = symbols if isinstance(symbols, list) else [f"SYN{i:03d}" for i in range(symbols)]
         if not names:
             raise ValueError("at least one symbol is needed")
@@ -45,7 +49,7 @@ class SyntheticMarket:
         self.vol = vol
         self.ar = ar
         self.jump_prob = jump_prob
-        self.regime_change_at = regime_change_at
+        self.regime_every = regime_every
         self.rng = random.Random(seed)
         self.prices = [self.rng.uniform(20.0, 500.0) for _ in names]
         self.last = [0.0] * len(names)
@@ -58,7 +62,7 @@ class SyntheticMarket:
             self.turbulent[k] = not self.turbulent[k]
         sigma = self.vol * (3.0 if self.turbulent[k] else 1.0)
         phi = self.ar
-        if self.regime_change_at is not None and step >= self.regime_change_at:
+        if self.regime_every is not None and (step // self.regime_every) % 2 == 1:
             sigma *= 4.0
             phi = -self.ar
         r = phi * self.last[k] + rng.gauss(0.0, sigma)

@@ -234,7 +234,7 @@ class Pipeline:
 
     def drain(self) -> None:
         """Flush, then wait until every output so far is written: the first step of the
-        flush order in DESIGN.md, before state is written and input acknowledged."""
+        flush order (docs/architecture.md), before state is written and input acknowledged."""
         self.flush()
         for sink in self.sinks:
             sink.drain()

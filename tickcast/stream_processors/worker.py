@@ -2,7 +2,7 @@
 
 The core runs through the same :class:`Pipeline` as the embedded runner. The shell adds what
 Kafka needs: per-symbol state loaded from and written to the Faust table, the ``forecasts`` and
-``ticks.dlq`` topics, and the flush order of DESIGN.md (outputs, then state, then the
+``ticks.dlq`` topics, and the flush order of docs/architecture.md (outputs, then state, then the
 acknowledgement of the batch's events), with a batch written while the next one fills.
 """
 
@@ -127,7 +127,7 @@ class WorkerShell:
     everything the batch must write: Kafka messages, ClickHouse rows, the touched symbols'
     encoded states, the events to acknowledge; it also writes the latest forecasts (cheap, and
     never held back by the rest). The completion then writes and confirms the outputs, then the
-    states, then acknowledges the events (DESIGN.md's order), while the stream goes on with the
+    states, then acknowledges the events (docs/architecture.md), while the stream goes on with the
     next batch. At most one completion runs at a time, so states reach the changelog in order
     and a slow output holds the stream back instead of growing memory.
     """

@@ -125,3 +125,27 @@ def test_metric_snapshots_come_every_metrics_every_ticks(config: CoreConfig) -> 
     names = [m.name for m in config.models] + [SERVED]
     assert len(rows) == 2 * len(names) * 2  # ticks 50 and 100, rolling and cumulative
     assert {r["model"] for r in rows} == set(names)
+
+
+def test_two_ticks_in_one_millisecond_are_both_forecast_and_a_repeat_is_not(
+    config: CoreConfig,
+) -> None:
+    state = SymbolState("X", config)
+    first, second = Tick("X", 1_700_000_000_000, 10.0), Tick("X", 1_700_000_000_000, 10.1, seq=1)
+    assert state.step(first).status == "ok"
+    result = state.step(second)
+    assert result.status == "ok"
+    assert {(f.ts, f.seq) for f in result.forecasts} == {(second.ts, 1)}
+    assert state.step(second).status == "duplicate"  # re-delivered
+    assert state.step(first).status == "late"  # behind the (ts, seq) position
+    assert state.n_duplicates == state.n_late == 1
+
+
+def test_adjusted_r2_charges_each_model_the_inputs_it_fits(config: CoreConfig) -> None:
+    _, states = run(make_ticks(600, symbols=1), config)
+    summary = next(iter(states)).summary()
+    for baseline in ("random_walk", "mean"):  # no inputs: adjusted R2 is R2
+        assert summary[baseline]["adj_r2"] == pytest.approx(summary[baseline]["r2"])
+    linear = summary["linear"]
+    n, p = linear["n"], len(next(iter(states)).features.names)
+    assert linear["adj_r2"] == pytest.approx(1 - (1 - linear["r2"]) * (n - 1) / (n - p - 1))

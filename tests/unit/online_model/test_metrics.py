@@ -96,3 +96,12 @@ def test_conformal_uses_normal_prior_until_enough_scores() -> None:
     interval = ConformalInterval(level=0.9, window=100, min_scores=20)
     interval.update(100.0)
     assert interval.quantile() == pytest.approx(1.6449, abs=1e-4)
+
+
+def test_a_zero_return_is_half_a_hit_and_no_direction_outcome() -> None:
+    stats = ErrorStats(0.9)
+    stats.update(0.0, 0.01, -0.1, 0.1, 0.9, 0.0)  # up forecast, no move
+    stats.update(0.0, -0.01, -0.1, 0.1, 0.1, 0.0)  # down forecast, no move
+    assert stats.hits == 1.0
+    assert stats.tp + stats.fp + stats.fn + stats.tn == 0
+    assert sum(stats.pos_bins) + sum(stats.neg_bins) == 0

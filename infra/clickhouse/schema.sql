@@ -1,1 +1,0 @@
-../../tickcast/stores/schema.sql

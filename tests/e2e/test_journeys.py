@@ -1,0 +1,281 @@
+"""User journeys: the README's commands, each from a fresh temporary directory, at real sizes.
+
+These are what a new user does first beyond the demo: install the package, replay a long
+history, follow the README's order of commands, run the stack's producer, open the dashboards.
+Each one failed once on a clean checkout; each runs against the real broker and stores.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import REPO, free_port, wait_for_port
+from tests.factories import write_yfinance_csv
+from tests.integration.kafka_support import TICKCAST, TopicCollector, Worker, topics_env
+from tickcast.stores import ClickHouseStore
+
+pytestmark = pytest.mark.e2e
+SAMPLE_TICKS = 12_570
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+GRAFANA = REPO / "infra" / "grafana" / "dashboards"
+
+
+def run(
+    command: str, *args: str, cwd: Path, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([command, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=timeout, check=False)  # fmt: skip
+    assert result.returncode == 0, f"{' '.join(args)}:\n{result.stderr[-3000:]}"
+    return result
+
+
+def fresh(tmp_path: Path, name: str = "user") -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    return folder
+
+
+def test_the_package_built_from_a_clean_export_runs_installed_outside_the_repo(
+    tmp_path: Path, kafka_bootstrap: str, redis_clean: str
+) -> None:
+    """`pip install .` as the Dockerfile does: the wheel must carry every file the code reads."""
+    export = tmp_path / "export"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
+                             check=True).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, tracked):
+        if (REPO / name).is_file():
+            (export / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, export / name)
+    pip = [sys.executable, "-m", "pip"]
+    subprocess.run([*pip, "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(export)],
+                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("tickcast-*.whl")
+    assert "tickcast/stores/schema.sql" in zipfile.ZipFile(wheel).namelist()
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
+    installed = subprocess.run([str(tmp_path / "venv/bin/pip"), "install", "-q", str(wheel)],
+                               capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    tickcast = str(tmp_path / "venv/bin/tickcast")
+    home = fresh(tmp_path)
+    env = topics_env(kafka_bootstrap, TICKCAST_REDIS_URL=redis_clean, PYTHONPATH="")
+
+    replay = run(tickcast, "replay", "--synthetic", "2000", "--symbols", "4", cwd=home, env=env)
+    assert json.loads(replay.stdout)["counts"] == {"ok": 2000}
+
+    port = free_port()
+    api = subprocess.Popen([tickcast, "api", "--port", str(port)], cwd=home, env=env,
+                           stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        wait_for_port(port, 60)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/ready").json()["checks"] == {"latest": "ok", "clickhouse": "ok"}
+        assert httpx.get(f"{base}/forecasts/SYN000").json()["symbol"] == "SYN000"
+        history = httpx.get(f"{base}/forecasts/SYN000/history?limit=5")
+        assert history.status_code == 200, history.text
+        assert len(history.json()) == 5
+    finally:
+        api.send_signal(signal.SIGINT)
+        api.wait(30)
+
+    worker = Worker(env, home / "worker.log", cwd=home, command=tickcast)
+    forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
+    try:
+        worker.wait_assigned()
+        run(tickcast, "produce", "--synthetic", "1000", "--symbols", "4", cwd=home, env=env)
+        assert forecasts.distinct_after(1000, 120) == 1000
+    finally:
+        assert worker.stop() == 0, worker.text()[-3000:]
+        forecasts.close()
+
+
+def test_a_thirty_year_daily_history_replays_backtests_and_lands_in_clickhouse(
+    tmp_path: Path,
+) -> None:
+    """`tickcast fetch AAPL --period max` gives decades of daily bars: 360 months in one flush."""
+    home = fresh(tmp_path)
+    write_yfinance_csv(home / "AAPL.csv", n=7800, start=date(1995, 1, 2))
+    env = topics_env("127.0.0.1:9")
+    replay = run(TICKCAST, "replay", "AAPL.csv", cwd=home, env=env)
+    assert json.loads(replay.stdout)["counts"] == {"ok": 7800}
+    backtest = run(TICKCAST, "backtest", "AAPL.csv", "--json", cwd=home, env=env)
+    report = json.loads(backtest.stdout)
+    assert list(report["symbols"]) == ["AAPL"]
+    assert report["pooled"]["champion"]["n"] == 7799
+    store = ClickHouseStore(f"chdb://{home / 'data' / 'olap'}")
+    store.setup()
+    try:
+        stored = store.query(
+            "SELECT count() AS n, uniqExact(toYYYYMM(ts)) AS months FROM ticks FINAL"
+        )[0]
+        forecasts = store.query("SELECT count() AS n FROM forecasts FINAL")[0]["n"]
+    finally:
+        store.close()
+    assert stored["n"] == 7800
+    assert stored["months"] > 350
+    assert forecasts == 7800 * 6
+
+
+def test_demo_then_a_worker_and_the_sample_in_the_same_directory_forecast_every_tick(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """The README's order: `make demo`, then `tickcast worker` and `tickcast produce --sample`
+    in the same directory, with the demo's checkpoints there; one symbol's newest version is
+    promoted, so the worker starts it warm (learned parameters, never the demo's clock)."""
+    home = fresh(tmp_path)
+    env = topics_env(kafka_bootstrap)
+    run(TICKCAST, "demo", "--no-serve", cwd=home, env=env)
+    shown = run(TICKCAST, "models", "show", "AAPL", cwd=home, env=env).stdout
+    newest = int(re.search(r"^\W*(\d+)\W", shown, re.M).group(1))  # type: ignore[union-attr]
+    run(TICKCAST, "models", "promote", "AAPL", str(newest), cwd=home, env=env)
+    worker = Worker(env, home / "worker.log", cwd=home)
+    forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
+    try:
+        worker.wait_assigned()
+        produced = run(TICKCAST, "produce", "--sample", cwd=home, env=env)
+        assert json.loads(produced.stdout)["counts"] == {"published": SAMPLE_TICKS}
+        assert forecasts.distinct_after(SAMPLE_TICKS, 180) == SAMPLE_TICKS
+    finally:
+        assert worker.stop() == 0, worker.text()[-3000:]
+        forecasts.close()
+    assert f"warm start of AAPL from registry version {newest}" in worker.text()
+
+
+def stack_producer(**overrides: str) -> list[str]:
+    """The compose stack's producer command, with some options scaled for a test."""
+    command = list(COMPOSE["services"]["producer"]["command"])
+    for option, value in overrides.items():
+        flag = "--" + option.replace("_", "-")
+        if flag in command:
+            command[command.index(flag) + 1] = value
+        else:
+            command += [flag, value]
+    return command
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def test_the_stack_producer_runs_without_end_in_flat_memory_and_resumes_from_now(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    home = fresh(tmp_path)
+    env = topics_env(kafka_bootstrap)
+    command = stack_producer(rate="5000")
+    assert "--live" in command
+    producer = subprocess.Popen([TICKCAST, *command], cwd=home, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    try:
+        time.sleep(6)  # imports, topics, librdkafka's buffers: the steady state starts here
+        samples = []
+        for _ in range(40):
+            samples.append(rss_mb(producer.pid))
+            time.sleep(0.5)
+    finally:
+        producer.send_signal(signal.SIGTERM)
+        out, _ = producer.communicate(timeout=60)
+    assert producer.returncode == 0
+    published = json.loads(out)["counts"]["published"]
+    assert published > 5000 * 20  # 26 s at 5,000 ticks/s (most of them)
+    growth = max(samples) - samples[0]
+    assert growth < 25, (
+        f"RSS grew {growth:.0f} MB over 20 s: {samples[0]:.0f} -> {max(samples):.0f}"
+    )
+
+    restarted = run(TICKCAST, *stack_producer(rate="5000", synthetic="5000"), cwd=home, env=env)
+    assert json.loads(restarted.stdout)["counts"]["published"] == 5000
+    ticks = TopicCollector(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"])
+    try:
+        messages = ticks.wait_for(published + 5000, timeout=60)
+    finally:
+        ticks.close()
+    positions: dict[str, list[tuple[int, int]]] = {}
+    for message in sorted(messages, key=lambda m: (m.partition, m.offset)):
+        tick = json.loads(message.value)
+        positions.setdefault(tick["symbol"], []).append((tick["ts"], tick["seq"]))
+    for symbol, seen in positions.items():  # the restart went on from now: nothing repeated
+        assert seen == sorted(set(seen)), f"{symbol}'s event times went back"
+
+
+def default_range(board: dict[str, Any]) -> tuple[int, int]:
+    """The board's default time range (e.g. now-6h .. now) in epoch seconds, as Grafana sends."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+    now = int(time.time())
+
+    def at(text: str) -> int:
+        found = re.fullmatch(r"now(?:-(\d+)([smhdw]))?", text)
+        assert found, f"unexpected time {text!r}"
+        amount, unit = found.groups()
+        return now - int(amount) * units[unit] if amount else now
+
+    return at(board["time"]["from"]), at(board["time"]["to"])
+
+
+def clickhouse_queries(board: dict[str, Any]) -> list[tuple[str, str]]:
+    """(title, SQL) of every ClickHouse query of a board: panels, annotations, variables."""
+    found = [(p["title"], t["rawSql"]) for p in board["panels"] for t in p["targets"]
+             if "rawSql" in t]  # fmt: skip
+    found += [(a["name"], a["target"]["rawSql"]) for a in board["annotations"]["list"]
+              if "target" in a]  # fmt: skip
+    found += [(v["name"], v["query"]) for v in board["templating"]["list"]
+              if v["datasource"]["uid"] == "clickhouse"]  # fmt: skip
+    return found
+
+
+def expand(query: str, start: int, end: int, symbol: str) -> str:
+    """The plugin's macros and the dashboard variable, as Grafana expands them."""
+    query = re.sub(r"\$__timeFilter\((\w+)\)",
+                   rf"\1 >= toDateTime({start}) AND \1 <= toDateTime({end})", query)  # fmt: skip
+    query = re.sub(r"\$__timeInterval\((\w+)\)",
+                   r"toStartOfInterval(toDateTime(\1), INTERVAL 60 second)", query)  # fmt: skip
+    query = query.replace("${symbol}", symbol)
+    assert "$" not in query, f"unexpanded macro in {query}"
+    return query
+
+
+def test_every_dashboard_panel_has_rows_in_its_default_range_on_the_stack_producers_data(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """The stack's producer (live event times), a worker into ClickHouse, then every panel's
+    query as Grafana sends it under the board's default range: none may come back empty."""
+    home = fresh(tmp_path)
+    env = topics_env(kafka_bootstrap, TICKCAST_MLFLOW_URI="")
+    n = 12_000  # 6,000 per symbol: the planted regime changes after 3,000, data drift follows
+    worker = Worker(env, home / "worker.log", cwd=home)
+    forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
+    try:
+        worker.wait_assigned()
+        run(TICKCAST, *stack_producer(symbols="2", rate="3000", synthetic=str(n)), cwd=home,
+            env=env)  # fmt: skip
+        assert forecasts.distinct_after(n, 180) == n
+    finally:
+        assert worker.stop() == 0, worker.text()[-3000:]
+        forecasts.close()
+    store = ClickHouseStore(f"chdb://{home / 'data' / 'olap'}")
+    store.setup()
+    try:
+        for file in sorted(GRAFANA.glob("*.json")):
+            board = json.loads(file.read_text())
+            start, end = default_range(board)
+            for title, query in clickhouse_queries(board):
+                rows = store.query(expand(query, start, end, "SYN000"))
+                assert rows, f"{file.name} / {title}: no rows under {board['time']}"
+    finally:
+        store.close()
