@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import math
 import random
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+from tickcast import bootstrap
+from tickcast.online_model import CoreConfig
 from tickcast.records import Forecast, Tick
+from tickcast.stores import LatestStore
+from tickcast.stream_processors import Pipeline, Sink, run_embedded
 
 
 def business_days(n: int, start: date = date(2021, 1, 4)) -> list[date]:
@@ -98,3 +105,20 @@ def make_forecast(symbol: str = "AAPL", ts: int = START, **fields: object) -> Fo
     }  # fmt: skip
     values.update(fields)
     return Forecast(**values)  # type: ignore[arg-type]
+
+
+def replay(
+    records: Iterable[Any],
+    *sinks: Sink,
+    config: CoreConfig | None = None,
+    latest: LatestStore | None = None,
+    flush_interval_s: float = 0.5,
+    flush_max_rows: int = 5_000,
+    **pipeline: Any,
+) -> Pipeline:
+    """``records`` through the embedded runner on the composition root's runtime (``pipeline``:
+    the rest of its options); returns the pipeline, for its states and counts."""
+    runtime = bootstrap.runtime(config or CoreConfig(), sinks, latest=latest, **pipeline)
+    asyncio.run(run_embedded(records, runtime, flush_interval_s=flush_interval_s,
+                             flush_max_rows=flush_max_rows))  # fmt: skip
+    return runtime.pipeline

@@ -1,21 +1,24 @@
 """``tickcast backtest``: prequential evaluation of the model set on tick files.
 
-It drives the very same :class:`~tickcast.stream_processors.Pipeline` as the embedded runner
-and the worker, so its forecasts are the ones the live system would have made for these ticks.
+It drives the very same pipeline and runtime as the embedded runner and the worker, so its
+forecasts are the ones the live system would have made for these ticks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tickcast._core import pooled
 from tickcast.online_model import SERVED, CoreConfig
-from tickcast.online_model.metrics import ErrorStats
-from tickcast.stream_processors import Pipeline, Sink
+from tickcast.stream_processors import Sink, run_embedded
 
 __all__ = ["BacktestReport", "run_backtest"]
+
+BATCH = 10_000
 
 
 @dataclass
@@ -63,23 +66,21 @@ def run_backtest(
     sinks: Sequence[Sink] = (),
     on_progress: Callable[[int], None] | None = None,
 ) -> BacktestReport:
-    """Feed ``records`` through the pipeline and summarise every forecaster."""
-    pipeline = Pipeline(config, sinks, source="backtest")
-    for count, record in enumerate(records, 1):
-        pipeline.process(record)
-        if on_progress is not None and count % 1000 == 0:
-            on_progress(1000)
-    pipeline.drain()
+    """Feed ``records`` through the embedded runner (no stores: ``sinks`` only, a batch
+    cut every 10,000 records, so memory stays bounded) and summarise every forecaster."""
+    from tickcast import bootstrap
+
+    runtime = bootstrap.runtime(config, sinks, source="backtest")
+    asyncio.run(run_embedded(records, runtime, flush_interval_s=math.inf,
+                             flush_max_rows=BATCH, on_progress=on_progress))  # fmt: skip
+    pipeline = runtime.pipeline
     report = BacktestReport(config, counts=dict(pipeline.counts))
     report.invalid_reasons = dict(pipeline.invalid_reasons)
     report.invalid_examples = dict(pipeline.invalid_examples)
-    pooled: dict[str, ErrorStats] = {}
-    inputs: dict[str, int] = {}
-    for state in pipeline.states:
+    states = list(pipeline.states)
+    for state in states:
         report.symbols[state.symbol] = state.summary()
-        named = zip([*state.names, SERVED], state.metrics, state.inputs(), strict=True)
-        for name, metrics, n_inputs in named:
-            pooled.setdefault(name, ErrorStats(config.level)).merge(metrics.cumulative)
-            inputs[name] = max(inputs.get(name, 0), n_inputs)
-    report.pooled = {name: stats.summary(inputs[name]) for name, stats in pooled.items()}
+    if states:
+        summaries = pooled([state.core for state in states])
+        report.pooled = dict(zip(states[0].forecasters, summaries, strict=True))
     return report

@@ -273,45 +273,32 @@ def _fmt(value: Any) -> str:
     return f"{value:.4g}"
 
 
-def _open_stores(settings: Settings) -> tuple[Any, Any]:
-    from tickcast.stores import ClickHouseStore, open_latest_store
+def _open_stores(settings: Settings) -> Any:
+    from tickcast import bootstrap
 
-    store = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
-    store.setup()
-    return store, open_latest_store(settings.redis_url, settings.redis_prefix)
+    return bootstrap.open_stores(settings)
 
 
 async def _run_pipeline(
-    settings: Settings, config: CoreConfig, source: Source, store: Any, latest: Any,
+    settings: Settings, config: CoreConfig, source: Source, stores: Any,
     label: str, speed: float = 0.0, move_aliases: bool = False,
 ) -> dict[str, int]:  # fmt: skip
+    from tickcast import bootstrap
     from tickcast.producers import paced
-    from tickcast.stores.registry import BackgroundRegistry
-    from tickcast.stream_processors import (
-        ClickHouseSink,
-        LatestSink,
-        Pipeline,
-        PrometheusSink,
-        run_embedded,
-    )
-    from tickcast.stream_processors.pipeline import checkpoint_policy
-    from tickcast.stream_processors.sinks import Sink
+    from tickcast.stream_processors import run_embedded
 
-    registry = None
-    if settings.mlflow_uri:  # a replay checkpoints but does not warm-start: it stays repeatable
-        registry = BackgroundRegistry(settings.mlflow_uri, watch=False).start()
-    sinks: list[Sink] = [ClickHouseSink(store), LatestSink(latest),
-                         PrometheusSink(settings.metrics_symbols)]  # fmt: skip
-    pipeline = Pipeline(config, sinks, source=label, registry=registry,
-                        policy=checkpoint_policy(settings), moves_aliases=move_aliases,
-                        max_ahead_s=settings.max_ahead_s, observe_latency=True)  # fmt: skip
+    registry = bootstrap.registry_of(settings, watch=False)  # checkpoints, never warm starts
+    if registry is not None:
+        registry.start()
+    runtime = bootstrap.embedded(settings, config, stores, source=label,
+                                 move_aliases=move_aliases, registry=registry)  # fmt: skip
     records = source.records
     if speed and not isinstance(records, AsyncIterator):
         records = paced(records, speed)
     with _progress(label, source.total) as advance:
         await run_embedded(
             records,
-            pipeline,
+            runtime,
             flush_interval_s=settings.flush_interval_s,
             flush_max_rows=settings.flush_max_rows,
             on_progress=advance,
@@ -319,7 +306,7 @@ async def _run_pipeline(
     if registry is not None:
         with err.status(f"writing {registry.pending} checkpoint(s) to {settings.mlflow_uri}"):
             await asyncio.get_running_loop().run_in_executor(None, registry.close)
-    return dict(pipeline.counts)
+    return dict(runtime.pipeline.counts)
 
 
 def _serve_metrics(settings: Settings, port: int) -> str:
@@ -374,11 +361,11 @@ def replay(
     config = _core_config(settings, horizon, models, None, models_file)
     source = _source(files, symbol, synthetic, symbols, seed, live=live, rate=rate,
                      regime_every=regime_every)  # fmt: skip
-    store, latest = _open_stores(settings)
+    stores = _open_stores(settings)
     _announce("replay", settings, source=source.name, ticks=source.total, speed=speed)
     start = time.perf_counter()
     counts = asyncio.run(
-        _run_pipeline(settings, config, source, store, latest, "replay", speed, move_aliases)
+        _run_pipeline(settings, config, source, stores, "replay", speed, move_aliases)
     )
     elapsed = time.perf_counter() - start
     ticks = sum(counts.values())
@@ -400,27 +387,27 @@ def demo(
     settings = load_settings()
     _setup_logging(settings)
     config = _core_config(settings, None, None, None)
-    store, latest = _open_stores(settings)
+    stores = _open_stores(settings)
     source = _source(None, None)
     host = host or settings.api_host
     port = port or settings.api_port
     _announce("demo", settings, source="sp500-sample", ticks=source.total,
               api=f"http://{host}:{port}" if serve else "off")  # fmt: skip
-    asyncio.run(_demo(settings, config, source, store, latest, serve, host, port, speed,
-                      move_aliases))  # fmt: skip
+    asyncio.run(_demo(settings, config, source, stores, serve, host, port, speed, move_aliases))
 
 
 async def _demo(
-    settings: Settings, config: CoreConfig, source: Source, store: Any, latest: Any,
+    settings: Settings, config: CoreConfig, source: Source, stores: Any,
     serve: bool, host: str, port: int, speed: float, move_aliases: bool,
 ) -> None:  # fmt: skip
+    latest = stores.latest
     replay = asyncio.create_task(
-        _run_pipeline(settings, config, source, store, latest, "demo", speed, move_aliases)
+        _run_pipeline(settings, config, source, stores, "demo", speed, move_aliases)
     )
     if not serve:
         _replayed(await replay, latest)
         return
-    server = asyncio.create_task(_serve(settings, store, latest, host, port))
+    server = asyncio.create_task(_serve(settings, stores.clickhouse, latest, host, port))
     err.print(f"serving on http://{host}:{port}  (open it in a browser, or try "
               f"/forecasts/AAPL; Ctrl-C stops)")  # fmt: skip
     done, _ = await asyncio.wait({replay, server}, return_when=asyncio.FIRST_COMPLETED)

@@ -5,6 +5,9 @@ bytes: a header, then the payload::
 
     b"TKST" | format version (u16, big-endian) | fingerprint of the core config (16 bytes) | payload
 
+The payload is the compiled learner's compact state (fixed-width arrays, about 6 KB for the
+default model set, see ``rust/src/codec.rs``) and any River model pickled, LZ4-compressed.
+
 The fingerprint covers the whole core configuration (horizon, level, feature windows, model
 specs, metric and selection settings, drift settings), so a state learned under one
 configuration is never run under another: feature vectors of another width, another horizon's
@@ -19,6 +22,9 @@ import hashlib
 import pickle
 import struct
 
+import lz4.block
+
+from tickcast._core import SymbolCore
 from tickcast.exceptions import TickcastError
 from tickcast.online_model import CoreConfig, SymbolState
 
@@ -32,8 +38,9 @@ __all__ = [
 ]
 
 MAGIC = b"TKST"
-FORMAT_VERSION = 1  # payload: the state's attributes, pickled without its configuration
+FORMAT_VERSION = 2  # payload: LZ4 of (symbol, the compiled state's bytes, River parts pickled)
 HEADER = struct.Struct(">4sH16s")
+PARTS = struct.Struct("<HI")  # the symbol's and the compiled state's lengths
 PICKLE_PROTOCOL = 5
 
 
@@ -57,14 +64,22 @@ def fingerprint(config: CoreConfig) -> bytes:
 
 
 def encode_state(state: SymbolState) -> bytes:
-    """The state's bytes: header, then the payload (its configuration is in the header only)."""
-    header = HEADER.pack(MAGIC, FORMAT_VERSION, fingerprint(state.config))
-    return header + pickle.dumps(state, protocol=PICKLE_PROTOCOL)
+    """The state's bytes: header, then the compressed payload (its configuration is in the
+    header only, as a fingerprint)."""
+    core = state.core.encode()
+    symbol = state.symbol.encode()
+    river = (
+        b""
+        if state.core.externals is None
+        else pickle.dumps(state.core.externals, protocol=PICKLE_PROTOCOL)
+    )
+    payload: bytes = lz4.block.compress(PARTS.pack(len(symbol), len(core)) + symbol + core + river)
+    return HEADER.pack(MAGIC, FORMAT_VERSION, fingerprint(state.config)) + payload
 
 
 def decode_state(data: bytes, config: CoreConfig) -> SymbolState:
-    """The state in ``data``, to run under ``config``; StateMismatchError unless it was written by
-    this format under the same configuration."""
+    """The state in ``data``, to run under ``config``; StateMismatchError unless it was written
+    by this format under the same configuration."""
     if len(data) < HEADER.size or data[:4] != MAGIC:
         raise StateMismatchError("not a tickcast state (no TKST header)")
     _, version, found = HEADER.unpack_from(data)
@@ -76,11 +91,17 @@ def decode_state(data: bytes, config: CoreConfig) -> SymbolState:
             f"process {fingerprint(config).hex()[:12]}: horizon, level, windows, models or "
             "drift settings differ)"
         )
-    state = pickle.loads(data[HEADER.size :])  # only tickcast's own writers make these bytes
-    if not isinstance(state, SymbolState):
-        raise StateMismatchError(f"the payload is a {type(state).__name__}, not a learner state")
-    state.attach(config)
-    return state
+    try:
+        payload = lz4.block.decompress(data[HEADER.size :])
+        symbol_length, core_length = PARTS.unpack_from(payload)
+        core_at = PARTS.size + symbol_length
+        symbol = payload[PARTS.size : core_at].decode()
+        core, river = payload[core_at : core_at + core_length], payload[core_at + core_length :]
+        externals = pickle.loads(river) if river else None  # only tickcast writes these bytes
+        return SymbolState(symbol, config, SymbolCore.decode(config.spec, core, externals))
+    except (ValueError, struct.error, lz4.block.LZ4BlockError, pickle.UnpicklingError,
+            UnicodeDecodeError) as exc:  # fmt: skip
+        raise StateMismatchError(f"the state does not decode: {exc}") from None
 
 
 def key_partition(key: bytes, partitions: int) -> int:

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "Forecast",
     "InvalidTickError",
+    "Label",
     "Outcome",
     "RejectCode",
     "Tick",
@@ -108,8 +109,22 @@ class Forecast:
 
 
 @dataclass(slots=True)
+class Label:
+    """The realised log return over ``horizon`` ticks that matured the forecasts made at
+    (``ts``, ``seq``), known at ``label_ts``: one per tick, whatever the number of models."""
+
+    symbol: str
+    ts: int
+    seq: int
+    label_ts: int
+    horizon: int
+    realised_return: float
+
+
+@dataclass(slots=True)
 class Outcome:
-    """The scored forecast made at ``ts``, once the label matured at ``label_ts``."""
+    """A model's forecast made at ``ts`` with its label: the forecast row joined with the
+    Label (ClickHouse's ``outcomes`` view is that join)."""
 
     symbol: str
     ts: int

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import make_forecast
+from tests.factories import make_forecast, replay
 from tickcast.api import Services, create_app
-from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.stores import ClickHouseStore, InMemoryLatestStore, LatestStore, RedisLatestStore
-from tickcast.stream_processors import ClickHouseSink, LatestSink, Pipeline, run_embedded
+from tickcast.stream_processors import ClickHouseSink, Pipeline
 
 pytestmark = pytest.mark.integration
 
 
 def fill(store: ClickHouseStore | None, latest: LatestStore, n: int = 600) -> Pipeline:
-    sinks = [LatestSink(latest)] + ([ClickHouseSink(store)] if store else [])
-    pipeline = Pipeline(CoreConfig(), sinks)
-    asyncio.run(run_embedded(synthetic_ticks(n, 3), pipeline))
-    return pipeline
+    sinks = [ClickHouseSink(store)] if store else []
+    return replay(synthetic_ticks(n, 3), *sinks, latest=latest)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from tests.factories import make_forecast
 from tickcast.exceptions import PermanentWriteError, TransientWriteError
-from tickcast.records import Forecast, Outcome, Tick, parse_ts
+from tickcast.records import Forecast, Label, Outcome, Tick, parse_ts
 from tickcast.stores import ClickHouseError, ClickHouseStore
 
 pytestmark = pytest.mark.integration
@@ -21,14 +22,14 @@ def forecast(ts: int, price: float = 10.0) -> Forecast:
                          predicted_price=price, lower=9.0, upper=11.0, p_up=0.5)  # fmt: skip
 
 
-def outcome() -> Outcome:
-    return Outcome("AAPL", TS, 0, TS + 1000, 1, "linear", 0.0, 0.01, -0.02, 0.02, True, 0.5)
+def label() -> Label:
+    return Label("AAPL", TS, 0, TS + 1000, 1, 0.01)
 
 
 def test_schema_is_created_once_and_setup_is_idempotent(clickhouse: ClickHouseStore) -> None:
     clickhouse.setup()
     tables = {r["name"] for r in clickhouse.query("SHOW TABLES")}
-    assert {"ticks", "forecasts", "outcomes", "model_metrics", "drift_events"} <= tables
+    assert {"ticks", "forecasts", "labels", "outcomes", "model_metrics", "drift_events"} <= tables
     assert "dead_letters" in tables
 
 
@@ -96,9 +97,28 @@ def test_a_table_of_another_layout_is_refused_at_setup_in_one_line(chdb_url: str
 
 
 def test_a_refused_insert_is_permanent_and_names_the_table(clickhouse: ClickHouseStore) -> None:
-    clickhouse.client.command("ALTER TABLE outcomes DROP COLUMN p_up")
-    with pytest.raises(PermanentWriteError, match="refused rows for table outcomes"):
-        clickhouse.insert("outcomes", [outcome()])
+    clickhouse.client.command("ALTER TABLE labels DROP COLUMN realised_return")
+    with pytest.raises(PermanentWriteError, match="refused rows for table labels"):
+        clickhouse.insert("labels", [label()])
+
+
+def test_the_outcomes_view_joins_each_forecast_with_its_label_once(
+    clickhouse: ClickHouseStore,
+) -> None:
+    """One label per tick serves every model's outcome (a third of the rows a table per
+    model would write); rows written twice collapse in the view as in the tables."""
+    forecasts = [make_forecast("AAPL", TS, model=m, price=100.0, lower=99.0, upper=102.0,
+                               predicted_return=0.001) for m in ("linear", "champion")]  # fmt: skip
+    for _ in range(2):
+        clickhouse.insert("forecasts", forecasts)
+        clickhouse.insert("labels", [label()])
+    rows = clickhouse.records("outcomes", Outcome, order="model")
+    assert [row.model for row in rows] == ["champion", "linear"]
+    row = rows[0]
+    assert (row.label_ts, row.realised_return, row.predicted_return) == (TS + 1000, 0.01, 0.001)
+    assert row.lower_return == pytest.approx(math.log(0.99))
+    assert row.upper_return == pytest.approx(math.log(1.02))
+    assert row.inside  # 100 * e^0.01 = 101.005, within [99, 102]
 
 
 def test_an_unreachable_server_is_a_transient_failure() -> None:

@@ -7,7 +7,6 @@ that the code exports.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import re
@@ -19,10 +18,9 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-from tests.factories import START, regime_ticks
-from tickcast.online_model import CoreConfig
+from tests.factories import START, regime_ticks, replay
 from tickcast.stores import ClickHouseStore
-from tickcast.stream_processors import ClickHouseSink, Pipeline, run_embedded
+from tickcast.stream_processors import ClickHouseSink
 
 pytestmark = pytest.mark.integration
 GRAFANA = Path(__file__).parents[2] / "infra" / "grafana"
@@ -71,8 +69,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Any:
     store = ClickHouseStore(f"chdb://{tmp_path_factory.mktemp('olap')}")
     store.setup()
     records = [asdict(t) for t in regime_ticks(8000, change_at=5000)]
-    pipeline = Pipeline(CoreConfig(), [ClickHouseSink(store)])
-    asyncio.run(run_embedded(records, pipeline))
+    replay(records, ClickHouseSink(store))
     yield store
     store.close()
 

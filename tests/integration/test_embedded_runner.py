@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict
 from typing import Any
 
 import pytest
 
 from tests.conftest import make_ticks
+from tests.factories import replay
 from tickcast.backtest import run_backtest
 from tickcast.online_model import SERVED, CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.records import Forecast
 from tickcast.stores import ClickHouseStore, InMemoryLatestStore
-from tickcast.stream_processors import (
-    ClickHouseSink,
-    LatestSink,
-    MemorySink,
-    Pipeline,
-    run_embedded,
-)
+from tickcast.stream_processors import ClickHouseSink, MemorySink, Pipeline
 
 pytestmark = pytest.mark.integration
 
 
-def run_into(store: ClickHouseStore, records: list[Any], config: CoreConfig) -> Pipeline:
-    pipeline = Pipeline(config, [ClickHouseSink(store), LatestSink(InMemoryLatestStore())])
-    asyncio.run(run_embedded(records, pipeline, flush_interval_s=0.05, flush_max_rows=700))
-    return pipeline
-
-
-def latest_store(pipeline: Pipeline) -> InMemoryLatestStore:
-    sink = pipeline.sinks[1]
-    assert isinstance(sink, LatestSink)
-    assert isinstance(sink.store, InMemoryLatestStore)
-    return sink.store
+def run_into(
+    store: ClickHouseStore, records: list[Any], config: CoreConfig,
+    latest: InMemoryLatestStore | None = None,
+) -> Pipeline:  # fmt: skip
+    return replay(records, ClickHouseSink(store), config=config,
+                  latest=latest or InMemoryLatestStore(), flush_interval_s=0.05,
+                  flush_max_rows=700)  # fmt: skip
 
 
 def stored_forecasts(store: ClickHouseStore) -> list[Forecast]:
@@ -50,13 +40,14 @@ def test_embedded_runner_and_backtest_make_identical_forecasts(
     clickhouse: ClickHouseStore, config: CoreConfig
 ) -> None:
     records = list(synthetic_ticks(3000, 5, seed=2))
-    pipeline = run_into(clickhouse, records, config)
+    store = InMemoryLatestStore()
+    run_into(clickhouse, records, config, store)
     memory = MemorySink()
     run_backtest(records, config, sinks=[memory])
     stored = stored_forecasts(clickhouse)
     assert len(stored) == 3000 * (len(config.models) + 1)
     assert stored == by_identity(memory.forecasts)
-    latest = latest_store(pipeline).get("SYN003")
+    latest = store.get("SYN003")
     served = [f for f in memory.forecasts if f.symbol == "SYN003" and f.model == SERVED]
     assert latest == served[-1]
 
@@ -69,7 +60,8 @@ def test_every_model_has_exactly_one_forecast_per_tick(
     names = [*(m.name for m in config.models), SERVED]
     assert {r["model"]: r["n"] for r in counts} == dict.fromkeys(names, 1200)
     assert clickhouse.query("SELECT count() AS n FROM ticks FINAL")[0]["n"] == 1200
-    outcomes = clickhouse.query("SELECT count() AS n FROM outcomes FINAL")[0]["n"]
+    assert clickhouse.query("SELECT count() AS n FROM labels FINAL")[0]["n"] == 1200 - 4
+    outcomes = clickhouse.query("SELECT count() AS n FROM outcomes")[0]["n"]
     assert outcomes == (1200 - 4) * (len(config.models) + 1)
     assert clickhouse.query("SELECT count() AS n FROM model_metrics FINAL")[0]["n"] > 0
 
@@ -138,8 +130,7 @@ def test_drift_events_reach_clickhouse_and_prometheus(clickhouse: ClickHouseStor
 
     before = counted()
     records = [asdict(t) for t in regime_ticks(8000, change_at=5000)]
-    pipeline = Pipeline(CoreConfig(), [ClickHouseSink(clickhouse), PrometheusSink()])
-    asyncio.run(run_embedded(records, pipeline, flush_interval_s=0.05))
+    replay(records, ClickHouseSink(clickhouse), PrometheusSink(), flush_interval_s=0.05)
     rows = clickhouse.query(
         "SELECT kind, feature, toUnixTimestamp64Milli(ts) AS ts, value, threshold, reaction "
         "FROM drift_events FINAL WHERE symbol = 'X' ORDER BY ts"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import LocalBroker, RedisServer
-from tests.factories import make_forecast
+from tests.factories import make_forecast, replay
 from tests.integration.kafka_support import (
     TopicCollector,
     Worker,
@@ -28,7 +27,7 @@ from tickcast.online_model import SERVED, CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
 from tickcast.stores import ClickHouseStore, RedisLatestStore
-from tickcast.stream_processors import ClickHouseSink, MemorySink, Pipeline, run_embedded
+from tickcast.stream_processors import ClickHouseSink, MemorySink
 
 pytestmark = pytest.mark.integration
 
@@ -142,8 +141,6 @@ def test_clickhouse_failing_for_a_while_holds_the_stream_back_and_loses_nothing(
     clickhouse.client.command("SYSTEM STOP MERGES forecasts")
     clickhouse.client.command("ALTER TABLE forecasts MODIFY SETTING parts_to_throw_insert = 1")
     records = list(synthetic_ticks(6000, 3, seed=44))
-    sink = ClickHouseSink(clickhouse, max_rows=20_000)
-    pipeline = Pipeline(CoreConfig(), [sink])
     back_at = 0.0
 
     def come_back() -> None:
@@ -157,7 +154,7 @@ def test_clickhouse_failing_for_a_while_holds_the_stream_back_and_loses_nothing(
 
     restorer = threading.Thread(target=come_back)
     restorer.start()
-    asyncio.run(run_embedded(records, pipeline, flush_interval_s=0.05, flush_max_rows=500))
+    replay(records, ClickHouseSink(clickhouse), flush_interval_s=0.05, flush_max_rows=500)
     done_at = time.monotonic()
     restorer.join()
 
@@ -172,11 +169,10 @@ def test_clickhouse_failing_for_a_while_holds_the_stream_back_and_loses_nothing(
 def test_a_permanent_refusal_stops_the_run_at_once_naming_the_table(
     clickhouse: ClickHouseStore,
 ) -> None:
-    clickhouse.client.command("DROP TABLE outcomes")  # as if another version's schema
-    pipeline = Pipeline(CoreConfig(), [ClickHouseSink(clickhouse)])
+    clickhouse.client.command("DROP TABLE labels")  # as if another version's schema
     start = time.monotonic()
-    with pytest.raises(PermanentWriteError, match="refused rows for table outcomes"):
-        asyncio.run(run_embedded(list(synthetic_ticks(3000, 3)), pipeline, flush_max_rows=500))
+    with pytest.raises(PermanentWriteError, match="refused rows for table labels"):
+        replay(list(synthetic_ticks(3000, 3)), ClickHouseSink(clickhouse), flush_max_rows=500)
     assert time.monotonic() - start < 30  # no retry loop
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests import factories
+from tickcast import bootstrap
 from tickcast.codecs import key_partition
 from tickcast.exceptions import TickcastError
 from tickcast.online_model import CoreConfig, SymbolState
@@ -37,9 +39,9 @@ def replay(
     """The embedded runner over ``records``, checkpointing every EVERY labels into ``uri``."""
     registry = BackgroundRegistry(uri, watch=False).start() if uri else None
     memory = MemorySink()
-    pipeline = Pipeline(config, [memory], registry=registry, policy=CheckpointPolicy(EVERY),
-                        moves_aliases=moves_aliases)  # fmt: skip
-    asyncio.run(run_embedded(records, pipeline, flush_interval_s=0.05))
+    pipeline = factories.replay(records, memory, config=config, registry=registry,
+                                policy=CheckpointPolicy(EVERY), moves_aliases=moves_aliases,
+                                flush_interval_s=0.05)  # fmt: skip
     if registry is not None:
         registry.close(timeout=60)
     return pipeline, memory
@@ -183,14 +185,13 @@ def test_the_stream_hears_what_was_written_while_it_runs(tmp_path: Path) -> None
     (the benchmark once saw 'written 0' for a store of a few hundred versions)."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     registry = BackgroundRegistry(uri, watch=False).start()
-    pipeline = Pipeline(CoreConfig(), [MemorySink()], registry=registry,
-                        policy=CheckpointPolicy(100))  # fmt: skip
+    runtime = bootstrap.runtime(CoreConfig(), registry=registry, policy=CheckpointPolicy(100))
 
     async def run() -> int:
-        await run_embedded(list(synthetic_ticks(4000, 4, seed=5)), pipeline)
+        await run_embedded(list(synthetic_ticks(4000, 4, seed=5)), runtime)
         deadline = time.monotonic() + 30
         while registry.written < 8 and time.monotonic() < deadline:
-            pipeline.flush()
+            runtime.pipeline.observe()
             await asyncio.sleep(0.1)
         return registry.written
 
@@ -253,9 +254,9 @@ def test_an_unanswering_mlflow_neither_stalls_the_stream_nor_changes_a_forecast(
     config = CoreConfig()
     registry = BackgroundRegistry(silent_server, watch=False).start()
     memory = MemorySink()
-    pipeline = Pipeline(config, [memory], registry=registry, policy=CheckpointPolicy(100))
     start = time.monotonic()
-    asyncio.run(run_embedded(records, pipeline))
+    factories.replay(records, memory, config=config, registry=registry,
+                     policy=CheckpointPolicy(100))  # fmt: skip
     elapsed = time.monotonic() - start
     # The stream finished while the registry's first call still hung: it never waited on it.
     assert elapsed < 60
@@ -274,9 +275,7 @@ def test_a_refused_mlflow_is_retried_and_the_checkpoints_wait() -> None:
     closed.close()  # nothing listens: connections are refused at once
     records = list(synthetic_ticks(1000, 2, seed=4))
     registry = BackgroundRegistry(f"http://127.0.0.1:{port}", watch=False).start()
-    pipeline = Pipeline(CoreConfig(), [MemorySink()], registry=registry,
-                        policy=CheckpointPolicy(100))  # fmt: skip
-    asyncio.run(run_embedded(records, pipeline))
+    factories.replay(records, registry=registry, policy=CheckpointPolicy(100))
     deadline = time.monotonic() + 20
     while registry.failures < 2 and time.monotonic() < deadline:
         time.sleep(0.1)

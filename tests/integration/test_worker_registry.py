@@ -4,13 +4,13 @@ state), and adopts the version an operator promotes, live."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.factories import replay
 from tests.integration.kafka_support import (
     TopicCollector,
     Worker,
@@ -26,7 +26,6 @@ from tickcast.producers import synthetic_ticks
 from tickcast.producers.kafka_publisher import ensure_topics
 from tickcast.records import Forecast, parse_tick
 from tickcast.stores.registry import BackgroundRegistry, Registry
-from tickcast.stream_processors import MemorySink, Pipeline, run_embedded
 
 pytestmark = pytest.mark.integration
 
@@ -55,9 +54,7 @@ def test_worker_warm_starts_from_the_champion_and_follows_a_promotion(
 
     # An analyst replays history: checkpoints every 400 labels, the last one at its end.
     registry = BackgroundRegistry(uri, watch=False).start()
-    replay = Pipeline(CoreConfig(), [MemorySink()], registry=registry,
-                      policy=CheckpointPolicy(400))  # fmt: skip
-    asyncio.run(run_embedded(history, replay))
+    replay(history, registry=registry, policy=CheckpointPolicy(400))
     registry.close(timeout=60)
     versions = Registry(uri).versions("SYN000")
     assert not any(v.aliases for v in versions)  # a replay leaves the aliases alone

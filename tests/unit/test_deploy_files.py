@@ -109,6 +109,23 @@ def test_dockerfile_is_multi_stage_and_runs_as_a_user() -> None:
     assert user[-1] not in ("root", "0")
 
 
+def test_the_image_builds_the_rust_core_from_what_it_copies() -> None:
+    """The wheel's build reads pyproject.toml, rust/ (maturin's manifest) and tickcast/: a
+    source the build stage does not copy fails only on a user's machine."""
+    import tomllib
+
+    text = (ROOT / "Dockerfile").read_text()
+    build = text.split("\nFROM ")[1]  # the first stage
+    copied = {Path(src).parts[0] for line in re.findall(r"^COPY (?!--from)(.+)$", build, re.M)
+              for src in line.split()[:-1]}  # fmt: skip
+    maturin = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["maturin"]
+    needed = {"pyproject.toml", Path(maturin["manifest-path"]).parts[0],
+              *maturin["python-packages"]}  # fmt: skip
+    assert needed <= copied
+    assert "/usr/local/cargo/bin" in build  # cargo on the PATH of the build
+    assert "gcc" in build  # Rust links with the system's C compiler
+
+
 def test_prometheus_scrapes_what_compose_serves() -> None:
     config = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}

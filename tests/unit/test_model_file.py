@@ -40,7 +40,7 @@ def test_a_file_sets_models_windows_horizon_and_level() -> None:
         ({"models": {"x": {"kind": "forest"}}}, "kind must be one of"),
         ({"models": {"x": {"kind": "linear", "loss": "cubic"}}}, "loss must be one of"),
         ({"models": {"x": {"kind": "linear", "optimizer": "rmsprop"}}}, "optimizer must be"),
-        ({"models": {"x": {"kind": "linear", "lr": -1.0}}}, "lr must be positive"),
+        ({"models": {"x": {"kind": "linear", "lr": -1.0}}}, "lr must be a positive number"),
         ({"models": {"x": {"kind": "linear", "l3": 1.0}}}, "l3"),
         ({"windows": [1, 5]}, "windows must be within"),
         ({"level": 1.5}, "interval level"),

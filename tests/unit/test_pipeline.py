@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tickcast.online_model import CoreConfig
-from tickcast.stream_processors import MemorySink, Pipeline
+from tickcast.stream_processors import Pipeline
 
 values = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
@@ -29,12 +29,12 @@ records = st.one_of(
 def test_every_message_is_either_a_tick_or_a_dead_letter_with_a_reason(
     messages: list[Any],
 ) -> None:
-    sink = MemorySink()
-    pipeline = Pipeline(CoreConfig(), [sink])
-    results = [pipeline.process(m) for m in messages]
-    rejected = [m for m, r in zip(messages, results, strict=True) if r is None]
-    assert len(sink.dead_letters) == len(rejected) == pipeline.counts["invalid"]
-    assert all(letter.reason for letter in sink.dead_letters)
+    pipeline = Pipeline(CoreConfig())
+    outcomes = pipeline.process(messages)
+    letters = pipeline.take().dead_letters
+    assert len(outcomes) == len(messages)
+    assert len(letters) == outcomes.count("invalid") == pipeline.counts["invalid"]
+    assert all(letter.reason and letter.code for letter in letters)
     processed = sum(pipeline.counts[k] for k in ("ok", "duplicate", "late"))
     assert processed + pipeline.counts["invalid"] == len(messages)
 
@@ -42,44 +42,43 @@ def test_every_message_is_either_a_tick_or_a_dead_letter_with_a_reason(
 NOW_S = 1_800_000_000.0  # the shell's clock in these tests
 
 
-def pipeline_at(now_s: float = NOW_S, **options: Any) -> tuple[Pipeline, MemorySink]:
-    sink = MemorySink()
-    return Pipeline(CoreConfig(), [sink], clock=lambda: now_s, **options), sink
+def pipeline_at(now_s: float = NOW_S, **options: Any) -> Pipeline:
+    return Pipeline(CoreConfig(), clock=lambda: now_s, **options)
 
 
 def test_a_tick_far_ahead_of_the_clock_is_a_dead_letter_and_moves_no_clock() -> None:
-    pipeline, sink = pipeline_at()
+    pipeline = pipeline_at()
     now_ms = int(NOW_S * 1000)
-    pipeline.process({"symbol": "AAPL", "ts": now_ms - 2000, "price": 10.0})
-    assert pipeline.process({"symbol": "AAPL", "ts": 4_000_000_000_000, "price": 11.0}) is None
-    [letter] = sink.dead_letters
+    assert pipeline.process([{"symbol": "AAPL", "ts": now_ms - 2000, "price": 10.0},
+                             {"symbol": "AAPL", "ts": 4_000_000_000_000, "price": 11.0},
+                             {"symbol": "AAPL", "ts": now_ms - 1000, "price": 10.5}]) == \
+        ["ok", "invalid", "ok"]  # fmt: skip
+    [letter] = pipeline.take().dead_letters
     assert letter.code == "ahead_of_clock"
     assert "ahead of this process's clock" in letter.reason
-    later = pipeline.process({"symbol": "AAPL", "ts": now_ms - 1000, "price": 10.5})
-    assert later is not None
-    assert later.status == "ok"  # the symbol's clock did not move into the future
-    assert pipeline.states["AAPL"].last_ts == now_ms - 1000
+    assert pipeline.states["AAPL"].last_ts == now_ms - 1000  # the clock did not jump ahead
 
 
 def test_a_little_ahead_of_the_clock_is_accepted() -> None:
-    pipeline, _ = pipeline_at(max_ahead_s=300)
-    result = pipeline.process({"symbol": "AAPL", "ts": int(NOW_S * 1000) + 299_000, "price": 1.0})
-    assert result is not None
+    pipeline = pipeline_at(max_ahead_s=300)
+    tick = {"symbol": "AAPL", "ts": int(NOW_S * 1000) + 299_000, "price": 1.0}
+    assert pipeline.process([tick]) == ["ok"]
 
 
 def test_dead_letters_are_counted_by_a_bounded_code() -> None:
     from prometheus_client import REGISTRY
 
-    pipeline, sink = pipeline_at()
-    for price in range(-2000, 0):
-        pipeline.process({"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": price})
+    pipeline = pipeline_at()
+    pipeline.process([{"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": price}
+                      for price in range(-2000, 0)])  # fmt: skip
     pipeline.observe()
     series = [s.labels["reason"] for m in REGISTRY.collect() if m.name == "tickcast_ticks_invalid"
               for s in m.samples if s.name.endswith("_total")]  # fmt: skip
     assert "bad_price" in series
     assert len(series) <= 10  # one per code, never one per value
     assert pipeline.invalid_reasons == {"bad_price": 2000}
-    assert len({letter.reason for letter in sink.dead_letters}) == 2000  # full reasons kept
+    letters = pipeline.take().dead_letters
+    assert len({letter.reason for letter in letters}) == 2000  # full reasons kept
 
 
 def test_a_changelog_state_of_another_configuration_falls_back_to_a_fresh_state(
@@ -91,28 +90,72 @@ def test_a_changelog_state_of_another_configuration_falls_back_to_a_fresh_state(
     from tickcast.online_model import SymbolState
 
     other = SymbolState("AAPL", replace(CoreConfig(), windows=(5, 30)))
-    pipeline, _ = pipeline_at(recover=lambda symbol: encode_state(other))
-    result = pipeline.process({"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": 1.0})
-    assert result is not None
-    assert result.status == "ok"
-    assert pipeline.states["AAPL"].features.windows == (5, 20)
+    pipeline = pipeline_at(recover=lambda symbol: encode_state(other))
+    assert pipeline.process([{"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": 1.0}]) == ["ok"]
+    assert pipeline.states["AAPL"].config.windows == (5, 20)
     [line] = [r.message for r in caplog.records if "recovered state is not usable" in r.message]
     assert "another core configuration" in line
 
 
-def test_processing_latency_is_counted_from_arrival_before_the_core_step() -> None:
+def test_processing_latency_is_counted_from_the_messages_arrival() -> None:
     import time as clock
 
-    class Stamp(MemorySink):
-        def add(self, tick: Any, result: Any) -> None:
-            self.seen_at = clock.perf_counter()
-            super().add(tick, result)
-
-    stamp = Stamp()
-    pipeline = Pipeline(CoreConfig(), [stamp], observe_latency=True, clock=lambda: NOW_S)
+    pipeline = pipeline_at(observe_latency=True)
+    tick = {"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": 1.0}
     before = clock.perf_counter()
-    pipeline.process({"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": 1.0})
-    [arrived] = pipeline.take_arrivals()
-    assert before <= arrived < stamp.seen_at
-    pipeline.process({"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": 1.0})  # duplicate
+    pipeline.process([tick])
+    after = clock.perf_counter()
+    [(arrived, ticks)] = pipeline.take_arrivals()
+    assert before <= arrived <= after
+    assert ticks == 1
+    pipeline.process([tick])  # a duplicate
     assert pipeline.take_arrivals() == []  # only forecast ticks count
+
+
+def test_taken_outputs_leave_an_empty_batch_and_each_moved_symbol_once() -> None:
+    pipeline = pipeline_at()
+    ms = int(NOW_S * 1000)
+    pipeline.process([{"symbol": s, "ts": ms + i, "price": 10.0 + i}
+                      for i in range(30) for s in ("AAPL", "MSFT")])  # fmt: skip
+    outputs = pipeline.take()
+    assert outputs.rows("ticks") == 60
+    assert outputs.rows("forecasts") == 60 * len(CoreConfig().forecasters)
+    fresh = pipeline.take_fresh()  # the open batch is empty again: nothing newer
+    assert fresh == []
+    assert set(pipeline.take_dirty()) == {"AAPL", "MSFT"}
+    assert len(pipeline.take()) == 0
+    assert pipeline.take_dirty() == {}
+    assert {f.symbol: f.ts for f in outputs.latest()} == {"AAPL": ms + 29, "MSFT": ms + 29}
+
+
+def test_the_latest_store_is_given_each_newer_served_forecast_once() -> None:
+    pipeline = pipeline_at()
+    ms = int(NOW_S * 1000)
+    pipeline.process([{"symbol": s, "ts": ms + i, "price": 10.0 + i}
+                      for i in range(3) for s in ("AAPL", "MSFT")])  # fmt: skip
+    assert [(f.symbol, f.ts, f.model) for f in pipeline.take_fresh()] == [
+        ("AAPL", ms + 2, "champion"), ("MSFT", ms + 2, "champion")]  # fmt: skip
+    assert pipeline.take_fresh() == []  # nothing newer since
+    pipeline.process([{"symbol": "MSFT", "ts": ms + 5, "price": 11.0}])
+    assert [(f.symbol, f.ts) for f in pipeline.take_fresh()] == [("MSFT", ms + 5)]
+
+
+def test_many_observations_at_once_equal_as_many_single_ones() -> None:
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from tickcast.monitor.metrics import observe_many
+
+    registry = CollectorRegistry()
+    one = Histogram("one", "", buckets=(0.001, 0.01, 0.1), registry=registry)
+    many = Histogram("many", "", buckets=(0.001, 0.01, 0.1), registry=registry)
+    for value, n in ((0.0005, 3), (0.05, 7), (5.0, 2)):
+        for _ in range(n):
+            one.observe(value)
+        observe_many(many, value, n)
+
+    def samples(name: str) -> list[tuple[str, dict[str, str], float]]:
+        found = [m for m in registry.collect() if m.name == name]
+        return [(s.name.removeprefix(name), s.labels, s.value) for m in found
+                for s in m.samples if not s.name.endswith("_created")]  # fmt: skip
+
+    assert samples("one") == samples("many")

@@ -1,6 +1,7 @@
 """The pure forecasting core: features, models, delayed-label learner, intervals, metrics.
 
-Nothing here does I/O or reads a clock.
+Nothing here does I/O or reads a clock. The per-tick arithmetic is compiled
+(``tickcast._core``, from ``rust/``); this package configures it and gives it records.
 """
 
 from tickcast.online_model.learner import SERVED, StepResult, SymbolState, SymbolStates

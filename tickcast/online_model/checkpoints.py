@@ -80,8 +80,8 @@ def take(state: SymbolState, *, moves_aliases: bool = True) -> Checkpoint:
     checkpoint (a live worker's do; a replay's or backtest's do only when asked)."""
     assert state.last_ts is not None, "a checkpoint needs a tick"
     state.checkpointed = (state.n_labels, state.last_ts)
-    n, advantage, _ = state.metrics[-1].recent_selection()
-    rolling = state.metrics[-1].recent.summary()
+    advantage, _ = state.core.served_evidence()
+    rolling = state.summary("rolling")[SERVED]
     config = state.config
     params = {"horizon": str(config.horizon), "level": str(config.level),
               "windows": ",".join(map(str, config.windows))}  # fmt: skip
@@ -95,7 +95,7 @@ def take(state: SymbolState, *, moves_aliases: bool = True) -> Checkpoint:
         champion=state.champion_name,
         challenger=state.challenger_name,
         served_mae_ratio=_finite(rolling.get("mae_ratio_vs_random_walk")),
-        served_advantage=advantage if n else 0.0,
+        served_advantage=advantage,
         evidence_t=config.champion_t,
         models=dict(zip(state.names, state.versions, strict=True)),
         params=params,
@@ -106,7 +106,7 @@ def take(state: SymbolState, *, moves_aliases: bool = True) -> Checkpoint:
 
 
 def restore(data: bytes, config: CoreConfig) -> SymbolState:
-    """The learner a checkpoint holds, to run under ``config`` (StateMismatchError if it cannot)."""
+    """The learner a checkpoint holds, to run under ``config`` (StateMismatchError if not)."""
     return decode_state(data, config)
 
 
@@ -124,23 +124,14 @@ def adopt_learned(live: SymbolState, chosen: SymbolState) -> None:
         raise StateMismatchError(
             f"{live.symbol}: the version was learned under another core config"
         )
-    live.scaler = chosen.scaler
-    live.models = chosen.models
-    live.intervals = chosen.intervals
-    live.champion = chosen.champion
-    live.shrink = chosen.shrink
-    live.boosted = {
-        i: (lr, live.n_labels + max(0, until - chosen.n_labels))
-        for i, (lr, until) in chosen.boosted.items()
-    }
+    live.core.adopt_learned(chosen.core)
 
 
 def _flat_metrics(state: SymbolState) -> dict[str, float]:
     """Cumulative and rolling metrics as ``<model>.<window>.<metric>``, finite numbers only."""
     flat: dict[str, float] = {}
-    named = zip([*state.names, SERVED], state.metrics, state.inputs(), strict=True)
-    for name, metrics, n_inputs in named:
-        for window, summary in metrics.summaries(n_inputs).items():
+    for window in ("cumulative", "rolling"):
+        for name, summary in state.summary(window).items():
             for key, value in summary.items():
                 number = _finite(value)
                 if number is not None:

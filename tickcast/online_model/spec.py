@@ -1,20 +1,23 @@
 """Model specifications and the core's configuration, validated when they are built.
 
 A spec is data (kind + parameters), so it can come from a CLI flag or a config file, be
-compared, and fingerprint the model version that forecasts carry.
+compared, and fingerprint the model version that forecasts carry. Every default and every
+check lives here; :meth:`CoreConfig.resolved` hands the compiled core (``tickcast._core``)
+the complete, checked configuration.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from statistics import NormalDist
 from typing import Any
 
+from tickcast._core import Spec
 from tickcast.exceptions import ConfigError
-from tickcast.online_model import models
 from tickcast.online_model.drift import DETECTORS, REACTIONS, DriftConfig
-from tickcast.online_model.features import feature_names
 
 __all__ = [
     "BASELINE",
@@ -22,18 +25,41 @@ __all__ = [
     "OPTIONAL_MODELS",
     "CoreConfig",
     "ModelSpec",
-    "build_model",
     "config_from_mapping",
+    "feature_names",
     "resolve_models",
 ]
 
 BASELINE = "random_walk"
+SERVED = "champion"  # the served forecast's name among the forecasters
 KINDS = ("random_walk", "mean", "linear", "direction", "tree", "snarimax")
+LOSSES = ("squared", "absolute", "huber")
+OPTIMIZERS: dict[str, dict[str, float]] = {  # each optimiser's hyper-parameters and defaults
+    "sgd": {"lr": 0.01},
+    "momentum": {"lr": 0.01, "rho": 0.9},
+    "adagrad": {"lr": 0.05, "eps": 1e-8},
+    "adam": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+}
+LINEAR = {"loss": "squared", "l1": 0.0, "l2": 0.0, "huber_delta": 1.345, "clip": 10.0}
+DIRECTION = {"l2": 0.0}
+EMA_SPANS = (12, 26)
+N_LAGS = 3
+CALENDAR = ("tod_", "dow_")  # features that move with the clock by design: no drift check
+
+
+def feature_names(windows: tuple[int, ...]) -> list[str]:
+    """Names of the feature vector for the given rolling windows, in vector order."""
+    names = [f"ret_lag{i + 1}" for i in range(N_LAGS)]
+    for w in windows:
+        names += [f"ret_mean_{w}", f"ret_std_{w}"]
+    names += [f"ema_gap_{span}" for span in EMA_SPANS]
+    names += ["rsi", "volume_z", "range", "tod_sin", "tod_cos", "dow_sin", "dow_cos"]
+    return names
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A named model: ``kind`` picks the class, ``params`` its hyper-parameters."""
+    """A named model: ``kind`` picks the model, ``params`` its hyper-parameters."""
 
     name: str
     kind: str
@@ -77,50 +103,87 @@ def resolve_models(names: list[str] | None) -> tuple[ModelSpec, ...]:
     return tuple(CATALOGUE[n] for n in chosen)
 
 
-def _optimizer(params: dict[str, Any]) -> Any:
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _not_negative(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ConfigError(f"{name} must not be negative, got {value!r}")
+    return float(value)
+
+
+def _optimizer(params: dict[str, Any]) -> dict[str, Any]:
     name = params.pop("optimizer", "sgd")
-    if name not in models.OPTIMIZERS:
-        raise ConfigError(f"optimizer must be one of {', '.join(models.OPTIMIZERS)}, got {name!r}")
-    lr = params.pop("lr", None)
-    if lr is not None and not lr > 0:
-        raise ConfigError(f"lr must be positive, got {lr}")
-    cls = models.OPTIMIZERS[name]
-    return cls() if lr is None else cls(lr=lr)
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    values: dict[str, Any] = {"optimizer": name}
+    for key, default in OPTIMIZERS[name].items():
+        values[key] = _positive(key, params.pop(key, default))
+    return values
 
 
-def build_model(model_spec: ModelSpec, names: list[str], horizon: int) -> models.Model:
-    """Instantiate a spec for a feature vector with ``names``; bad parameters raise ConfigError."""
+def _take(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    return {key: params.pop(key, default) for key, default in defaults.items()}
+
+
+def _resolved(model_spec: ModelSpec, width: int) -> dict[str, Any]:
+    """A spec with every default filled in and every value checked, as the core takes it;
+    bad or unknown parameters raise ConfigError naming the model."""
     params = dict(model_spec.params)
     kind = model_spec.kind
+    values: dict[str, Any] = {"name": model_spec.name, "version": model_spec.version}
     try:
-        if kind == "random_walk":
-            return models.RandomWalk()
-        if kind == "mean":
-            return models.Mean()
-        if kind == "linear":
-            return models.Linear(len(names), optimizer=_optimizer(params), **params)
-        if kind == "direction":
-            return models.Direction(len(names), optimizer=_optimizer(params), **params)
-        if kind == "tree":
-            return models.RiverTree(names, **params)
-        if kind == "snarimax":
-            return models.Snarimax(horizon, **params)
+        if kind in ("random_walk", "mean"):
+            values["kind"] = kind
+        elif kind == "linear":
+            values |= {"kind": kind, **_take(params, LINEAR), **_optimizer(params)}
+            if values["loss"] not in LOSSES:
+                raise ConfigError(
+                    f"loss must be one of {', '.join(LOSSES)}, got {values['loss']!r}"
+                )
+            for key in ("l1", "l2"):
+                values[key] = _not_negative(key, values[key])
+            values["huber_delta"] = _positive("huber_delta", values["huber_delta"])
+            values["clip"] = _positive("clip", values["clip"])
+        elif kind == "direction":
+            values |= {"kind": kind, **_take(params, DIRECTION), **_optimizer(params)}
+            values["l2"] = _not_negative("l2", values["l2"])
+        elif kind == "tree":
+            from tickcast.online_model.models import RiverTree
+
+            values |= {"kind": "external", "n_inputs": width}
+            RiverTree.check(**params)
+            params.clear()
+        elif kind == "snarimax":
+            from tickcast.online_model.models import Snarimax
+
+            values |= {"kind": "external", "n_inputs": Snarimax.check(**params)}
+            params.clear()
+        else:
+            raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        if params:
+            raise ConfigError(f"unknown parameter(s) {', '.join(sorted(params))} for kind {kind}")
+    except ConfigError as exc:
+        raise ConfigError(f"model {model_spec.name!r}: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"model {model_spec.name!r}: {exc}") from None
-    raise ConfigError(f"model {model_spec.name!r}: kind must be one of {', '.join(KINDS)}")
+    return values
 
 
 @dataclass(frozen=True)
 class CoreConfig:
-    """What the pure core needs; validated on construction.
+    """What the core needs; validated on construction.
 
     ``horizon``: ticks ahead; ``level``: nominal interval coverage; ``windows``: feature windows;
-    ``metrics_window``: rolling window of the prequential metrics and champion selection;
-    ``calibration_window``: conformal scores kept; ``champion_t``: the t-statistic of its gain
-    over the random walk a model needs to be served (it keeps serving down to half of that);
-    ``champion_hysteresis``: how much higher a challenger's t must be to replace the champion;
-    ``min_outcomes``: scored forecasts before any switch;
-    ``metrics_every``: ticks between metric snapshots per symbol.
+    ``metrics_window``: the effective window of the rolling metrics and of the selection of
+    the served model (outcomes); ``interval_step``: how fast the intervals' quantile follows
+    its misses; ``champion_t``: the t-statistic of its gain over the random walk a model needs
+    to be served (it keeps serving down to half of that); ``champion_hysteresis``: how much
+    higher a challenger's t must be to replace it; ``min_outcomes``: scored forecasts before
+    any switch; ``metrics_every``: ticks between metric snapshots per symbol.
     """
 
     horizon: int = 1
@@ -128,7 +191,7 @@ class CoreConfig:
     models: tuple[ModelSpec, ...] = DEFAULT_MODELS
     windows: tuple[int, ...] = (5, 20)
     metrics_window: int = 250
-    calibration_window: int = 500
+    interval_step: float = 0.05
     champion_t: float = 3.0
     champion_hysteresis: float = 0.5
     min_outcomes: int = 50
@@ -143,15 +206,16 @@ class CoreConfig:
         if not self.models or self.models[0].name != BASELINE:
             raise ConfigError(f"the model set must start with {BASELINE}")
         names = [m.name for m in self.models]
-        if len(set(names)) != len(names) or "champion" in names:
-            raise ConfigError(f"model names must be unique and not 'champion': {names}")
-        for name, value in (
-            ("metrics_window", self.metrics_window),
-            ("calibration_window", self.calibration_window),
-            ("metrics_every", self.metrics_every),
-        ):
+        if len(set(names)) != len(names) or SERVED in names:
+            raise ConfigError(f"model names must be unique and not {SERVED!r}: {names}")
+        if len(names) > 100:
+            raise ConfigError(f"at most 100 models, got {len(names)}")
+        for name, value in (("metrics_window", self.metrics_window),
+                            ("metrics_every", self.metrics_every)):  # fmt: skip
             if value < 2:
                 raise ConfigError(f"{name} must be at least 2, got {value}")
+        if not 0 < self.interval_step <= 1:
+            raise ConfigError(f"interval_step must be within (0, 1], got {self.interval_step}")
         if self.champion_t <= 0 or self.champion_hysteresis < 0:
             raise ConfigError("champion_t must be positive and champion_hysteresis not negative")
         if not self.windows or any(not 2 <= w <= 10_000 for w in self.windows):
@@ -164,13 +228,54 @@ class CoreConfig:
             raise ConfigError(
                 f"drift reaction must be one of {', '.join(REACTIONS)}, got {self.drift.reaction!r}"
             )
-        names = feature_names(self.windows)
-        for model_spec in self.models:  # bad hyper-parameters fail here, not at the first tick
-            build_model(model_spec, names, self.horizon)
+        self.resolved()  # bad hyper-parameters fail here, not at the first tick
+
+    @functools.cached_property
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    @functools.cached_property
+    def versions(self) -> list[str]:
+        return [m.version for m in self.models]
+
+    @functools.cached_property
+    def forecasters(self) -> list[str]:
+        """Every model, then the served forecast."""
+        return [*self.names, SERVED]
+
+    @functools.cached_property
+    def feature_names(self) -> list[str]:
+        return feature_names(self.windows)
+
+    def resolved(self) -> dict[str, Any]:
+        """The whole configuration as the compiled core takes it: every default filled in."""
+        names = self.feature_names
+        return {
+            "horizon": self.horizon,
+            "level": self.level,
+            "prior": NormalDist().inv_cdf(0.5 + self.level / 2.0),
+            "interval_step": self.interval_step,
+            "windows": list(self.windows),
+            "feature_names": names,
+            "checked": [i for i, name in enumerate(names) if not name.startswith(CALENDAR)],
+            "metrics_window": self.metrics_window,
+            "champion_t": self.champion_t,
+            "champion_hysteresis": self.champion_hysteresis,
+            "min_outcomes": self.min_outcomes,
+            "metrics_every": self.metrics_every,
+            "warmup": max(self.windows),  # no learning until the volatility estimate has data
+            "drift": asdict(self.drift),
+            "models": [_resolved(m, len(names)) for m in self.models],
+        }
+
+    @functools.cached_property
+    def spec(self) -> Spec:
+        """The resolved configuration, compiled once per CoreConfig."""
+        return Spec(self.resolved())
 
 
-CONFIG_KEYS = {"horizon", "level", "windows", "metrics_window", "calibration_window",
-               "champion_t", "champion_hysteresis", "min_outcomes", "metrics_every"}  # fmt: skip
+CONFIG_KEYS = {"horizon", "level", "windows", "metrics_window", "interval_step", "champion_t",
+               "champion_hysteresis", "min_outcomes", "metrics_every"}  # fmt: skip
 
 
 def config_from_mapping(data: Mapping[str, Any], base: CoreConfig | None = None) -> CoreConfig:

@@ -35,6 +35,7 @@ from faust.transport.drivers import aiokafka as drv
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
+from tickcast import bootstrap
 from tickcast.config import Settings
 from tickcast.online_model import CoreConfig
 from tickcast.stream_processors.worker import WorkerShell
@@ -154,7 +155,7 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
     ticks = raw_topic(settings.ticks_topic, settings.partitions)
     # bytes types (not a schema) make Faust use "raw" for the changelog, recovery included.
     table = app.Table(STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes)
-    shell = WorkerShell(
+    shell = bootstrap.worker(
         settings, config, table=table,
         release=lambda message: app.consumer.unacked.discard(message),
         highwater=lambda tp: app.consumer.highwater(tp),

@@ -1,4 +1,5 @@
-"""The worker's Kafka writes (forecasts, dead letters, state) as one record batch per partition.
+"""The worker's Kafka writes (forecasts, dead letters, state) as one record batch per partition,
+and the sinks that make them.
 
 A flush hands over hundreds of forecast messages at once. Sending them one by one through
 Faust's producer cost about 60 us each on the event loop, the largest part of a flush; here each
@@ -10,13 +11,18 @@ symbol's forecasts land where its key says.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 
-__all__ = ["KafkaOutputs", "Message"]
+from tickcast.codecs import key_partition
+from tickcast.exceptions import TransientWriteError
+from tickcast.monitor.metrics import SINK_BATCH_ROWS
+from tickcast.producers.kafka_publisher import CODE, REASON
+from tickcast.stream_processors.outputs import Outputs
+
+__all__ = ["ChangelogSink", "DeadLetterSink", "KafkaOutputs", "Message", "TopicSink"]
 
 MAX_BATCH_BYTES = 512 * 1024
 Message = tuple[bytes | None, bytes, list[tuple[str, bytes]]]  # key, value, headers
@@ -88,5 +94,77 @@ class KafkaOutputs:
             every = self.partitions.get(topic)
             if every is None:
                 every = self.partitions[topic] = sorted(await self.producer.partitions_for(topic))
-            found = self.partition_of[(topic, key)] = DefaultPartitioner()(key, every, every)
+            found = self.partition_of[(topic, key)] = every[key_partition(key, len(every))]
         return found
+
+
+DELIVERY_TIMEOUT_S = 30.0
+
+
+async def _confirmed(futures: list[asyncio.Future[Any]], what: str) -> None:
+    """Wait until the broker has every message; a timeout or a refusal is transient."""
+    try:
+        await asyncio.wait_for(asyncio.gather(*futures), DELIVERY_TIMEOUT_S)
+    except Exception as exc:  # the broker is down or slow: the batch is sent again
+        raise TransientWriteError(f"{what}: {exc!r}") from exc
+
+
+class TopicSink:
+    """The ``forecasts`` topic: one message per ok tick, key = symbol (as the core wrote it)."""
+
+    reads_messages = True  # the core writes the messages only for a runtime with this sink
+
+    def __init__(self, kafka: KafkaOutputs, topic: str, name: str = "forecasts") -> None:
+        self.kafka = kafka
+        self.topic = topic
+        self.name = name
+
+    def part(self, outputs: Outputs) -> list[Message]:
+        return [(key, value, []) for key, value in outputs.messages()]
+
+    async def write(self, part: list[Message]) -> None:
+        if part:
+            await _confirmed(await self.kafka.send(self.topic, part), f"topic {self.topic}")
+            SINK_BATCH_ROWS.labels("kafka").observe(len(part))
+            part.clear()
+
+
+class DeadLetterSink(TopicSink):
+    """``ticks.dlq``: each bad message as it arrived, with its reason and code in headers."""
+
+    def __init__(self, kafka: KafkaOutputs, topic: str) -> None:
+        super().__init__(kafka, topic, "dead_letters")
+
+    def part(self, outputs: Outputs) -> list[Message]:
+        return [
+            (None, letter.original or letter.payload.encode(),
+             [(REASON, letter.reason.encode()), (CODE, letter.code.encode()),
+              ("source", letter.source.encode())])
+            for letter in outputs.dead_letters
+        ]  # fmt: skip
+
+
+class ChangelogSink:
+    """Each moved symbol's encoded state, to the changelog partition of its ticks (and to the
+    Faust table's copy in memory, which recovery rebuilds from the changelog)."""
+
+    def __init__(self, kafka: KafkaOutputs, table: Any, partition_of: Callable[[str], int]) -> None:
+        self.kafka = kafka
+        self.table = table
+        self.partition_of = partition_of
+
+    def part(self, states: dict[str, bytes]) -> list[tuple[bytes, bytes, int]]:
+        taken = []
+        for symbol, value in states.items():
+            key = symbol.encode()
+            self.table.data[key] = value
+            taken.append((key, value, self.partition_of(symbol)))
+        return taken
+
+    async def write(self, part: list[tuple[bytes, bytes, int]]) -> None:
+        changelog = self.table.changelog_topic.get_topic_name()
+        sent = []
+        for key, value, partition in part:
+            sent += await self.kafka.send(changelog, [(key, value, [])], partition=partition)
+        await _confirmed(sent, f"changelog {changelog}")
+        part.clear()

@@ -1,9 +1,10 @@
-"""The shell around the core that every driver shares: decode, step, route to sinks, count.
+"""The shell around the core that every driver shares: decode, bound, step, count.
 
-The embedded runner, the Faust agent and ``tickcast backtest`` all feed messages through
+The embedded runner, the Faust worker and ``tickcast backtest`` all feed messages through
 :meth:`Pipeline.process`, so they validate, forecast and dead-letter identically. This is the
 one place that decides what a bad message becomes: a dead letter with its reason, never an
-exception out of the stream.
+exception out of the stream. The ok ticks' outputs accumulate in the core's open batch until
+the runtime takes them (:meth:`Pipeline.take`).
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
+from tickcast._core import Batch, step_batch
 from tickcast.codecs import StateMismatchError
 from tickcast.config import Settings
-from tickcast.monitor.metrics import observe_pipeline, observe_processing
-from tickcast.online_model import CoreConfig, StepResult, SymbolState, SymbolStates
+from tickcast.monitor.metrics import observe_pipeline
+from tickcast.online_model import CoreConfig, SymbolState, SymbolStates
 from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, restore, take
+from tickcast.online_model.learner import STATUSES
 from tickcast.records import (
     MAX_MESSAGE_BYTES,
+    Forecast,
     InvalidTickError,
     RejectCode,
     Tick,
@@ -30,17 +34,19 @@ from tickcast.records import (
     parse_tick,
 )
 from tickcast.stores.registry import BackgroundRegistry
-from tickcast.stream_processors.sinks import DeadLetter, Sink
+from tickcast.stream_processors.outputs import DeadLetter, Outputs
 
 __all__ = ["Pipeline", "checkpoint_policy"]
 
 log = logging.getLogger(__name__)
 LOG_EVERY_DEAD_LETTER = 1000  # after the first few, log one in this many
 MAX_AHEAD_S = 300.0  # how far ahead of this process's clock a tick's event time may be
+Outcome = Literal["ok", "duplicate", "late", "invalid"]
+Message = Mapping[str, Any] | bytes | str
 
 
 class Pipeline:
-    """Decode, bound, step, route; optionally checkpoint to (and warm-start from) a registry.
+    """Decode, bound, step; optionally checkpoint to (and warm-start from) a registry.
 
     A symbol's state is, in this order: the one in memory; the one ``recover`` returns (the
     worker's table, as encoded bytes); the registry's champion when ``warm_start`` is on (its
@@ -50,13 +56,13 @@ class Pipeline:
 
     Event times are bounded here, at the shell, never in the core: a tick more than
     ``max_ahead_s`` ahead of ``clock`` (epoch seconds) is a dead letter, so a bad clock
-    upstream cannot move a symbol's event time into the future.
+    upstream cannot move a symbol's event time into the future. ``messages``: whether the
+    batch writes the forecasts topic's messages (a worker's topic sink reads them).
     """
 
     def __init__(
         self,
         config: CoreConfig,
-        sinks: Sequence[Sink] = (),
         source: str = "ticks",
         *,
         registry: BackgroundRegistry | None = None,
@@ -67,10 +73,10 @@ class Pipeline:
         max_ahead_s: float = MAX_AHEAD_S,
         clock: Callable[[], float] = time.time,
         observe_latency: bool = False,
+        messages: bool = False,
     ) -> None:
         self.config = config
         self.states = SymbolStates(config)
-        self.sinks = list(sinks)
         self.source = source
         self.registry = registry
         self.policy = policy or CheckpointPolicy()
@@ -82,19 +88,63 @@ class Pipeline:
         self.counts: Counter[str] = Counter()
         self.invalid_reasons: Counter[str] = Counter()  # by RejectCode
         self.invalid_examples: dict[str, str] = {}  # the first full reason per code
+        self.messages = messages
+        self.batch = Batch(messages)
+        self.dead_letters: list[DeadLetter] = []
+        self.dirty: set[str] = set()  # symbols that moved since their state was last taken
+        self.latest_given: dict[int, int] = {}  # symbol index -> served row given as latest
+        self.arrivals: list[tuple[float, int]] | None = [] if observe_latency else None
         self._observed: dict[str, int] = {}
-        self.arrivals: list[float] | None = [] if observe_latency else None
-        self._arrived = 0.0
 
-    def process(self, message: Mapping[str, Any] | bytes | str) -> StepResult | None:
-        """Validate one raw record or JSON message and advance its symbol; None if rejected."""
-        tick = self.decode(message)
-        return None if tick is None else self.process_tick(tick)
+    def process(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Validate raw records or JSON messages and step their symbols; one outcome per
+        message: "ok", "duplicate", "late" or "invalid" (then it is a dead letter)."""
+        arrived = time.perf_counter()
+        ticks, at = [], []
+        for i, message in enumerate(messages):
+            tick = self.decode(message)
+            if tick is not None:
+                ticks.append(tick)
+                at.append(i)
+        outcomes: list[Outcome] = ["invalid"] * len(messages)
+        for i, status in zip(at, self.step(ticks, arrived), strict=True):
+            outcomes[i] = status
+        return outcomes
 
-    def decode(self, message: Mapping[str, Any] | bytes | str) -> Tick | None:
+    def step(self, ticks: Sequence[Tick], arrived: float | None = None) -> list[Outcome]:
+        """Step valid ticks (``arrived``: when their messages came, perf_counter seconds, for
+        the processing latency); one status per tick. The per-tick work is the core's: here
+        only counts, per call."""
+        if not ticks:
+            return []
+        arrived = time.perf_counter() if arrived is None else arrived
+        states = self.states.states
+        cores = []
+        for tick in ticks:
+            state = states.get(tick.symbol) or self.state(tick.symbol)
+            cores.append(state.core)
+        policy = self.policy if self.registry is not None else CheckpointPolicy(0, 0)
+        every_ms = int(policy.every_s * 1000)
+        ticks = list(ticks)
+        statuses, done = b"", 0
+        while done < len(ticks):
+            part = step_batch(cores, ticks, self.batch, done, policy.every_labels, every_ms)
+            statuses += part
+            done += len(part)
+            stopped = states[ticks[done - 1].symbol]
+            if done < len(ticks) or (part and policy.due(stopped)):
+                assert self.registry is not None  # a stop means a checkpoint is due
+                self.registry.submit(take(stopped, moves_aliases=self.moves_aliases))
+        for code, status in enumerate(STATUSES):
+            if n := statuses.count(code):
+                self.counts[status] += n
+        if self.arrivals is not None and (ok := statuses.count(0)):
+            self.arrivals.append((arrived, ok))
+        return [STATUSES[code] for code in statuses]
+
+    def decode(self, message: Message) -> Tick | None:
         """The message as a Tick within the time bound, or None after handing it to the
         dead-letter path."""
-        self._arrived = time.perf_counter()
         try:
             tick = decode_tick(message) if isinstance(message, bytes | str) else parse_tick(message)
         except InvalidTickError as exc:
@@ -112,17 +162,35 @@ class Pipeline:
     def max_ahead_s(self) -> float:
         return self.max_ahead_ms / 1000
 
-    def process_tick(self, tick: Tick) -> StepResult:
-        state = self.state(tick.symbol)
-        result = state.step(tick)
-        self.counts[result.status] += 1
-        if self.arrivals is not None and result.status == "ok":
-            self.arrivals.append(self._arrived)
-        for sink in self.sinks:
-            sink.add(tick, result)
-        if self.registry is not None and result.status == "ok" and self.policy.due(state):
-            self.registry.submit(take(state, moves_aliases=self.moves_aliases))
-        return result
+    def take(self) -> Outputs:
+        """The outputs since the last take (the open batch and its dead letters)."""
+        outputs = Outputs(self.batch, self.config, self.dead_letters)
+        self.dirty.update(self.batch.symbols)  # the symbols with outputs moved
+        self.batch, self.dead_letters = Batch(self.messages), []
+        self.latest_given = {}
+        return outputs
+
+    def take_dirty(self) -> dict[str, SymbolState]:
+        """The states of the symbols that moved up to the last take, to write once each."""
+        states = self.states.states
+        dirty = {symbol: states[symbol] for symbol in self.dirty if symbol in states}
+        self.dirty = set()
+        return dirty
+
+    def take_fresh(self) -> list[Forecast]:
+        """The served forecasts of the open batch that are newer than those given to the
+        latest store before: the newest per symbol."""
+        rows = [(s, row) for s, row in self.batch.latest() if self.latest_given.get(s) != row]
+        self.latest_given.update(rows)
+        return Outputs(self.batch, self.config).latest([row for _, row in rows])
+
+    def take_arrivals(self) -> list[tuple[float, int]]:
+        """When the ticks forecast since the last take arrived (perf_counter seconds), as
+        (arrival, ticks) per call of :meth:`step`."""
+        if self.arrivals is None:
+            return []
+        taken, self.arrivals = self.arrivals, []
+        return taken
 
     def state(self, symbol: str) -> SymbolState:
         """The symbol's state: in memory, else recovered, else warm, else new."""
@@ -134,6 +202,12 @@ class Pipeline:
                 state = self._warm(symbol)
             state = states[symbol] = state or SymbolState(symbol, self.config)
         return state
+
+    def forget(self, symbols: Sequence[str]) -> None:
+        """Drop the in-memory state of symbols another worker serves now."""
+        for symbol in symbols:
+            self.states.states.pop(symbol, None)
+            self.dirty.discard(symbol)
 
     def _recovered(self, symbol: str) -> SymbolState | None:
         data = self.recover(symbol) if self.recover else None
@@ -186,6 +260,7 @@ class Pipeline:
             log.info("%s now serves the models of registry version %d", adoption.symbol,
                      adoption.version)  # fmt: skip
             changed.append(adoption.symbol)
+        self.dirty.update(changed)
         return changed
 
     def checkpoint_all(self) -> None:
@@ -197,8 +272,8 @@ class Pipeline:
                 self.registry.submit(take(state, moves_aliases=self.moves_aliases))
 
     def reject(self, message: Any, reason: str, code: RejectCode) -> None:
-        """Count a bad message by its code and hand it, with its full reason, to every sink's
-        dead-letter path."""
+        """Count a bad message by its code and keep it, with its full reason, as a dead
+        letter of the open batch."""
         self.counts["invalid"] += 1
         self.invalid_reasons[code] += 1
         self.invalid_examples.setdefault(code, reason)
@@ -207,23 +282,9 @@ class Pipeline:
             log.warning("dead letter #%d from %s: %s", n, self.source, reason)
         original = message if isinstance(message, bytes) else b""
         received = int(self.clock() * 1000)
-        letter = DeadLetter(received, self.source, reason, _payload_text(message), original, code)
-        for sink in self.sinks:
-            sink.add_dead_letter(letter)
-
-    def take_arrivals(self) -> list[float]:
-        """When the ticks forecast since the last take arrived (perf_counter seconds)."""
-        if self.arrivals is None:
-            return []
-        taken, self.arrivals = self.arrivals, []
-        return taken
-
-    def flush(self) -> None:
-        """Hand every sink's buffer over for writing (sinks may write in the background)."""
-        for sink in self.sinks:
-            sink.flush()
-        observe_processing(self.take_arrivals())
-        self.observe()
+        self.dead_letters.append(
+            DeadLetter(received, self.source, code, reason, _payload_text(message), original)
+        )
 
     def observe(self) -> None:
         """Bring the Prometheus counters of ticks and dead letters up to date, and read what
@@ -231,13 +292,6 @@ class Pipeline:
         observe_pipeline(self.counts, self.invalid_reasons, self._observed)
         if self.registry is not None:
             self.registry.poll()
-
-    def drain(self) -> None:
-        """Flush, then wait until every output so far is written: the first step of the
-        flush order (docs/architecture.md), before state is written and input acknowledged."""
-        self.flush()
-        for sink in self.sinks:
-            sink.drain()
 
 
 def checkpoint_policy(settings: Settings) -> CheckpointPolicy:

@@ -1,197 +1,91 @@
-"""Sinks: ``add`` buffers a tick's outputs, ``flush`` writes the buffer in one batch,
-``drain`` waits until everything handed over is written.
+"""Sinks: where a batch's outputs go. The runtime owns the order; a sink does two things.
 
-A write that fails transiently keeps its rows, so the next flush retries them: nothing is lost
-while the target is down, and past a bound the stream waits (back-pressure). A write refused
-for good (:class:`~tickcast.exceptions.PermanentWriteError`) is raised to the runner, which
-stops the stream with its message.
+- ``part(outputs)``: what this sink must write for a cut of the batch (on the event loop, at
+  the cut: cheap, no I/O);
+- ``write(part)``: write it, idempotently (a retry after a failure writes what is left),
+  raising :class:`~tickcast.exceptions.TransientWriteError` when trying again may help and
+  :class:`~tickcast.exceptions.PermanentWriteError` when it cannot.
+
+The latest store is apart (:class:`LatestSink`): its newest forecast per symbol supersedes
+every older one, so it never holds the stream back, and the runtime writes it ahead of the
+batch. :class:`MemorySink` keeps records, for tests and reports.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
 
-from tickcast.exceptions import PermanentWriteError
+import pyarrow as pa
+
 from tickcast.monitor.metrics import DRIFT_EVENTS, MODEL_ROLLING, SINK_BATCH_ROWS, SINK_FAILURES
-from tickcast.online_model import SERVED, StepResult
 from tickcast.online_model.drift import DriftEvent
-from tickcast.records import Forecast, Outcome, RejectCode, Tick
+from tickcast.records import Forecast, Label, Outcome, Tick
 from tickcast.stores import ClickHouseStore, LatestStore
+from tickcast.stores.latest import newer
+from tickcast.stream_processors.outputs import DeadLetter, Outputs
 
-__all__ = [
-    "ClickHouseSink",
-    "DeadLetter",
-    "HeldSink",
-    "LatestSink",
-    "MemorySink",
-    "PrometheusSink",
-    "Sink",
-]
-ROLLING_METRICS = ("mae", "mae_ratio_vs_random_walk", "coverage", "hit_rate", "bias")
+__all__ = ["ClickHouseSink", "LatestSink", "MemorySink", "PrometheusSink", "Sink"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True, frozen=True)
-class DeadLetter:
-    """A message that could not become a tick: the original payload and why."""
-
-    received_at: int
-    source: str
-    reason: str
-    payload: str
-    original: bytes = b""  # the message as it arrived, when it arrived as bytes
-    code: RejectCode = "bad_field"
+ROLLING_METRICS = ("mae", "mae_ratio_vs_random_walk", "coverage", "hit_rate", "bias")
 
 
 class Sink(Protocol):
-    def add(self, tick: Tick, result: StepResult) -> None: ...
-    def add_dead_letter(self, letter: DeadLetter) -> None: ...
-    def flush(self) -> None: ...
-    def drain(self) -> None: ...
+    name: str
+
+    def part(self, outputs: Outputs) -> Any: ...
+    async def write(self, part: Any) -> None: ...
 
 
-class HeldSink:
-    """A sink whose owner reads its buffers itself: dead letters are kept, flush does nothing."""
+class ClickHouseSink:
+    """Every table's rows of a cut, written in one thread of its own (chdb's engine releases
+    the GIL while it works, so the insert overlaps the stream); a table written is dropped
+    from the part, so a retry writes only the rest."""
 
-    def __init__(self) -> None:
-        self.dead_letters: list[DeadLetter] = []
+    name = "clickhouse"
 
-    def add_dead_letter(self, letter: DeadLetter) -> None:
-        self.dead_letters.append(letter)
-
-    def flush(self) -> None:
-        return None
-
-    def drain(self) -> None:
-        return None
-
-
-class MemorySink(HeldSink):
-    """Keeps everything in lists: for tests and backtests."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ticks: list[Tick] = []
-        self.forecasts: list[Forecast] = []
-        self.outcomes: list[Outcome] = []
-        self.metrics: list[dict[str, Any]] = []
-        self.drift: list[DriftEvent] = []
-
-    def add(self, tick: Tick, result: StepResult) -> None:
-        if result.status == "ok":
-            self.ticks.append(tick)
-        self.forecasts.extend(result.forecasts)
-        self.outcomes.extend(result.outcomes)
-        self.metrics.extend(result.metrics)
-        self.drift.extend(result.drift)
-
-
-class ClickHouseSink(MemorySink):
-    """Buffers rows per table; each flush hands the batch to one writer thread.
-
-    One batch is written while the next fills (chdb's engine work overlaps the core), and at
-    most one is in flight: a flush first waits for the previous write (back-pressure). Writes
-    happen in order; a failed batch is put back in front of the buffers and retried at the next
-    flush. While ClickHouse fails, the buffers grow up to ``max_rows``; past that a flush
-    retries in place, with backoff, until a write succeeds: the stream waits (back-pressure)
-    instead of growing memory or dropping rows.
-    """
-
-    # ClickHouse table -> the MemorySink list that buffers its rows, in write order
-    BUFFERS: ClassVar[dict[str, str]] = {
-        "ticks": "ticks",
-        "forecasts": "forecasts",
-        "outcomes": "outcomes",
-        "model_metrics": "metrics",
-        "drift_events": "drift",
-        "dead_letters": "dead_letters",
-    }
-
-    def __init__(self, store: ClickHouseStore, max_rows: int = 500_000) -> None:
-        super().__init__()
+    def __init__(self, store: ClickHouseStore) -> None:
         self.store = store
-        self.max_rows = max_rows
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="clickhouse-sink")
-        self._inflight: Future[None] | None = None
-        self._inflight_batch: dict[str, list[Any]] = {}
 
-    def take(self) -> dict[str, list[Any]]:
-        """The buffered rows per table; the buffers start empty again."""
-        batch = {table: getattr(self, name) for table, name in self.BUFFERS.items()}
-        for name in self.BUFFERS.values():
-            setattr(self, name, [])
-        return batch
-
-    def write(self, batch: dict[str, list[Any]]) -> None:
-        """Write a batch from :meth:`take`, table by table; a table written is emptied in the
-        batch, so a retry after a later table failed writes only the rest."""
-        for table, rows in batch.items():
+    def part(self, outputs: Outputs) -> dict[str, pa.Table | list[Any]]:
+        tables: dict[str, pa.Table | list[Any]] = {
+            table: outputs.arrow(table) for table in ("ticks", "forecasts", "labels",
+                                                      "model_metrics") if outputs.rows(table)
+        }  # fmt: skip
+        for table, rows in (("drift_events", outputs.drift_events()),
+                            ("dead_letters", outputs.dead_letters)):  # fmt: skip
             if rows:
-                self.store.insert(table, rows)
-                SINK_BATCH_ROWS.labels("clickhouse").observe(len(rows))
-                batch[table] = []  # written: a retry after a later failure skips it
+                tables[table] = rows
+        return tables
 
-    def drain(self) -> None:
-        """Wait for the batch in flight; if it failed, put its rows back and raise."""
-        future, self._inflight = self._inflight, None
-        if future is None:
-            return
-        try:
-            future.result()
-        except Exception:
-            SINK_FAILURES.labels("clickhouse").inc()
-            for table, name in self.BUFFERS.items():
-                getattr(self, name)[:0] = self._inflight_batch[table]
-            raise
+    async def write(self, part: dict[str, pa.Table | list[Any]]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.writer, self._write, part)
 
-    def flush(self) -> None:
-        try:
-            self.drain()
-        except PermanentWriteError:
-            raise
-        except Exception:
-            if self.buffered() <= self.max_rows:
-                raise  # the next flush retries; the stream goes on meanwhile
-            self._write_until_it_works()
-        batch = self.take()
-        if any(batch.values()):
-            self._inflight_batch = batch
-            self._inflight = self.writer.submit(self.write, batch)
-
-    def buffered(self) -> int:
-        return sum(len(getattr(self, name)) for name in self.BUFFERS.values())
-
-    def _write_until_it_works(self) -> None:
-        """Back-pressure: hold the caller until the buffered rows are written."""
-        delay = 0.5
-        while True:
-            log.warning("clickhouse behind by %d rows (limit %d): the stream waits for it",
-                        self.buffered(), self.max_rows)  # fmt: skip
-            time.sleep(delay)
-            batch = self.take()
+    def _write(self, part: dict[str, pa.Table | list[Any]]) -> None:
+        for table in list(part):
+            rows = part[table]
             try:
-                self.write(batch)
-                return
-            except PermanentWriteError:
-                raise
+                if isinstance(rows, pa.Table):
+                    self.store.insert_table(table, rows)
+                else:
+                    self.store.insert(table, rows)
             except Exception:
-                SINK_FAILURES.labels("clickhouse").inc()
-                for table, name in self.BUFFERS.items():
-                    getattr(self, name)[:0] = batch[table]
-                delay = min(delay * 2, 10.0)
+                SINK_FAILURES.labels(self.name).inc()
+                raise
+            SINK_BATCH_ROWS.labels(self.name).observe(len(rows))
+            del part[table]  # written: a retry after a later failure skips it
 
 
 class LatestSink:
-    """Keeps the last served forecast per symbol; one pipelined write per flush.
+    """The newest served forecast per symbol, until the store has it.
 
-    A store that is down does not hold the stream back: the latest forecast per symbol stays
-    pending (bounded by the number of symbols) and is written when the store answers again.
+    A store that is down does not hold the stream back: what waits is one forecast per symbol
+    (each new one replaces the last), written as soon as the store answers again.
     """
 
     def __init__(self, store: LatestStore) -> None:
@@ -199,20 +93,18 @@ class LatestSink:
         self.pending: dict[str, Forecast] = {}
         self.failures = 0
 
-    def add(self, tick: Tick, result: StepResult) -> None:
-        for forecast in result.forecasts:
-            if forecast.model == SERVED:
+    def offer(self, forecasts: list[Forecast]) -> None:
+        for forecast in forecasts:
+            if newer(forecast, self.pending.get(forecast.symbol)):
                 self.pending[forecast.symbol] = forecast
 
-    def add_dead_letter(self, letter: DeadLetter) -> None:
-        return None
-
     def flush(self) -> None:
+        """Write what is pending (one round trip); on failure keep it for the next time."""
         if not self.pending:
             return
         try:
             self.store.put_many(self.pending.values())
-        except Exception as exc:  # keep the latest values; the next flush catches up
+        except Exception as exc:  # keep the newest values; the next flush catches up
             SINK_FAILURES.labels("latest").inc()
             self.failures += 1
             if self.failures == 1 or self.failures % 100 == 0:
@@ -224,31 +116,32 @@ class LatestSink:
         SINK_BATCH_ROWS.labels("latest").observe(len(self.pending))
         self.pending = {}
 
-    def drain(self) -> None:
-        return None
-
 
 class PrometheusSink:
-    """Rolling quality per symbol and model, and drift events, as Prometheus series.
+    """Rolling quality per symbol and model, and drift events, as Prometheus series (at the
+    cut: nothing to write). Gauges cover the first ``max_symbols`` symbols only, so the
+    label set stays bounded."""
 
-    Gauges cover the first ``max_symbols`` symbols only, so the label set stays bounded.
-    (Processing latency and the forecasts counter are observed by the runner, which knows
-    when a tick arrived and when its outputs were written.)
-    """
+    name = "prometheus"
 
     def __init__(self, max_symbols: int = 100) -> None:
         self.max_symbols = max_symbols
         self.symbols: set[str] = set()
 
-    def add(self, tick: Tick, result: StepResult) -> None:
-        if result.status != "ok":
-            return
-        for row in result.metrics:
-            if row["window"] == "rolling" and self._tracked(row["symbol"]):
+    def part(self, outputs: Outputs) -> None:
+        newest: dict[tuple[str, str], dict[str, Any]] = {}  # a gauge shows the last value only
+        for row in outputs.metric_rows():
+            if row["window"] == "rolling":
+                newest[(row["symbol"], row["model"])] = row
+        for (symbol, _), row in newest.items():
+            if self._tracked(symbol):
                 self._set_gauges(row)
-        for event in result.drift:
+        for event in outputs.drift_events():
             symbol = event.symbol if self._tracked(event.symbol) else "_other"
             DRIFT_EVENTS.labels(symbol, event.kind).inc()
+
+    async def write(self, part: None) -> None:
+        return None
 
     def _tracked(self, symbol: str) -> bool:
         if symbol not in self.symbols:
@@ -264,11 +157,45 @@ class PrometheusSink:
             if isinstance(value, float) and math.isfinite(value):
                 MODEL_ROLLING.labels(symbol, row["model"], metric).set(value)
 
-    def add_dead_letter(self, letter: DeadLetter) -> None:
-        return None
 
-    def flush(self) -> None:
-        return None
+class MemorySink:
+    """Keeps everything as records, in lists: for tests and backtests."""
 
-    def drain(self) -> None:
-        return None
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.ticks: list[Tick] = []
+        self.forecasts: list[Forecast] = []
+        self.labels: list[Label] = []
+        self.metrics: list[dict[str, Any]] = []
+        self.drift: list[DriftEvent] = []
+        self.dead_letters: list[DeadLetter] = []
+
+    def part(self, outputs: Outputs) -> Outputs:
+        return outputs
+
+    async def write(self, part: Outputs) -> None:
+        self.ticks += part.ticks()
+        self.forecasts += part.forecasts()
+        self.labels += part.labels()
+        self.metrics += part.metric_rows()
+        self.drift += part.drift_events()
+        self.dead_letters += part.dead_letters
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        """Every forecast with the label that matured it (forecasts not matured yet have
+        none): what ClickHouse's ``outcomes`` view gives."""
+        labels = {(label.symbol, label.ts, label.seq): label for label in self.labels}
+        scored = []
+        for f in self.forecasts:
+            label = labels.get((f.symbol, f.ts, f.seq))
+            if label is None:
+                continue
+            realised = label.realised_return
+            lower, upper = math.log(f.lower / f.price), math.log(f.upper / f.price)
+            inside = f.lower <= f.price * math.exp(realised) <= f.upper
+            scored.append(Outcome(f.symbol, f.ts, f.seq, label.label_ts, f.horizon, f.model,
+                                  f.predicted_return, realised, lower, upper, inside,
+                                  f.p_up))  # fmt: skip
+        return scored

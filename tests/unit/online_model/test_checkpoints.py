@@ -14,7 +14,8 @@ from tickcast.online_model import CoreConfig, SymbolState
 from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, restore, take
 from tickcast.online_model.drift import DriftConfig
 from tickcast.online_model.spec import resolve_models
-from tickcast.records import Tick
+from tickcast.producers import synthetic_ticks
+from tickcast.records import Tick, parse_tick
 
 
 def learned(ticks: list[Tick], config: CoreConfig, policy: CheckpointPolicy) -> list[int]:
@@ -65,8 +66,9 @@ def test_a_checkpoint_restores_the_learner_that_forecasts_on_identically(
 def test_the_codec_header_names_format_and_configuration(config: CoreConfig) -> None:
     data = encode_state(stepped(make_ticks(50, symbols=1), config))
     magic, version, _ = HEADER.unpack_from(data)
-    assert (magic, version) == (b"TKST", 1)
+    assert (magic, version) == (b"TKST", 2)
     assert decode_state(data, config).n_ticks == 50
+    assert len(data) <= 8 * 1024  # the default model set's state, compressed
 
 
 @pytest.mark.parametrize(
@@ -109,9 +111,9 @@ def test_adopting_takes_what_was_learned_and_keeps_the_data_state(config: CoreCo
     for tick in ticks[300:600]:
         live.step(tick)
     adopt_learned(live, old)
-    assert live.models is old.models
-    assert live.scaler is old.scaler
+    assert live.interval_quantiles == old.interval_quantiles  # the calibration came over
     assert (live.n_labels, live.last_ts) == (599, ticks[599].ts)  # the stream goes on
+    assert live.summary()["random_walk"]["n"] == 599  # its own metrics stayed
     moved_on = stepped(ticks[:600], config)
     step = ticks[600]
     assert live.step(step).forecasts != moved_on.step(step).forecasts  # old models serve
@@ -128,25 +130,34 @@ def test_a_warm_start_forecasts_every_tick_of_a_stream_older_than_the_checkpoint
     adopt_learned(warm, restore(encode_state(checkpoint), config))
     statuses = [warm.step(tick).status for tick in ticks]
     assert statuses == ["ok"] * len(ticks)
-    cold = stepped(ticks[:10], config)
-    assert warm.models is not cold.models
+    cold = SymbolState(ticks[0].symbol, config)
+    first = ticks[0]
+    assert warm.interval_quantiles != cold.interval_quantiles  # it did start from the checkpoint
+    assert cold.step(first).forecasts[0].model == "random_walk"
 
 
 def test_adopting_carries_a_learning_rate_boost_for_the_labels_it_had_left(
     config: CoreConfig,
 ) -> None:
     boosting = replace(config, drift=replace(config.drift, reaction="boost_lr"))
-    old = stepped(make_ticks(300, symbols=1), boosting)
-    base_lr = old.models[2].optimizer.lr  # type: ignore[attr-defined]
-    old.models[2].optimizer.lr = base_lr * 3  # type: ignore[attr-defined]
-    old.boosted = {2: (base_lr, old.n_labels + 40)}
-    live = stepped(make_ticks(100, symbols=1), boosting)
+    reversing = [parse_tick(r) for r in synthetic_ticks(6000, 1, seed=3, ar=0.7, jump_prob=0.0,
+                                                       regime_every=3000)]  # fmt: skip
+    old = SymbolState("SYN000", boosting)
+    for tick in reversing:  # until concept drift boosts a model
+        old.step(tick)
+        if any(old.boosted):
+            break
+    i, (base_lr, until) = next((i, b) for i, b in enumerate(old.boosted) if b)
+    left = until - old.n_labels
+    assert old.learning_rates[i] == pytest.approx(3 * base_lr)
+    live = stepped(make_ticks(200, symbols=1), boosting)
     adopt_learned(live, old)
-    assert live.boosted == {2: (base_lr, live.n_labels + 40)}
-    for tick in make_ticks(145, symbols=1)[100:]:
-        live.step(tick)  # 45 more labels: the boost has ended
-    assert live.boosted == {}
-    assert live.models[2].optimizer.lr == base_lr  # type: ignore[attr-defined]
+    assert live.boosted[i] == (base_lr, live.n_labels + left)
+    assert live.learning_rates[i] == pytest.approx(3 * base_lr)
+    for tick in make_ticks(200 + left + 1, symbols=1)[200:]:
+        live.step(tick)  # the labels it had left: the boost has ended
+    assert live.boosted[i] is None
+    assert live.learning_rates[i] == base_lr
 
 
 def test_adopting_refuses_a_version_learned_under_another_configuration(

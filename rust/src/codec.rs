@@ -1,0 +1,453 @@
+//! A symbol's state as compact bytes: little-endian numbers and length-prefixed arrays, field
+//! by field, in a fixed order. The header (format version, configuration fingerprint) and the
+//! compression are `tickcast.codecs`' (Python); this is the payload.
+
+use std::collections::VecDeque;
+
+use crate::config::Config;
+use crate::drift::{PageHinkley, Phase, Shift};
+use crate::features::{Features, N_LAGS};
+use crate::intervals::Tracker;
+use crate::learner::{DriftMonitor, Pending, Prediction, State};
+use crate::metrics::{Metrics, Sums};
+use crate::models::{Direction, Linear, Model, Optimizer, Scaler};
+use crate::stats::{Ewma, Rolling};
+
+pub struct Writer {
+    pub bytes: Vec<u8>,
+}
+
+impl Writer {
+    fn f64(&mut self, v: f64) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u8(&mut self, v: u8) {
+        self.bytes.push(v);
+    }
+    fn f64s(&mut self, v: &[f64]) {
+        self.u32(v.len() as u32);
+        for &x in v {
+            self.f64(x);
+        }
+    }
+    fn opt_i64(&mut self, v: Option<i64>) {
+        match v {
+            Some(x) => {
+                self.u8(1);
+                self.i64(x);
+            }
+            None => self.u8(0),
+        }
+    }
+}
+
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+pub type Decoded<T> = Result<T, String>;
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, at: 0 }
+    }
+    fn take(&mut self, n: usize) -> Decoded<&'a [u8]> {
+        if self.at + n > self.bytes.len() {
+            return Err(format!("truncated state at byte {}", self.at));
+        }
+        let slice = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(slice)
+    }
+    fn f64(&mut self) -> Decoded<f64> {
+        Ok(f64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    fn u64(&mut self) -> Decoded<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    fn u32(&mut self) -> Decoded<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn i64(&mut self) -> Decoded<i64> {
+        Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    fn u8(&mut self) -> Decoded<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn f64s(&mut self) -> Decoded<Vec<f64>> {
+        let n = self.u32()? as usize;
+        (0..n).map(|_| self.f64()).collect()
+    }
+    fn f64s_of(&mut self, expected: usize, what: &str) -> Decoded<Vec<f64>> {
+        let v = self.f64s()?;
+        if v.len() != expected {
+            return Err(format!("{what} has {} values, expected {expected}", v.len()));
+        }
+        Ok(v)
+    }
+    fn opt_i64(&mut self) -> Decoded<Option<i64>> {
+        Ok(if self.u8()? == 1 { Some(self.i64()?) } else { None })
+    }
+    pub fn done(&self) -> Decoded<()> {
+        if self.at == self.bytes.len() { Ok(()) } else { Err("trailing bytes after the state".into()) }
+    }
+}
+
+fn put_rolling(w: &mut Writer, r: &Rolling) {
+    // In window order, oldest first: the ring is rebuilt from the start on decoding.
+    let (newest, oldest) = r.buffer.split_at(if r.buffer.len() < r.window { 0 } else { r.next });
+    let ordered: Vec<f64> = oldest.iter().chain(newest).copied().collect();
+    w.f64s(&ordered);
+    w.u64(r.n);
+    w.f64(r.total);
+    w.f64(r.total_sq);
+}
+
+fn get_rolling(r: &mut Reader, window: usize) -> Decoded<Rolling> {
+    let buffer = r.f64s()?;
+    if buffer.len() > window {
+        return Err("a rolling window holds more values than its size".into());
+    }
+    Ok(Rolling { buffer, next: 0, window, n: r.u64()?, total: r.f64()?, total_sq: r.f64()? })
+}
+
+fn put_ewma(w: &mut Writer, e: &Ewma) {
+    w.f64(e.value);
+    w.u8(e.seeded as u8);
+}
+
+fn get_ewma(r: &mut Reader, template: &Ewma) -> Decoded<Ewma> {
+    Ok(Ewma { alpha: template.alpha, value: r.f64()?, seeded: r.u8()? == 1 })
+}
+
+fn put_optimizer(w: &mut Writer, o: &Optimizer) {
+    // The kind and hyper-parameters come from the configuration; the learned state is here.
+    w.f64(o.lr());
+    match o {
+        Optimizer::Sgd { .. } => {}
+        Optimizer::Momentum { velocity, .. } => w.f64s(velocity),
+        Optimizer::AdaGrad { g2, .. } => w.f64s(g2),
+        Optimizer::Adam { t, m, v, .. } => {
+            w.u64(*t);
+            w.f64s(m);
+            w.f64s(v);
+        }
+    }
+}
+
+fn get_optimizer(r: &mut Reader, template: &Optimizer) -> Decoded<Optimizer> {
+    let mut o = template.clone();
+    let lr = r.f64()?;
+    o.set_lr(lr);
+    match &mut o {
+        Optimizer::Sgd { .. } => {}
+        Optimizer::Momentum { velocity, .. } => *velocity = r.f64s()?,
+        Optimizer::AdaGrad { g2, .. } => *g2 = r.f64s()?,
+        Optimizer::Adam { t, m, v, .. } => {
+            *t = r.u64()?;
+            *m = r.f64s()?;
+            *v = r.f64s()?;
+        }
+    }
+    Ok(o)
+}
+
+fn put_model(w: &mut Writer, m: &Model) {
+    match m {
+        Model::RandomWalk | Model::External { .. } => {}
+        Model::Mean { n, mean } => {
+            w.u64(*n);
+            w.f64(*mean);
+        }
+        Model::Linear(linear) => {
+            w.f64s(&linear.weights);
+            put_optimizer(w, &linear.optimizer);
+        }
+        Model::Direction(direction) => {
+            w.f64s(&direction.linear.weights);
+            put_optimizer(w, &direction.linear.optimizer);
+        }
+    }
+}
+
+fn get_model(r: &mut Reader, template: &Model, width: usize) -> Decoded<Model> {
+    Ok(match template {
+        Model::RandomWalk => Model::RandomWalk,
+        Model::External { n_inputs } => Model::External { n_inputs: *n_inputs },
+        Model::Mean { .. } => Model::Mean { n: r.u64()?, mean: r.f64()? },
+        Model::Linear(linear) => Model::Linear(Linear {
+            weights: r.f64s_of(width + 1, "a linear model")?,
+            optimizer: get_optimizer(r, &linear.optimizer)?,
+            ..linear.clone()
+        }),
+        Model::Direction(direction) => Model::Direction(Direction {
+            linear: Linear {
+                weights: r.f64s_of(width + 1, "a direction model")?,
+                optimizer: get_optimizer(r, &direction.linear.optimizer)?,
+                ..direction.linear.clone()
+            },
+        }),
+    })
+}
+
+fn put_sums(w: &mut Writer, s: &Sums) {
+    for v in [
+        s.w, s.w2, s.abs_err, s.sq_err, s.err, s.y, s.y2, s.sq_err_mean, s.abs_rw, s.gain,
+        s.gain2, s.hits, s.yhat_y, s.yhat2, s.winkler, s.covered, s.tp, s.fp, s.fn_, s.tn,
+    ] {
+        w.f64(v);
+    }
+    w.f64s(&s.pos_bins);
+    w.f64s(&s.neg_bins);
+}
+
+fn get_sums(r: &mut Reader) -> Decoded<Sums> {
+    let mut v = [0.0; 20];
+    for x in v.iter_mut() {
+        *x = r.f64()?;
+    }
+    let [w, w2, abs_err, sq_err, err, y, y2, sq_err_mean, abs_rw, gain, gain2, hits, yhat_y,
+         yhat2, winkler, covered, tp, fp, fn_, tn] = v;
+    let pos_bins = r.f64s_of(crate::metrics::AUC_BINS, "AUC bins")?;
+    let neg_bins = r.f64s_of(crate::metrics::AUC_BINS, "AUC bins")?;
+    Ok(Sums {
+        w, w2, abs_err, sq_err, err, y, y2, sq_err_mean, abs_rw, gain, gain2, hits, yhat_y,
+        yhat2, winkler, covered, tp, fp, fn_, tn, pos_bins, neg_bins,
+    })
+}
+
+fn put_shift(w: &mut Writer, s: &Shift) {
+    // The edges are not written: they follow from (mean, m2) once the scale is frozen.
+    w.u8(match s.phase {
+        Phase::Scaling => 0,
+        Phase::Reference => 1,
+        Phase::Monitoring => 2,
+    });
+    w.u64(s.seen);
+    w.f64(s.mean);
+    w.f64(s.m2);
+    if s.phase != Phase::Scaling {
+        w.f64s(&s.reference);
+    }
+    if s.phase == Phase::Monitoring {
+        w.f64s(&s.current);
+        w.f64(s.w);
+        w.f64(s.w2);
+    }
+}
+
+fn get_shift(r: &mut Reader, window: u64) -> Decoded<Shift> {
+    let phase = match r.u8()? {
+        0 => Phase::Scaling,
+        1 => Phase::Reference,
+        2 => Phase::Monitoring,
+        other => return Err(format!("unknown drift phase {other}")),
+    };
+    let mut s = Shift::new();
+    s.phase = phase;
+    s.seen = r.u64()?;
+    s.mean = r.f64()?;
+    s.m2 = r.f64()?;
+    let bins = s.reference.len();
+    if phase != Phase::Scaling {
+        s.freeze_edges(window);
+        s.reference.copy_from_slice(&r.f64s_of(bins, "a reference")?);
+    }
+    if phase == Phase::Monitoring {
+        s.current.copy_from_slice(&r.f64s_of(bins, "a histogram")?);
+        s.w = r.f64()?;
+        s.w2 = r.f64()?;
+    }
+    Ok(s)
+}
+
+fn put_prediction(w: &mut Writer, p: &Prediction) {
+    for v in [p.u_hat, p.y_hat, p.lower, p.upper, p.p_up] {
+        w.f64(v);
+    }
+}
+
+fn get_prediction(r: &mut Reader) -> Decoded<Prediction> {
+    Ok(Prediction { u_hat: r.f64()?, y_hat: r.f64()?, lower: r.f64()?, upper: r.f64()?, p_up: r.f64()? })
+}
+
+pub fn encode(state: &State) -> Vec<u8> {
+    let mut w = Writer { bytes: Vec::with_capacity(8192) };
+    let f = &state.features;
+    w.u64(f.n_ticks);
+    w.f64(f.last_price);
+    w.f64s(&f.lags);
+    for rolling in &f.returns {
+        put_rolling(&mut w, rolling);
+    }
+    for ema in f.emas.iter().chain([&f.gain, &f.loss, &f.variance]) {
+        put_ewma(&mut w, ema);
+    }
+    put_rolling(&mut w, &f.volume);
+    w.u64(state.scaler.n);
+    w.f64s(&state.scaler.means);
+    w.f64s(&state.scaler.m2);
+    for model in &state.models {
+        put_model(&mut w, model);
+    }
+    for tracker in &state.intervals {
+        w.f64(tracker.q);
+    }
+    for metrics in &state.metrics {
+        put_sums(&mut w, &metrics.cumulative);
+        put_sums(&mut w, &metrics.rolling);
+    }
+    w.u32(state.pending.len() as u32);
+    for p in &state.pending {
+        w.i64(p.ts);
+        w.u32(p.seq);
+        w.f64(p.price);
+        w.f64s(&p.z);
+        w.f64(p.sigma);
+        for prediction in &p.predictions {
+            put_prediction(&mut w, prediction);
+        }
+    }
+    w.u64(state.champion as u64);
+    w.f64(state.shrink);
+    w.f64(state.label_mean);
+    for v in [state.n_ticks, state.n_labels, state.n_duplicates, state.n_late] {
+        w.u64(v);
+    }
+    w.opt_i64(state.last_ts);
+    w.u32(state.last_seq);
+    w.opt_i64(state.first_ts);
+    w.opt_i64(state.checkpointed.map(|(n, _)| n as i64));
+    w.opt_i64(state.checkpointed.map(|(_, ts)| ts));
+    let d = &state.drift;
+    for ph in &d.errors {
+        w.u64(ph.n);
+        w.f64(ph.mean);
+        w.f64(ph.cum);
+        w.f64(ph.low);
+    }
+    for shift in d.inputs.iter().chain([&d.prediction]) {
+        put_shift(&mut w, shift);
+    }
+    w.u8(d.biased as u8);
+    w.u64(d.seen);
+    for boost in &state.boosted {
+        match boost {
+            Some((lr, until)) => {
+                w.u8(1);
+                w.f64(*lr);
+                w.u64(*until);
+            }
+            None => w.u8(0),
+        }
+    }
+    w.bytes
+}
+
+pub fn decode(bytes: &[u8], cfg: &Config) -> Decoded<State> {
+    let template = State::new(cfg);
+    let mut r = Reader::new(bytes);
+    let n_ticks = r.u64()?;
+    let last_price = r.f64()?;
+    let lags_v = r.f64s_of(N_LAGS, "the lags")?;
+    let mut lags = [0.0; N_LAGS];
+    lags.copy_from_slice(&lags_v);
+    let returns = cfg
+        .windows
+        .iter()
+        .map(|&window| get_rolling(&mut r, window))
+        .collect::<Decoded<Vec<_>>>()?;
+    let t = &template.features;
+    let emas = [get_ewma(&mut r, &t.emas[0])?, get_ewma(&mut r, &t.emas[1])?];
+    let gain = get_ewma(&mut r, &t.gain)?;
+    let loss = get_ewma(&mut r, &t.loss)?;
+    let variance = get_ewma(&mut r, &t.variance)?;
+    let volume = get_rolling(&mut r, t.volume.window)?;
+    let features = Features { n_ticks, last_price, lags, returns, emas, gain, loss, volume, variance };
+    let scaler = Scaler {
+        n: r.u64()?,
+        means: r.f64s_of(cfg.width, "the scaler")?,
+        m2: r.f64s_of(cfg.width, "the scaler")?,
+    };
+    let models = template
+        .models
+        .iter()
+        .map(|m| get_model(&mut r, m, cfg.width))
+        .collect::<Decoded<Vec<_>>>()?;
+    let n = cfg.n_models();
+    let intervals = (0..=n).map(|_| Ok(Tracker { q: r.f64()? })).collect::<Decoded<Vec<_>>>()?;
+    let metrics = (0..=n)
+        .map(|_| Ok(Metrics { cumulative: get_sums(&mut r)?, rolling: get_sums(&mut r)? }))
+        .collect::<Decoded<Vec<_>>>()?;
+    let n_pending = r.u32()? as usize;
+    if n_pending > cfg.horizon {
+        return Err(format!("{n_pending} pending forecasts for a horizon of {}", cfg.horizon));
+    }
+    let mut pending = VecDeque::with_capacity(n_pending);
+    for _ in 0..n_pending {
+        let ts = r.i64()?;
+        let seq = r.u32()?;
+        let price = r.f64()?;
+        let z = r.f64s_of(cfg.width, "a pending feature vector")?;
+        let sigma = r.f64()?;
+        let predictions = (0..=n).map(|_| get_prediction(&mut r)).collect::<Decoded<Vec<_>>>()?;
+        pending.push_back(Pending { ts, seq, price, z, sigma, predictions });
+    }
+    let champion = r.u64()? as usize;
+    if champion >= n {
+        return Err(format!("served model {champion} of {n}"));
+    }
+    let shrink = r.f64()?;
+    let label_mean = r.f64()?;
+    let (n_ticks, n_labels, n_duplicates, n_late) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+    let last_ts = r.opt_i64()?;
+    let last_seq = r.u32()?;
+    let first_ts = r.opt_i64()?;
+    let checkpoint_labels = r.opt_i64()?;
+    let checkpoint_ts = r.opt_i64()?;
+    let checkpointed = checkpoint_labels.zip(checkpoint_ts).map(|(n, ts)| (n as u64, ts));
+    let errors = (0..=n)
+        .map(|_| Ok(PageHinkley { n: r.u64()?, mean: r.f64()?, cum: r.f64()?, low: r.f64()? }))
+        .collect::<Decoded<Vec<_>>>()?;
+    let window = cfg.drift.window;
+    let inputs =
+        cfg.checked.iter().map(|_| get_shift(&mut r, window)).collect::<Decoded<Vec<_>>>()?;
+    let prediction = get_shift(&mut r, window)?;
+    let biased = r.u8()? == 1;
+    let seen = r.u64()?;
+    let boosted = (0..n)
+        .map(|_| Ok(if r.u8()? == 1 { Some((r.f64()?, r.u64()?)) } else { None }))
+        .collect::<Decoded<Vec<_>>>()?;
+    r.done()?;
+    let mut state = template;
+    state.features = features;
+    state.scaler = scaler;
+    state.models = models;
+    state.intervals = intervals;
+    state.metrics = metrics;
+    state.pending = pending;
+    state.champion = champion;
+    state.shrink = shrink;
+    state.label_mean = label_mean;
+    state.n_ticks = n_ticks;
+    state.n_labels = n_labels;
+    state.n_duplicates = n_duplicates;
+    state.n_late = n_late;
+    state.last_ts = last_ts;
+    state.last_seq = last_seq;
+    state.first_ts = first_ts;
+    state.checkpointed = checkpointed;
+    state.drift = DriftMonitor { errors, inputs, prediction, biased, seen };
+    state.boosted = boosted;
+    Ok(state.with_scratch(cfg))
+}

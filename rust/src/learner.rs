@@ -1,0 +1,495 @@
+//! Predict, then learn: one symbol's state and the step that advances it by one tick.
+//!
+//! At tick t the step (1) skips a tick at or before the last event-time position (ts, seq) (a
+//! duplicate or late tick: counted, never learned twice), (2) updates the features, (3) scores
+//! and learns the forecast made H ticks ago, now that its label (the realised log return) is
+//! known, and re-selects the served model every block of labels, (4) forecasts from tick t with
+//! every model and serves the selected model's forecast shrunk toward the random walk.
+//!
+//! Pure and deterministic: no I/O, no clock; the same ticks give the same forecasts anywhere.
+
+use std::collections::VecDeque;
+
+use crate::config::{Config, Detector, Reaction};
+use crate::drift::{PageHinkley, Shift};
+use crate::features::{Features, TickFields};
+use crate::intervals::Tracker;
+use crate::metrics::{shrinkage, advantage, Metrics, Scored};
+use crate::models::{Model, Scaler};
+
+pub const U_CLIP: f64 = 8.0; // beyond 8 sigma, a return trains as 8 sigma: one jump must not wreck a model
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok = 0,
+    Duplicate = 1,
+    Late = 2,
+}
+
+/// One forecaster's forecast in return space, kept until its label matures.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Prediction {
+    pub u_hat: f64,
+    pub y_hat: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub p_up: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub ts: i64,
+    pub seq: u32,
+    pub price: f64,
+    pub z: Vec<f64>,
+    pub sigma: f64,
+    pub predictions: Vec<Prediction>, // one per model, then the served forecast
+}
+
+/// What the opt-in models and detectors that live in Python do; the learner calls them by
+/// the model's (or forecaster's) index.
+pub trait Externals {
+    fn predict(&mut self, model: usize, z: &[f64]) -> (f64, f64);
+    fn learn(&mut self, model: usize, z: &[f64], u: f64);
+    fn reset(&mut self, model: usize);
+    fn detect(&mut self, forecaster: usize, score: f64) -> Option<f64>;
+}
+
+/// For a model set with no external part.
+pub struct NoExternals;
+
+impl Externals for NoExternals {
+    fn predict(&mut self, _: usize, _: &[f64]) -> (f64, f64) {
+        unreachable!("no external models")
+    }
+    fn learn(&mut self, _: usize, _: &[f64], _: f64) {}
+    fn reset(&mut self, _: usize) {}
+    fn detect(&mut self, _: usize, _: f64) -> Option<f64> {
+        None
+    }
+}
+
+pub struct ForecastRow {
+    pub ts: i64,
+    pub seq: u32,
+    pub forecaster: usize, // model index; n_models is the served forecast
+    pub selected: usize,   // the model the served forecast comes from
+    pub price: f64,
+    pub prediction: Prediction,
+}
+
+pub struct OutcomeRow {
+    pub ts: i64,
+    pub seq: u32,
+    pub label_ts: i64,
+    pub forecaster: usize,
+    pub prediction: Prediction,
+    pub realised: f64,
+}
+
+pub struct MetricRow {
+    pub ts: i64,
+    pub forecaster: usize,
+    pub rolling: bool,
+    pub selected: usize,
+    pub values: Vec<(&'static str, f64)>,
+}
+
+pub struct DriftRow {
+    pub ts: i64,
+    pub forecaster: Option<usize>, // None: data drift
+    pub detector: &'static str,
+    pub kind: &'static str,
+    pub feature: String,
+    pub value: f64,
+    pub threshold: f64,
+    pub reaction: &'static str,
+}
+
+/// Where one symbol's step writes its outputs.
+#[derive(Default)]
+pub struct Outputs {
+    pub forecasts: Vec<ForecastRow>,
+    pub outcomes: Vec<OutcomeRow>,
+    pub metrics: Vec<MetricRow>,
+    pub drift: Vec<DriftRow>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DriftMonitor {
+    pub errors: Vec<PageHinkley>, // one per forecaster (unused with ADWIN, which is external)
+    pub inputs: Vec<Shift>,       // one per checked feature
+    pub prediction: Shift,
+    pub biased: bool,
+    pub seen: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct State {
+    pub features: Features,
+    pub scaler: Scaler,
+    pub models: Vec<Model>,
+    pub intervals: Vec<Tracker>,
+    pub metrics: Vec<Metrics>,
+    pub pending: VecDeque<Pending>,
+    pub champion: usize,
+    pub shrink: f64,
+    pub label_mean: f64,
+    pub n_ticks: u64,
+    pub n_labels: u64,
+    pub n_duplicates: u64,
+    pub n_late: u64,
+    pub last_ts: Option<i64>,
+    pub last_seq: u32,
+    pub first_ts: Option<i64>,
+    pub checkpointed: Option<(u64, i64)>,
+    pub drift: DriftMonitor,
+    pub boosted: Vec<Option<(f64, u64)>>, // per model: its learning rate, and until which label
+    x: Vec<f64>,
+    z: Vec<f64>,
+    grads: Vec<f64>,
+}
+
+impl State {
+    pub fn new(cfg: &Config) -> Self {
+        let n = cfg.n_models();
+        State {
+            features: Features::new(&cfg.windows),
+            scaler: Scaler::new(cfg.width),
+            models: cfg.models.iter().map(|m| m.build(cfg.width)).collect(),
+            intervals: (0..=n).map(|_| Tracker::new(cfg.prior)).collect(),
+            metrics: (0..=n).map(|_| Metrics::new()).collect(),
+            pending: VecDeque::new(),
+            champion: 0,
+            shrink: 0.0,
+            label_mean: 0.0,
+            n_ticks: 0,
+            n_labels: 0,
+            n_duplicates: 0,
+            n_late: 0,
+            last_ts: None,
+            last_seq: 0,
+            first_ts: None,
+            checkpointed: None,
+            drift: DriftMonitor {
+                errors: (0..=n).map(|_| PageHinkley::new()).collect(),
+                inputs: cfg.checked.iter().map(|_| Shift::new()).collect(),
+                prediction: Shift::new(),
+                biased: false,
+                seen: 0,
+            },
+            boosted: vec![None; n],
+            x: vec![0.0; cfg.width],
+            z: vec![0.0; cfg.width],
+            grads: Vec::with_capacity(cfg.width + 1),
+        }
+    }
+
+    /// The scratch buffers are not part of the state: rebuilt after decoding.
+    pub fn with_scratch(mut self, cfg: &Config) -> Self {
+        self.x = vec![0.0; cfg.width];
+        self.z = vec![0.0; cfg.width];
+        self.grads = Vec::with_capacity(cfg.width + 1);
+        self
+    }
+
+    pub fn step(
+        &mut self, cfg: &Config, tick: &TickFields, ext: &mut dyn Externals, out: &mut Outputs,
+    ) -> Status {
+        if let Some(last) = self.last_ts {
+            if tick.ts < last || (tick.ts == last && tick.seq < self.last_seq) {
+                self.n_late += 1;
+                return Status::Late;
+            }
+            if tick.ts == last && tick.seq == self.last_seq {
+                self.n_duplicates += 1;
+                return Status::Duplicate;
+            }
+        } else {
+            self.first_ts = Some(tick.ts);
+        }
+        self.last_ts = Some(tick.ts);
+        self.last_seq = tick.seq;
+        self.n_ticks += 1;
+        let mut x = std::mem::take(&mut self.x);
+        self.features.update(tick, &mut x);
+        self.on_features(cfg, &x);
+        let mut z = std::mem::take(&mut self.z);
+        self.scaler.learn_transform(&x, &mut z);
+        self.x = x;
+        let sigma = self.features.volatility() * (cfg.horizon as f64).sqrt();
+        if self.pending.len() == cfg.horizon {
+            let entry = self.pending.pop_front().expect("a pending forecast");
+            self.learn(cfg, entry, tick, ext, out);
+        }
+        self.forecast(cfg, tick, &z, sigma, ext, out);
+        self.z = z;
+        if self.n_ticks % cfg.metrics_every == 0 {
+            self.metric_rows(cfg, tick.ts, out);
+            self.drift_checks(cfg, tick.ts, out);
+        }
+        Status::Ok
+    }
+
+    fn on_features(&mut self, cfg: &Config, x: &[f64]) {
+        let drift = &mut self.drift;
+        drift.seen += 1;
+        if drift.seen % cfg.drift.sample == 0 {
+            for (shift, &i) in drift.inputs.iter_mut().zip(&cfg.checked) {
+                shift.update(x[i], cfg.drift.window);
+            }
+        }
+    }
+
+    fn learn(
+        &mut self, cfg: &Config, entry: Pending, tick: &TickFields, ext: &mut dyn Externals,
+        out: &mut Outputs,
+    ) {
+        let y = (tick.price / entry.price).ln();
+        let sigma = entry.sigma;
+        let mean_fc = self.label_mean;
+        for (i, p) in entry.predictions.iter().enumerate() {
+            let scored = Scored { y, yhat: p.y_hat, lo: p.lower, hi: p.upper, p_up: p.p_up, mean_fc };
+            self.metrics[i].update(&scored, cfg.alpha, cfg.decay);
+            if sigma > 0.0 {
+                let score = (y - p.y_hat).abs() / sigma;
+                self.intervals[i].update(score, cfg.alpha, cfg.interval_step);
+                let statistic = match cfg.drift.detector {
+                    Detector::PageHinkley => self.drift.errors[i].update(
+                        score, cfg.drift.ph_delta, cfg.drift.ph_threshold, cfg.drift.ph_min_n,
+                    ),
+                    Detector::Adwin => ext.detect(i, score),
+                };
+                if let Some(value) = statistic {
+                    let reaction = self.react(cfg, i, ext);
+                    out.drift.push(DriftRow {
+                        ts: tick.ts, forecaster: Some(i), detector: cfg.drift.detector_name(),
+                        kind: "concept", feature: "abs_error".into(), value,
+                        threshold: cfg.drift.threshold(), reaction: reaction.name(),
+                    });
+                }
+            }
+            out.outcomes.push(OutcomeRow {
+                ts: entry.ts, seq: entry.seq, label_ts: tick.ts, forecaster: i, prediction: *p,
+                realised: y,
+            });
+        }
+        if sigma > 0.0 && self.n_ticks > cfg.warmup {
+            let u = (y / sigma).clamp(-U_CLIP, U_CLIP);
+            for (i, model) in self.models.iter_mut().enumerate() {
+                match model {
+                    Model::External { .. } => ext.learn(i, &entry.z, u),
+                    _ => model.learn(&entry.z, u, &mut self.grads),
+                }
+            }
+        }
+        self.n_labels += 1;
+        self.label_mean += (y - self.label_mean) / self.n_labels as f64;
+        self.end_boosts();
+        if self.n_labels % cfg.block == 0 {
+            self.select(cfg);
+        }
+    }
+
+    /// The configured reaction to a model's concept drift, where it applies: never to the
+    /// random walk, the served forecast or the model being served.
+    fn react(&mut self, cfg: &Config, i: usize, ext: &mut dyn Externals) -> Reaction {
+        let reaction = cfg.drift.reaction;
+        if reaction == Reaction::Log || i == 0 || i >= self.models.len() || i == self.champion {
+            return Reaction::Log;
+        }
+        if reaction == Reaction::Reset {
+            self.models[i] = cfg.models[i].build(cfg.width);
+            ext.reset(i);
+            return Reaction::Reset;
+        }
+        if self.boosted[i].is_some() {
+            return Reaction::Log;
+        }
+        match self.models[i].optimizer_mut() {
+            Some(optimizer) => {
+                self.boosted[i] = Some((optimizer.lr(), self.n_labels + cfg.drift.boost_labels));
+                optimizer.set_lr(optimizer.lr() * cfg.drift.boost);
+                Reaction::BoostLr
+            }
+            None => Reaction::Log,
+        }
+    }
+
+    fn end_boosts(&mut self) {
+        for i in 0..self.boosted.len() {
+            if let Some((lr, until)) = self.boosted[i] {
+                if self.n_labels >= until {
+                    if let Some(optimizer) = self.models[i].optimizer_mut() {
+                        optimizer.set_lr(lr);
+                    }
+                    self.boosted[i] = None;
+                }
+            }
+        }
+    }
+
+    /// Serve a model only while it beats the random walk significantly, with hysteresis: each
+    /// model's advantage is the paired t-statistic of its rolling gain in absolute error over
+    /// the random walk (raw MAE comparisons flip on noise, paired ones far less).
+    fn select(&mut self, cfg: &Config) {
+        if (self.metrics[0].cumulative.w as u64) < cfg.min_outcomes {
+            return;
+        }
+        let n = self.models.len();
+        let mut t: Vec<f64> = self.metrics[..n].iter().map(|m| m.rolling.advantage()).collect();
+        t[0] = 0.0; // the random walk against itself
+        let mut best = 0;
+        for i in 1..n {
+            if t[i] > t[best] {
+                best = i;
+            }
+        }
+        let mut current = self.champion;
+        if t[current] < cfg.champion_t / 2.0 {
+            current = 0;
+        }
+        if best != current
+            && t[best] >= cfg.champion_t
+            && t[best] >= t[current] + cfg.champion_hysteresis
+        {
+            current = best;
+        }
+        if current != self.champion {
+            self.drift.prediction = Shift::new(); // another model's forecasts: a new reference
+        }
+        self.champion = current;
+        let rolling = &self.metrics[current].rolling;
+        self.shrink = if current > 0 { shrinkage(rolling.yhat_y, rolling.yhat2) } else { 0.0 };
+    }
+
+    /// The runner-up of the online selection: the best advantage after the served model's.
+    pub fn challenger(&self) -> usize {
+        let n = self.models.len();
+        let others = (0..n).filter(|&i| i != self.champion);
+        let t = |i: usize| if i == 0 { 0.0 } else { self.metrics[i].rolling.advantage() };
+        others.fold(None, |best: Option<usize>, i| match best {
+            Some(b) if t(b) >= t(i) => Some(b),
+            _ => Some(i),
+        })
+        .unwrap_or(0)
+    }
+
+    fn forecast(
+        &mut self, cfg: &Config, tick: &TickFields, z: &[f64], sigma: f64, ext: &mut dyn Externals,
+        out: &mut Outputs,
+    ) {
+        let n = self.models.len();
+        let mut predictions = Vec::with_capacity(n + 1);
+        for (i, model) in self.models.iter().enumerate() {
+            let (u_hat, p_up) = match model {
+                Model::External { .. } => ext.predict(i, z),
+                _ => model.predict(z),
+            };
+            predictions.push(self.interval(i, u_hat, sigma, p_up));
+        }
+        let best = predictions[self.champion];
+        let k = self.shrink;
+        let served = self.interval(n, k * best.u_hat, sigma, 0.5 + k * (best.p_up - 0.5));
+        predictions.push(served);
+        self.drift.prediction.update(served.u_hat, cfg.drift.window);
+        for (i, prediction) in predictions.iter().enumerate() {
+            out.forecasts.push(ForecastRow {
+                ts: tick.ts, seq: tick.seq, forecaster: i, selected: self.champion,
+                price: tick.price, prediction: *prediction,
+            });
+        }
+        self.pending.push_back(Pending {
+            ts: tick.ts, seq: tick.seq, price: tick.price, z: z.to_vec(), sigma, predictions,
+        });
+    }
+
+    fn interval(&self, i: usize, u_hat: f64, sigma: f64, p_up: f64) -> Prediction {
+        let y_hat = u_hat * sigma;
+        let half = self.intervals[i].quantile() * sigma;
+        Prediction { u_hat, y_hat, lower: y_hat - half, upper: y_hat + half, p_up: p_up.clamp(0.0, 1.0) }
+    }
+
+    /// How many inputs each forecaster fits (adjusted R2's penalty), the served one's being
+    /// the selected model's.
+    pub fn inputs(&self, cfg: &Config) -> Vec<usize> {
+        let mut counts: Vec<usize> = self.models.iter().map(|m| m.n_inputs(cfg.width)).collect();
+        counts.push(counts[self.champion]);
+        counts
+    }
+
+    /// A snapshot of every forecaster's rolling and cumulative metrics at event time ts.
+    pub fn metric_rows(&self, cfg: &Config, ts: i64, out: &mut Outputs) {
+        for (i, n_inputs) in self.inputs(cfg).into_iter().enumerate() {
+            let metrics = &self.metrics[i];
+            for (rolling, sums) in [(true, &metrics.rolling), (false, &metrics.cumulative)] {
+                out.metrics.push(MetricRow {
+                    ts, forecaster: i, rolling, selected: self.champion,
+                    values: sums.summary(n_inputs),
+                });
+            }
+        }
+    }
+
+    /// Data, prediction and bias drift, once per metrics block.
+    fn drift_checks(&mut self, cfg: &Config, ts: i64, out: &mut Outputs) {
+        let d = &cfg.drift;
+        let served = self.models.len();
+        let watched = self.drift.inputs.iter_mut().zip(&cfg.checked).map(|(s, &i)| (s, Some(i)));
+        for (shift, feature) in watched.chain(std::iter::once((&mut self.drift.prediction, None))) {
+            if let Some((value, p)) = shift.check(d.window) {
+                if value > d.psi && p < d.ks_p {
+                    shift.rebase();
+                    let (kind, name, forecaster) = match feature {
+                        Some(i) => ("data", cfg.feature_names[i].clone(), None),
+                        None => ("prediction", "served_return".to_string(), Some(served)),
+                    };
+                    out.drift.push(DriftRow {
+                        ts, forecaster, detector: "psi_ks", kind, feature: name, value,
+                        threshold: d.psi, reaction: "log",
+                    });
+                }
+            }
+        }
+        let rolling = &self.metrics[served].rolling;
+        let n = rolling.n_eff();
+        if n < 30.0 || rolling.w <= 0.0 {
+            return;
+        }
+        let (bias, rmse) = (rolling.err / rolling.w, (rolling.sq_err / rolling.w).sqrt());
+        if !(rmse > 0.0) {
+            return;
+        }
+        let t = bias / (rmse / n.sqrt());
+        if self.drift.biased {
+            self.drift.biased = t.abs() >= d.bias_t / 2.0;
+        } else if t.abs() >= d.bias_t {
+            self.drift.biased = true;
+            out.drift.push(DriftRow {
+                ts, forecaster: Some(served), detector: "bias_t", kind: "bias",
+                feature: "signed_error".into(), value: t, threshold: d.bias_t, reaction: "log",
+            });
+        }
+    }
+
+    /// Serve what `chosen` learned from now on, keeping this state's data state (features,
+    /// pending forecasts, metrics, drift references, event-time position).
+    pub fn adopt_learned(&mut self, chosen: &State) {
+        self.scaler = chosen.scaler.clone();
+        self.models = chosen.models.clone();
+        self.intervals = chosen.intervals.clone();
+        self.champion = chosen.champion;
+        self.shrink = chosen.shrink;
+        self.boosted = chosen
+            .boosted
+            .iter()
+            .map(|b| b.map(|(lr, until)| (lr, self.n_labels + until.saturating_sub(chosen.n_labels))))
+            .collect();
+    }
+
+    /// (advantage, shrinkage) of the served forecast over the rolling window.
+    pub fn served_evidence(&self) -> (f64, f64) {
+        let rolling = &self.metrics[self.models.len()].rolling;
+        (advantage(rolling.w, rolling.w2, rolling.gain, rolling.gain2), rolling.shrinkage())
+    }
+}

@@ -1,0 +1,140 @@
+"""The one composition root: stores, sinks, registry, pipeline and runtime from settings.
+
+Every entry point (the ``tickcast`` commands, the Faust app, ``bench/``, the tests) builds
+what it runs here, so a replay, a worker and a backtest differ only in what they are given:
+
+- :func:`embedded` for ``replay`` and ``demo``: ClickHouse (chdb by default), the latest store,
+  Prometheus, checkpoints to the registry (they move no alias unless asked);
+- :func:`worker` for ``tickcast worker``: the same plus the forecasts topic, the dead-letter
+  topic, the changelog, recovery and warm starts;
+- :func:`runtime`: any sinks, for ``tickcast backtest`` (none, or a MemorySink for a
+  report), ``bench/`` and the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tickcast.config import Settings
+from tickcast.online_model import CoreConfig
+from tickcast.online_model.checkpoints import CheckpointPolicy
+from tickcast.retry import Backoff
+from tickcast.stores import ClickHouseStore, LatestStore, open_latest_store
+from tickcast.stores.registry import BackgroundRegistry
+from tickcast.stream_processors.kafka_outputs import (
+    ChangelogSink,
+    DeadLetterSink,
+    KafkaOutputs,
+    TopicSink,
+)
+from tickcast.stream_processors.pipeline import Pipeline, checkpoint_policy
+from tickcast.stream_processors.runtime import Runtime, StateSink
+from tickcast.stream_processors.sinks import ClickHouseSink, LatestSink, PrometheusSink, Sink
+from tickcast.stream_processors.worker import WorkerShell
+
+__all__ = ["Stores", "embedded", "open_stores", "registry_of", "runtime", "worker"]
+
+
+@dataclass
+class Stores:
+    """The stores a process writes and reads."""
+
+    clickhouse: ClickHouseStore
+    latest: LatestStore
+
+    def close(self) -> None:
+        self.clickhouse.close()
+        close = getattr(self.latest, "close", None)
+        if close is not None:
+            close()
+
+
+def open_stores(settings: Settings, *, setup: bool = True) -> Stores:
+    """ClickHouse (its schema ensured when ``setup``) and the latest store of ``settings``."""
+    clickhouse = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
+    if setup:
+        clickhouse.setup()
+    return Stores(clickhouse, open_latest_store(settings.redis_url, settings.redis_prefix))
+
+
+def runtime(
+    config: CoreConfig,
+    sinks: Sequence[Sink] = (),
+    *,
+    latest: LatestStore | None = None,
+    states: StateSink | None = None,
+    backoff: Backoff | None = None,
+    registry: BackgroundRegistry | None = None,
+    policy: CheckpointPolicy | None = None,
+    source: str = "ticks",
+    **pipeline: Any,
+) -> Runtime:
+    """A runtime over ``sinks``, ``latest`` and ``states``, checkpointing into ``registry``
+    when given; ``pipeline``: the rest of :class:`Pipeline`'s options."""
+    messages = any(getattr(sink, "reads_messages", False) for sink in sinks)
+    steps = Pipeline(config, source, registry=registry, policy=policy, messages=messages,
+                     **pipeline)  # fmt: skip
+    return Runtime(steps, sinks, latest=None if latest is None else LatestSink(latest),
+                   states=states, backoff=backoff)  # fmt: skip
+
+
+def embedded(
+    settings: Settings,
+    config: CoreConfig,
+    stores: Stores,
+    *,
+    source: str = "replay",
+    move_aliases: bool = False,
+    registry: BackgroundRegistry | None = None,
+    sinks: Sequence[Sink] = (),
+) -> Runtime:
+    """The runtime of ``replay`` and ``demo``: every sink of ``stores``, checkpoints into
+    ``registry`` when given (a replay never warm-starts: it stays repeatable)."""
+    outputs: list[Sink] = [ClickHouseSink(stores.clickhouse),
+                           PrometheusSink(settings.metrics_symbols), *sinks]  # fmt: skip
+    return runtime(
+        config, outputs, latest=stores.latest, registry=registry, source=source,
+        policy=checkpoint_policy(settings), moves_aliases=move_aliases,
+        max_ahead_s=settings.max_ahead_s, observe_latency=True,
+    )  # fmt: skip
+
+
+def registry_of(settings: Settings, *, watch: bool) -> BackgroundRegistry | None:
+    """The registry's background process for ``settings`` (not started), if one is set."""
+    if not settings.mlflow_uri:
+        return None
+    return BackgroundRegistry(settings.mlflow_uri, settings.registry_poll_s, watch=watch)
+
+
+def worker(
+    settings: Settings,
+    config: CoreConfig,
+    *,
+    table: Any,
+    release: Callable[[Any], None] = lambda message: None,
+    highwater: Callable[[Any], int | None] = lambda tp: None,
+) -> WorkerShell:
+    """The Faust worker's shell over the Faust ``table`` (its changelog holds the states)."""
+    stores = open_stores(settings, setup=False)  # the shell's setup connects them
+    kafka = KafkaOutputs(settings.kafka_bootstrap, f"{settings.app_id}-outputs")
+    registry = registry_of(settings, watch=True)
+    partition_of: dict[str, int] = {}
+    sinks: list[Sink] = [
+        TopicSink(kafka, settings.forecasts_topic),
+        DeadLetterSink(kafka, settings.dlq_topic),
+        ClickHouseSink(stores.clickhouse),
+        PrometheusSink(settings.metrics_symbols),
+    ]
+    shell_runtime = runtime(
+        config, sinks, latest=stores.latest,
+        states=ChangelogSink(kafka, table, partition_of.__getitem__), registry=registry,
+        policy=checkpoint_policy(settings), source=settings.ticks_topic, warm_start=True,
+        recover=lambda symbol: table.get(symbol.encode()), moves_aliases=True,
+        max_ahead_s=settings.max_ahead_s, observe_latency=True,
+    )  # fmt: skip
+    return WorkerShell(
+        settings, shell_runtime, kafka=kafka, clickhouse=stores.clickhouse, latest=stores.latest,
+        registry=registry, partition_of=partition_of, release=release, highwater=highwater,
+    )  # fmt: skip

@@ -1,0 +1,170 @@
+"""What a batch of ticks produced, in the forms its sinks need.
+
+The core appends every ok tick's outputs to a :class:`tickcast._core.Batch` as columns (and
+the ``forecasts`` topic's messages as bytes); this wraps one cut of it. The hot sinks read
+columns (ClickHouse gets Arrow tables built from the core's buffers without a copy) or bytes
+(Kafka); records (Forecast, Label, Tick) are built only where a reader wants them: the latest
+forecast per symbol, and tests and reports.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from tickcast._core import Batch
+from tickcast.online_model import CoreConfig
+from tickcast.online_model.drift import DriftEvent
+from tickcast.online_model.learner import drift_event, metric_row
+from tickcast.records import Forecast, Label, Tick
+
+__all__ = ["DeadLetter", "Outputs"]
+
+TIME = pa.timestamp("ms", tz="UTC")
+WINDOWS = ["cumulative", "rolling"]  # model_metrics' window, by the core's rolling flag
+
+
+@dataclass(slots=True, frozen=True)
+class DeadLetter:
+    """A message that could not become a tick: the original payload and why."""
+
+    received_at: int
+    source: str
+    code: str  # the bounded reason code (RejectCode)
+    reason: str
+    payload: str
+    original: bytes = b""  # the message as it arrived, when it arrived as bytes
+
+
+def _dictionary(indexes: np.ndarray, values: list[str]) -> pa.DictionaryArray:
+    """Indexes into ``values`` as a dictionary column (ClickHouse's LowCardinality); Arrow
+    wants a dictionary without repeats, so repeated values share one entry."""
+    unique = list(dict.fromkeys(values))
+    if len(unique) != len(values):
+        indexes = np.array([unique.index(v) for v in values], dtype=np.int32)[indexes]
+    return pa.DictionaryArray.from_arrays(pa.array(indexes.astype(np.int32)), pa.array(unique))
+
+
+def _floats(buffer: bytes, nullable: bool = False) -> pa.Array:
+    values = np.frombuffer(buffer, dtype=np.float64)
+    return pa.array(values, mask=np.isnan(values)) if nullable else pa.array(values)
+
+
+@dataclass
+class Outputs:
+    """One cut of the core's batch, and the dead letters of the same messages."""
+
+    batch: Batch
+    config: CoreConfig
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def rows(self, table: str) -> int:
+        return int(self.batch.rows(table))
+
+    @functools.cached_property
+    def _symbols(self) -> list[str]:
+        return self.batch.symbols
+
+    def arrow(self, table: str) -> pa.Table:
+        """The rows of "ticks", "forecasts", "labels" or "model_metrics" as an Arrow table
+        with the ClickHouse table's column names."""
+        if table == "model_metrics":
+            return self._metrics_arrow()
+        c = self.batch.columns(table)
+        n = self.batch.rows(table)
+        symbol = _dictionary(np.frombuffer(c["symbol"], dtype=np.uint32), self._symbols)
+        ts = pa.array(np.frombuffer(c["ts"], dtype=np.int64), type=pa.int64()).cast(TIME)
+        seq = pa.array(np.frombuffer(c["seq"], dtype=np.uint32))
+        config = self.config
+        columns: dict[str, pa.Array] = {"symbol": symbol, "ts": ts, "seq": seq}
+        if table == "ticks":
+            columns["price"] = _floats(c["price"])
+            for name in ("volume", "open", "high", "low", "close"):
+                columns[name] = _floats(c[name], nullable=True)
+        elif table == "forecasts":
+            model = np.frombuffer(c["model"], dtype=np.uint8)
+            based_on = np.frombuffer(c["based_on"], dtype=np.uint8)
+            columns["horizon"] = pa.array(np.full(n, config.horizon, dtype=np.uint32))
+            columns["model"] = _dictionary(model, config.forecasters)
+            columns["model_version"] = _dictionary(based_on, config.versions)
+            columns["based_on"] = _dictionary(based_on, config.names)
+            for name in ("price", "predicted_return", "predicted_price", "lower", "upper"):
+                columns[name] = _floats(c[name])
+            columns["level"] = pa.array(np.full(n, config.level))
+            columns["p_up"] = _floats(c["p_up"])
+        else:
+            columns["label_ts"] = pa.array(np.frombuffer(c["label_ts"], dtype=np.int64),
+                                           type=pa.int64()).cast(TIME)  # fmt: skip
+            columns["horizon"] = pa.array(np.full(n, config.horizon, dtype=np.uint32))
+            columns["realised_return"] = _floats(c["realised_return"])
+        return pa.table(columns)
+
+    def _metrics_arrow(self) -> pa.Table:
+        c = self.batch.metric_columns()
+        config = self.config
+        columns: dict[str, pa.Array] = {
+            "symbol": _dictionary(np.frombuffer(c.pop("symbol"), dtype=np.uint32), self._symbols),
+            "ts": pa.array(np.frombuffer(c.pop("ts"), dtype=np.int64)).cast(TIME),
+            "model": _dictionary(np.frombuffer(c.pop("model"), dtype=np.uint8), config.forecasters),
+            "window": _dictionary(np.frombuffer(c.pop("rolling"), dtype=np.uint8), WINDOWS),
+            "based_on": _dictionary(np.frombuffer(c.pop("based_on"), dtype=np.uint8), config.names),
+            "n": pa.array(np.frombuffer(c.pop("n"), dtype=np.float64).astype(np.uint64)),
+        }
+        columns |= {name: _floats(values) for name, values in c.items()}
+        return pa.table(columns)
+
+    def messages(self) -> list[tuple[bytes, bytes]]:
+        """The ``forecasts`` topic's messages: (key = symbol, value) per ok tick."""
+        return self.batch.messages()
+
+    def metric_rows(self) -> list[dict[str, Any]]:
+        config = self.config
+        return [metric_row(row, config.forecasters, config.names)
+                for row in self.batch.metric_rows()]  # fmt: skip
+
+    def drift_events(self) -> list[DriftEvent]:
+        forecasters = self.config.forecasters
+        return [drift_event(row, forecasters) for row in self.batch.drift_rows()]
+
+    def latest(self, rows: list[int] | None = None) -> list[Forecast]:
+        """Each symbol's last served forecast in this batch (or the forecasts of ``rows``)."""
+        wanted = [row for _, row in self.batch.latest()] if rows is None else rows
+        config = self.config
+        forecasts = []
+        for row in self.batch.forecast_rows(wanted):
+            symbol, ts, seq, model, based_on, price, predicted, predicted_price, lower, upper, \
+                p_up = row  # fmt: skip
+            forecasts.append(Forecast(
+                symbol, ts, seq, config.horizon, config.forecasters[model],
+                config.versions[based_on], config.names[based_on], price, predicted,
+                predicted_price, lower, upper, config.level, p_up))  # fmt: skip
+        return forecasts
+
+    def forecasts(self) -> list[Forecast]:
+        """Every forecast as a record (tests and reports: the hot path reads columns)."""
+        return [Forecast(**row) for row in _records(self.arrow("forecasts"))]
+
+    def labels(self) -> list[Label]:
+        return [Label(**row) for row in _records(self.arrow("labels"))]
+
+    def ticks(self) -> list[Tick]:
+        return [Tick(**row) for row in _records(self.arrow("ticks"))]
+
+
+def _records(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows as dicts, event times back to epoch ms and missing values to None."""
+    columns = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_timestamp(column.type):
+            column = column.cast(pa.int64())
+        columns[name] = column.to_pylist()
+    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
+                                                                      strict=True)]  # fmt: skip

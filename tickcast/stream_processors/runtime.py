@@ -1,0 +1,131 @@
+"""The runtime that owns a batch, for the embedded runner and the Faust worker alike.
+
+A flush is cut and completed in two steps (``docs/architecture.md``):
+
+- the **cut** runs between two messages, on the event loop: it writes the latest forecasts
+  (cheap, and never held back by the rest), takes the pipeline's outputs, each sink's part
+  of them, the states of the symbols that moved (encoded once each) and the events to
+  acknowledge;
+- the **completion** writes (1) every sink's part, (2) the states, and only then (3)
+  acknowledges the events, each write retried by one back-off policy; it runs while the
+  stream goes on with the next batch. At most one completion runs at a time: states reach
+  the changelog in order, and a slow output holds the stream back instead of growing memory.
+
+A permanent write error (:class:`~tickcast.exceptions.PermanentWriteError`) ends the
+completion with it raised: nothing after the failed write is done, nothing is acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tickcast.codecs import encode_state
+from tickcast.monitor.metrics import observe_processing
+from tickcast.online_model import SymbolState
+from tickcast.retry import Backoff, retry
+from tickcast.stream_processors.pipeline import Pipeline
+from tickcast.stream_processors.sinks import LatestSink, Sink
+
+__all__ = ["Cut", "Runtime", "StateSink"]
+
+
+class StateSink(Protocol):
+    """Where states go (the worker's changelog): a part is the encoded states of one cut."""
+
+    def part(self, states: dict[str, bytes]) -> Any: ...
+    async def write(self, part: Any) -> None: ...
+
+
+@dataclass
+class Cut:
+    """What one flush writes, taken between two messages."""
+
+    parts: dict[str, Any]
+    states: Any
+    events: list[Any] = field(default_factory=list)
+    arrivals: list[tuple[float, int]] = field(default_factory=list)
+    ticks: int = 0
+
+    def is_empty(self) -> bool:
+        return not (self.ticks or self.parts or self.states or self.events)
+
+
+class Runtime:
+    """Cut and complete batches of ``pipeline``'s outputs into ``sinks``, then ``states``."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        sinks: Sequence[Sink] = (),
+        *,
+        latest: LatestSink | None = None,
+        states: StateSink | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.sinks = list(sinks)
+        self.latest = latest
+        self.states = states
+        self.backoff = backoff or Backoff()
+        self.completing: asyncio.Task[None] | None = None
+
+    def write_latest(self) -> int:
+        """Write the newest served forecasts now (on the loop, between messages); returns how
+        many symbols were fresh."""
+        fresh = self.pipeline.take_fresh() if self.latest is not None else []
+        if self.latest is not None:
+            self.latest.offer(fresh)
+            self.latest.flush()
+        return len(fresh)
+
+    def cut(self, events: Sequence[Any] = ()) -> Cut:
+        """Take the batch (see the module docstring); the latest forecasts are written first."""
+        self.write_latest()
+        outputs = self.pipeline.take()
+        parts = {sink.name: sink.part(outputs) for sink in self.sinks} if len(outputs) or \
+            outputs.dead_letters else {}  # fmt: skip
+        dirty = self.pipeline.take_dirty()
+        states = self.states.part(_encoded(dirty)) if self.states is not None and dirty else None
+        self.pipeline.observe()
+        return Cut(parts, states, list(events), self.pipeline.take_arrivals(), len(outputs))
+
+    async def complete(self, cut: Cut, ack: Callable[[Any], Awaitable[Any]] | None = None) -> None:
+        """Outputs written and confirmed, then states, then the acks (see the module)."""
+        writes = [retry(name, _writer(sink, cut.parts[name]), self.backoff)
+                  for sink in self.sinks if (name := sink.name) in cut.parts]  # fmt: skip
+        await asyncio.gather(*writes)
+        if self.states is not None and cut.states is not None:
+            await retry("state", _writer(self.states, cut.states), self.backoff)
+        if ack is not None:
+            for event in cut.events:
+                await ack(event)
+        observe_processing(cut.arrivals)
+
+    async def flush(
+        self, events: Sequence[Any] = (), ack: Callable[[Any], Awaitable[Any]] | None = None
+    ) -> None:
+        """Wait for the batch in flight, cut the next one and start completing it."""
+        await self.wait_completed()
+        cut = self.cut(events)
+        if not cut.is_empty():
+            self.completing = asyncio.ensure_future(self.complete(cut, ack))
+
+    async def wait_completed(self) -> None:
+        """Wait for the completion in flight (raising what it raised)."""
+        if self.completing is not None:
+            completing, self.completing = self.completing, None
+            await completing
+
+
+def _writer(sink: Any, part: Any) -> Callable[[], Awaitable[None]]:
+    async def write() -> None:
+        await sink.write(part)
+
+    return write
+
+
+def _encoded(states: dict[str, SymbolState]) -> dict[str, bytes]:
+    return {symbol: encode_state(state) for symbol, state in states.items()}
