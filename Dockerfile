@@ -1,11 +1,19 @@
 # One image for every tickcast service (producer, worker, api) and the MLflow server.
-# Build stage: a virtualenv with tickcast and its server extras; runtime: that venv, non-root.
+# Build stage: a virtualenv with tickcast (its Rust core compiled by maturin, with the Rust
+# toolchain of the official image and a C linker) and its server extras; runtime: that venv,
+# non-root, no compiler.
 FROM python:3.11-slim AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY --from=rust:1-slim /usr/local/cargo /usr/local/cargo
+COPY --from=rust:1-slim /usr/local/rustup /usr/local/rustup
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo
 RUN python -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH
+ENV PATH=/opt/venv/bin:/usr/local/cargo/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY rust ./rust
 COPY tickcast ./tickcast
 RUN pip install ".[server]"
 

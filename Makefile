@@ -13,7 +13,13 @@ help:
 	@echo "make bench  - run the benchmarks (JSON lines)"
 	@echo "make broker - start a local Kafka broker (KRaft) on 127.0.0.1:9092"
 
-$(STAMP): pyproject.toml
+# The core is Rust (rust/), compiled into tickcast/_core by maturin as pip installs the package;
+# a change to its sources installs again. Cargo.lock is version 4: cargo 1.78 or newer.
+RUST_SOURCES := rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs)
+
+$(STAMP): pyproject.toml $(RUST_SOURCES)
+	@command -v cargo >/dev/null || { echo "tickcast's core is Rust: install a toolchain (1.78 or \
+	newer) with rustup, https://rustup.rs, then run make again"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -55,7 +61,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) system-deps lint
+	cargo test --quiet --release --no-default-features --manifest-path rust/Cargo.toml
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache rust/target tickcast/_core*.so
