@@ -13,20 +13,48 @@ import asyncio
 import json
 import tempfile
 import time
+from typing import Any
 
 from common import bare_core_rate
 
+from tickcast import bootstrap
 from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.stores import ClickHouseStore, InMemoryLatestStore
-from tickcast.stream_processors import (
-    ClickHouseSink,
-    LatestSink,
-    Pipeline,
-    PrometheusSink,
-    Sink,
-    run_embedded,
-)
+from tickcast.stream_processors import ClickHouseSink, PrometheusSink, Sink, run_embedded
+
+REPEATS = 2  # the best of two, for the reference too: the machine is shared
+TABLES = ("ticks", "forecasts", "labels", "model_metrics", "drift_events", "dead_letters")
+
+
+def stored(store: ClickHouseStore, ticks: int) -> dict[str, float]:
+    """Rows and bytes per tick over every table, from ClickHouse's own parts (compressed on
+    disk, and uncompressed as ClickHouse counts them)."""
+    [row] = store.query(
+        "SELECT sum(rows) AS rows, sum(data_compressed_bytes) AS packed, "
+        "sum(data_uncompressed_bytes) AS raw FROM system.parts WHERE active AND database = "
+        "currentDatabase() AND table IN {tables:Array(String)}", {"tables": list(TABLES)},
+    )  # fmt: skip
+    return {"rows_per_tick": round(row["rows"] / ticks, 2),
+            "bytes_per_tick_compressed": round(row["packed"] / ticks, 1),
+            "bytes_per_tick_uncompressed": round(row["raw"] / ticks, 1)}  # fmt: skip
+
+
+def replay(records: list[Any], with_clickhouse: bool) -> tuple[float, dict[str, float]]:
+    """Ticks/s of one replay into fresh stores, and the stored layout (with ClickHouse)."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = ClickHouseStore(f"chdb://{folder}/olap")
+        store.setup()
+        sinks: list[Sink] = [PrometheusSink()]
+        if with_clickhouse:
+            sinks.insert(0, ClickHouseSink(store))
+        runtime = bootstrap.runtime(CoreConfig(), sinks, latest=InMemoryLatestStore())
+        start = time.perf_counter()
+        asyncio.run(run_embedded(records, runtime))
+        rate = len(records) / (time.perf_counter() - start)
+        layout = stored(store, len(records)) if with_clickhouse else {}
+        store.close()
+    return rate, layout
 
 
 def main() -> None:
@@ -35,24 +63,17 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=10)
     args = parser.parse_args()
     records = list(synthetic_ticks(args.ticks, args.symbols))
-    bare = bare_core_rate(records)
+    bare = max(bare_core_rate(records) for _ in range(REPEATS))
     for sinks_name in ("clickhouse (chdb), latest, prometheus", "latest, prometheus"):
-        with tempfile.TemporaryDirectory() as folder:
-            store = ClickHouseStore(f"chdb://{folder}/olap")
-            store.setup()
-            sinks: list[Sink] = [LatestSink(InMemoryLatestStore()), PrometheusSink()]
-            if sinks_name.startswith("clickhouse"):
-                sinks.insert(0, ClickHouseSink(store))
-            pipeline = Pipeline(CoreConfig(), sinks)
-            start = time.perf_counter()
-            asyncio.run(run_embedded(records, pipeline))
-            embedded = args.ticks / (time.perf_counter() - start)
-            store.close()
+        embedded, layout = 0.0, {}
+        for _ in range(REPEATS):
+            rate, layout = replay(records, with_clickhouse=sinks_name.startswith("clickhouse"))
+            embedded = max(embedded, rate)
         print(json.dumps({
             "figure": "embedded_ticks_per_s", "value": round(embedded), "ticks": args.ticks,
             "symbols": args.symbols, "sinks": sinks_name,
             "reference_bare_core_ticks_per_s": round(bare),
-            "ratio_to_bare_core": round(embedded / bare, 3),
+            "ratio_to_bare_core": round(embedded / bare, 3), **layout,
         }))  # fmt: skip
 
 

@@ -2,9 +2,13 @@
 
 The agent reads the raw ticks topic, acknowledges each event and does nothing else; the rate
 (first to last event) is what one Faust worker process can deliver at most on this machine,
-before any decoding, forecasting or writing. Prints one JSON line.
+before any decoding, forecasting or writing. With ``NOOP_LATENCY_AFTER=K`` in the environment
+it also keeps each event's delay, after the first K, from its producer's send (the
+``produced_at`` header) to its delivery to the agent: the floor under the worker's end-to-end
+latency. (Options go through the environment: Faust's worker parses the command line.)
+Prints one JSON line.
 
-    .venv/bin/python bench/faust_noop.py TOPIC N
+    .venv/bin/python bench/faust_noop.py TOPIC N [BOOTSTRAP]
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import faust
 
+from tickcast.producers.kafka_publisher import PRODUCED_AT
 from tickcast.stream_processors.faust_app import PromptTransport, raw_schema
 
 
@@ -30,6 +35,8 @@ class NoopApp(faust.App):
 def main() -> None:
     topic_name, n = sys.argv[1], int(sys.argv[2])
     bootstrap = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1:9092"
+    latency_after = int(os.environ.get("NOOP_LATENCY_AFTER", "-1"))  # -1: no latency
+    delays: list[float] = []
     app = NoopApp(f"noop-{uuid.uuid4().hex[:8]}", broker=f"kafka://{bootstrap}",
                   consumer_auto_offset_reset="earliest", web_enabled=False, store="memory://",
                   datadir=tempfile.mkdtemp(prefix="tickcast-noop-"))  # fmt: skip
@@ -43,10 +50,19 @@ def main() -> None:
             if not seen["n"]:
                 seen["start"] = time.perf_counter()
             seen["n"] += 1
+            if 0 <= latency_after < seen["n"]:
+                sent = dict(event.message.headers or ()).get(PRODUCED_AT)
+                if sent is not None:
+                    delays.append(time.time() - int(sent) / 1000)
             await manual.ack(event)
             if seen["n"] == n:
                 elapsed = time.perf_counter() - seen["start"]
-                result = json.dumps({"events": n, "per_s": round((n - 1) / elapsed)})
+                figures: dict[str, Any] = {"events": n, "per_s": round((n - 1) / elapsed)}
+                if delays:
+                    delays.sort()
+                    for name, q in (("p50_ms", 0.5), ("p99_ms", 0.99)):
+                        figures[name] = round(delays[int(q * (len(delays) - 1))] * 1000, 1)
+                result = json.dumps(figures)
                 sys.__stdout__.write(result + "\n")  # Faust redirects sys.stdout to its log
                 sys.__stdout__.flush()
                 os._exit(0)  # done: nothing to flush or commit

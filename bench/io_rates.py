@@ -8,6 +8,7 @@ a reference from the same run. Prints JSON lines. Needs a broker for the produce
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -19,12 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from tickcast.backtest import run_backtest
 from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.records import dumps
 from tickcast.stores import ClickHouseStore
-from tickcast.stream_processors import ClickHouseSink, MemorySink
+from tickcast.stream_processors import ClickHouseSink, Pipeline
 
 TICKCAST = str(Path(sys.executable).with_name("tickcast"))
 
@@ -61,17 +61,16 @@ def producer_from_file(ticks: int, folder: Path) -> None:
 
 
 def clickhouse_rows(ticks: int, folder: Path) -> None:
-    memory = MemorySink()
-    run_backtest(list(synthetic_ticks(ticks, 10)), CoreConfig(), sinks=[memory])
+    """One batch of ``ticks`` ticks' outputs (every table) written by the ClickHouse sink."""
+    pipeline = Pipeline(CoreConfig())
+    pipeline.process(list(synthetic_ticks(ticks, 10)))
     store = ClickHouseStore(f"chdb://{folder / 'olap'}")
     store.setup()
-    sink = ClickHouseSink(store, max_rows=10**9)
-    for name in ClickHouseSink.BUFFERS.values():
-        setattr(sink, name, list(getattr(memory, name)))
-    rows = sink.buffered()
+    sink = ClickHouseSink(store)
+    part = sink.part(pipeline.take())
+    rows = sum(len(table) for table in part.values())
     start = time.perf_counter()
-    sink.flush()
-    sink.drain()
+    asyncio.run(sink.write(part))
     rate = rows / (time.perf_counter() - start)
     store.client.command("CREATE TABLE bare (a Int64, b Float64, c String) ENGINE = Memory")
     data = [list(range(rows)), [0.5] * rows, ["AAPL"] * rows]

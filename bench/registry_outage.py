@@ -18,19 +18,20 @@ import tempfile
 import time
 from typing import Any
 
+from tickcast import bootstrap
 from tickcast.online_model import CoreConfig
 from tickcast.online_model.checkpoints import CheckpointPolicy
 from tickcast.producers import synthetic_ticks
 from tickcast.stores.registry import BackgroundRegistry
-from tickcast.stream_processors import MemorySink, Pipeline, run_embedded
+from tickcast.stream_processors import MemorySink, run_embedded
 
 
 def run(records: list[Any], uri: str | None, every: int) -> dict[str, Any]:
     registry = BackgroundRegistry(uri, watch=False).start() if uri else None
-    pipeline = Pipeline(CoreConfig(), [MemorySink()], registry=registry,
-                        policy=CheckpointPolicy(every))  # fmt: skip
+    runtime = bootstrap.runtime(CoreConfig(), [MemorySink()], registry=registry,
+                                policy=CheckpointPolicy(every))  # fmt: skip
     start = time.perf_counter()
-    asyncio.run(run_embedded(records, pipeline))
+    asyncio.run(run_embedded(records, runtime))
     seconds = time.perf_counter() - start
     result: dict[str, Any] = {
         "ticks_per_s": round(len(records) / seconds),

@@ -25,6 +25,7 @@ from common import TICKCAST, bare_core_rate, isolated_env
 from kafka import KafkaConsumer
 
 from tickcast.producers import synthetic_ticks
+from tickcast.stream_processors.faust_app import STATE_TABLE
 
 
 def forecast_span(bootstrap: str, topic: str, n: int, timeout: float) -> tuple[int, float]:
@@ -40,6 +41,20 @@ def forecast_span(bootstrap: str, topic: str, n: int, timeout: float) -> tuple[i
     print(file=sys.stderr)
     consumer.close()
     return len(stamps), (max(stamps) - min(stamps)) / 1000 if stamps else 0.0
+
+
+def changelog_bytes(bootstrap: str, topic: str) -> tuple[int, int]:
+    """Records and value bytes the worker wrote to its state changelog."""
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        enable_auto_commit=False, consumer_timeout_ms=2000,
+    )  # fmt: skip
+    records = size = 0
+    for message in consumer:
+        records += 1
+        size += len(message.value or b"")
+    consumer.close()
+    return records, size
 
 
 def main() -> None:
@@ -64,6 +79,9 @@ def main() -> None:
     finally:
         worker.terminate()
         worker.wait(60)
+    states, state_bytes = changelog_bytes(
+        bootstrap, f"{env['TICKCAST_APP_ID']}-{STATE_TABLE}-changelog"
+    )
     reference = bare_core_rate(list(synthetic_ticks(args.ticks, args.symbols)))
     noop = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("faust_noop.py")),
@@ -80,6 +98,9 @@ def main() -> None:
         "reference_bare_core_ticks_per_s": round(reference),
         "ratio_to_bare_core": round(rate / reference, 3),
         "reference_noop_faust_agent_ticks_per_s": faust_ceiling,
+        "ratio_to_noop_faust_agent": round(rate / faust_ceiling, 3),
+        "changelog_records": states, "changelog_bytes_per_s": round(state_bytes / seconds),
+        "changelog_bytes_per_tick": round(state_bytes / count, 1) if count else None,
     }))  # fmt: skip
 
 

@@ -49,7 +49,9 @@ class Settings:
     drift_detector: str = "page_hinkley"  # of concept drift: page_hinkley | adwin
     max_ahead_s: float = 300.0  # a tick this far ahead of the wall clock is a dead letter
     flush_interval_s: float = 0.5
-    flush_max_rows: int = 5000
+    # ticks per batch at most: each ClickHouse insert costs ~8 ms of part commit on ext4 before
+    # its rows (measured); 20,000 ran a replay 1.8x faster than 5,000
+    flush_max_rows: int = 20_000
     latest_interval_s: float = (
         0.002  # the worker writes new latest forecasts this soon; 0: at flush
     )

@@ -159,3 +159,38 @@ def test_many_observations_at_once_equal_as_many_single_ones() -> None:
                 for s in m.samples if not s.name.endswith("_created")]  # fmt: skip
 
     assert samples("one") == samples("many")
+
+
+def test_the_newest_rolling_metrics_equal_the_last_rolling_record_per_symbol_and_model() -> None:
+    from tickcast.producers import synthetic_ticks
+
+    pipeline = Pipeline(CoreConfig())
+    pipeline.process(list(synthetic_ticks(6000, 3)))
+    outputs = pipeline.take()
+    metrics = ("mae", "coverage", "bias")
+    expected = {}
+    for row in outputs.metric_rows():  # the records, the slow and obvious way
+        if row["window"] == "rolling":
+            expected[(row["symbol"], row["model"])] = {name: row[name] for name in metrics}
+    found = {(symbol, model): values for symbol, model, values in outputs.newest_rolling(metrics)}
+    assert len(expected) == 3 * len(CoreConfig().forecasters)
+    assert found == expected
+
+
+def test_the_prometheus_sink_shows_each_models_newest_rolling_quality() -> None:
+    from prometheus_client import REGISTRY
+
+    from tickcast.producers import synthetic_ticks
+    from tickcast.stream_processors import PrometheusSink
+
+    pipeline = Pipeline(CoreConfig())
+    pipeline.process(list(synthetic_ticks(4000, 2)))
+    outputs = pipeline.take()
+    PrometheusSink().part(outputs)
+    [(symbol, model, values)] = [
+        found for found in outputs.newest_rolling(("mae",)) if found[:2] == ("SYN001", "linear")
+    ]
+    shown = REGISTRY.get_sample_value(
+        "tickcast_model_rolling", {"symbol": symbol, "model": model, "metric": "mae"}
+    )
+    assert shown == values["mae"] > 0

@@ -18,6 +18,7 @@ __all__ = [
     "DEAD_LETTERS",
     "DRIFT_EVENTS",
     "END_TO_END_LATENCY",
+    "EVENT_LOOP_STALL",
     "FORECASTS",
     "MODEL_ROLLING",
     "PROCESSING_LATENCY",
@@ -47,6 +48,12 @@ END_TO_END_LATENCY = Histogram(
     "tickcast_end_to_end_latency_seconds",
     "From the producer's send (produced_at header) to the latest forecast written, for the "
     "ticks that were forecast",
+    buckets=LATENCY_BUCKETS,
+)
+EVENT_LOOP_STALL = Histogram(
+    "tickcast_event_loop_stall_seconds",
+    "How late a short sleep on the worker's event loop woke up: the time some step held the "
+    "loop, and every forecast behind it",
     buckets=LATENCY_BUCKETS,
 )
 CONSUMER_LAG = Gauge(

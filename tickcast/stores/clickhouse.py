@@ -255,6 +255,10 @@ def _partition_blocks(arrow: pa.Table, column: str) -> list[pa.Table]:
     schema's partitions): a 30-year daily history is one replay's flush, and ClickHouse refuses
     an insert block over more than 100 partitions."""
     times = arrow[column]
+    span = pc.min_max(times)
+    first, last = span["min"].as_py(), span["max"].as_py()
+    if (last.year - first.year) * 12 + last.month - first.month < MAX_PARTITIONS_PER_INSERT:
+        return [arrow]  # a live batch: one pass over the times, not a month per row
     months = pc.add(pc.multiply(pc.year(times), 12), pc.month(times))
     if len(pc.unique(months)) <= MAX_PARTITIONS_PER_INSERT:
         return [arrow]

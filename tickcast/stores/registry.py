@@ -562,9 +562,8 @@ class _Writer:
             self.champions = champions
             self.emit(WarmReply(request.request, states))
             self.warm_requests.popleft()
-            if states:
-                log.info("registry %s: champions of %d symbol(s) loaded for partitions %s",
-                         self.uri, len(states), list(request.partitions))  # fmt: skip
+            log.info("registry %s: champions of %d symbol(s) loaded for partitions %s",
+                     self.uri, len(states), list(request.partitions))  # fmt: skip
 
     def _poll(self, registry: Registry) -> None:
         champions = registry.champions()

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import Any
 
+from tickcast.config import Settings
 from tickcast.stream_processors.runtime import Runtime
 
 __all__ = ["run_embedded"]
@@ -52,8 +53,8 @@ async def run_embedded(
     records: AsyncIterable[Any] | Iterable[Any],
     runtime: Runtime,
     *,
-    flush_interval_s: float = 0.5,
-    flush_max_rows: int = 5_000,
+    flush_interval_s: float = Settings.flush_interval_s,
+    flush_max_rows: int = Settings.flush_max_rows,
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
     """Process every record; returns the number of records consumed."""

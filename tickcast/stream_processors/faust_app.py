@@ -44,7 +44,10 @@ __all__ = ["STATE_TABLE", "ResumeKeepsFetched", "TickcastApp", "build_app"]
 
 log = logging.getLogger(__name__)
 STATE_TABLE = "symbol-state"
-FETCH_MAX_WAIT_MS = 100  # 10 cost a quarter of the throughput through a backlog; 100 did not
+# Events already in the agent's queue are stepped together (one core call, one lock), up to
+# this many; an event with nothing queued behind it runs at once, so batching adds no wait.
+DELIVERED_MAX = 500
+FETCH_MAX_WAIT_MS = 10  # 10 cost a quarter of the throughput through a backlog; 100 did not
 
 
 def raw_schema() -> faust.Schema[Any, Any]:
@@ -164,8 +167,12 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
     @app.agent(ticks, name="forecast-ticks")
     async def forecast_ticks(stream: Any) -> None:
         manual = stream.noack()  # acks are ours: only after the batch is flushed
+        delivered: list[Any] = []
         async for event in manual.events():
-            await shell.process_event(event, manual.ack)
+            delivered.append(event)
+            if len(delivered) >= DELIVERED_MAX or manual.channel.empty():
+                await shell.process_events(delivered, manual.ack)
+                delivered = []
 
     app.final_flush = shell.flush_all
 
@@ -175,6 +182,11 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
             await shell.flush_due()
 
     app.task(flush_timer)
+
+    async def watch_loop() -> None:
+        await shell.loop_watch.run(lambda: app.should_stop)
+
+    app.task(watch_loop)
 
     async def on_revoked(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await shell.forget(args[0] if args else kwargs.get("revoked", set()))

@@ -80,6 +80,12 @@ class Pipeline:
         self.source = source
         self.registry = registry
         self.policy = policy or CheckpointPolicy()
+        every_s = self.policy.every_s if registry is not None else 0.0
+        # (labels, event ms) between the core's stops for a checkpoint; (0, 0): never
+        self.cadence = (
+            self.policy.every_labels if registry is not None else 0,
+            int(every_s * 1000),
+        )
         self.warm_start = warm_start
         self.recover = recover
         self.moves_aliases = moves_aliases
@@ -100,9 +106,10 @@ class Pipeline:
         """Validate raw records or JSON messages and step their symbols; one outcome per
         message: "ok", "duplicate", "late" or "invalid" (then it is a dead letter)."""
         arrived = time.perf_counter()
+        horizon_ms = self.horizon_ms()
         ticks, at = [], []
         for i, message in enumerate(messages):
-            tick = self.decode(message)
+            tick = self.decode(message, horizon_ms)
             if tick is not None:
                 ticks.append(tick)
                 at.append(i)
@@ -123,34 +130,42 @@ class Pipeline:
         for tick in ticks:
             state = states.get(tick.symbol) or self.state(tick.symbol)
             cores.append(state.core)
-        policy = self.policy if self.registry is not None else CheckpointPolicy(0, 0)
-        every_ms = int(policy.every_s * 1000)
+        every_labels, every_ms = self.cadence
         ticks = list(ticks)
         statuses, done = b"", 0
         while done < len(ticks):
-            part = step_batch(cores, ticks, self.batch, done, policy.every_labels, every_ms)
+            part = step_batch(cores, ticks, self.batch, done, every_labels, every_ms)
             statuses += part
             done += len(part)
+            if self.registry is None:
+                continue  # the core stops only at a checkpoint's cadence, off here
             stopped = states[ticks[done - 1].symbol]
-            if done < len(ticks) or (part and policy.due(stopped)):
-                assert self.registry is not None  # a stop means a checkpoint is due
+            if done < len(ticks) or (part and self.policy.due(stopped)):
                 self.registry.submit(take(stopped, moves_aliases=self.moves_aliases))
-        for code, status in enumerate(STATUSES):
-            if n := statuses.count(code):
-                self.counts[status] += n
+        if statuses.count(0) == len(statuses):
+            self.counts["ok"] += len(statuses)
+        else:
+            for code, status in enumerate(STATUSES):
+                if n := statuses.count(code):
+                    self.counts[status] += n
         if self.arrivals is not None and (ok := statuses.count(0)):
             self.arrivals.append((arrived, ok))
         return [STATUSES[code] for code in statuses]
 
-    def decode(self, message: Message) -> Tick | None:
-        """The message as a Tick within the time bound, or None after handing it to the
-        dead-letter path."""
+    def horizon_ms(self) -> int:
+        """The latest event time accepted now (epoch ms): read once per call of many messages."""
+        return int(self.clock() * 1000) + self.max_ahead_ms
+
+    def decode(self, message: Message, horizon_ms: int | None = None) -> Tick | None:
+        """The message as a Tick within the time bound (``horizon_ms``, else now's), or None
+        after handing it to the dead-letter path."""
         try:
             tick = decode_tick(message) if isinstance(message, bytes | str) else parse_tick(message)
         except InvalidTickError as exc:
             self.reject(message, exc.reason, exc.code)
             return None
-        horizon_ms = int(self.clock() * 1000) + self.max_ahead_ms
+        if horizon_ms is None:
+            horizon_ms = self.horizon_ms()
         if tick.ts > horizon_ms:
             ahead = (tick.ts - horizon_ms) / 1000 + self.max_ahead_s
             self.reject(message, f"ts {tick.ts} is {ahead:.0f} s ahead of this process's clock "

@@ -129,13 +129,11 @@ class PrometheusSink:
         self.symbols: set[str] = set()
 
     def part(self, outputs: Outputs) -> None:
-        newest: dict[tuple[str, str], dict[str, Any]] = {}  # a gauge shows the last value only
-        for row in outputs.metric_rows():
-            if row["window"] == "rolling":
-                newest[(row["symbol"], row["model"])] = row
-        for (symbol, _), row in newest.items():
+        for symbol, model, values in outputs.newest_rolling(ROLLING_METRICS):
             if self._tracked(symbol):
-                self._set_gauges(row)
+                for metric, value in values.items():
+                    if math.isfinite(value):
+                        MODEL_ROLLING.labels(symbol, model, metric).set(value)
         for event in outputs.drift_events():
             symbol = event.symbol if self._tracked(event.symbol) else "_other"
             DRIFT_EVENTS.labels(symbol, event.kind).inc()
@@ -149,13 +147,6 @@ class PrometheusSink:
                 return False
             self.symbols.add(symbol)
         return True
-
-    def _set_gauges(self, row: dict[str, Any]) -> None:
-        symbol = row["symbol"]
-        for metric in ROLLING_METRICS:
-            value = row.get(metric)
-            if isinstance(value, float) and math.isfinite(value):
-                MODEL_ROLLING.labels(symbol, row["model"], metric).set(value)
 
 
 class MemorySink:
