@@ -1,5 +1,6 @@
-"""Ticks/s of the embedded pipeline with checkpoints on: no registry (the reference), a local
-SQLite MLflow store, and an MLflow server that accepts connections and never answers.
+"""Ticks/s of the embedded pipeline (Prometheus sink only, so the registry's cost shows) with
+checkpoints on: no registry (the reference), a local SQLite MLflow store, and an MLflow server
+that accepts connections and never answers.
 
 Checkpoints are taken every ``--every`` learned ticks per symbol, far more often than the
 default, so the registry's thread has real work. Prints one JSON line per case.
@@ -23,12 +24,12 @@ from tickcast.online_model import CoreConfig
 from tickcast.online_model.checkpoints import CheckpointPolicy
 from tickcast.producers import synthetic_ticks
 from tickcast.stores.registry import BackgroundRegistry
-from tickcast.stream_processors import MemorySink, run_embedded
+from tickcast.stream_processors import PrometheusSink, run_embedded
 
 
 def run(records: list[Any], uri: str | None, every: int) -> dict[str, Any]:
     registry = BackgroundRegistry(uri, watch=False).start() if uri else None
-    runtime = bootstrap.runtime(CoreConfig(), [MemorySink()], registry=registry,
+    runtime = bootstrap.runtime(CoreConfig(), [PrometheusSink()], registry=registry,
                                 policy=CheckpointPolicy(every))  # fmt: skip
     start = time.perf_counter()
     asyncio.run(run_embedded(records, runtime))
