@@ -8,9 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from scipy import stats
-from tickcast._core import ks_pvalue, psi, shift_stream
 
 from tests.factories import START, regime_ticks
+from tickcast._core import ks_pvalue, psi, shift_stream
 from tickcast.online_model import CoreConfig, SymbolState
 from tickcast.online_model.drift import DriftConfig, DriftEvent
 from tickcast.producers import synthetic_ticks

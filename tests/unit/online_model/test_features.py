@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
-from tickcast._core import feature_stream
 
 from tests.conftest import make_ticks
+from tickcast._core import feature_stream
 from tickcast.online_model import CoreConfig
 from tickcast.records import Tick, parse_ts
 
