@@ -38,7 +38,7 @@ class Backoff:
         delay = self.first_s
         while True:
             yield delay
-            delay = min(delay * 2, self.max_s)
+            delay = float(min(delay * 2, self.max_s))
 
 
 async def retry(what: str, write: Callable[[], Awaitable[None]], backoff: Backoff) -> None:

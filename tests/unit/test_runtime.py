@@ -4,6 +4,8 @@ the same Runtime the worker and the embedded runner use, in milliseconds, withou
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -169,3 +171,54 @@ async def test_a_memory_sink_sees_every_output_once() -> None:
     await runtime.wait_completed()
     assert len(memory.ticks) == 20
     assert len({(t.symbol, t.ts) for t in memory.ticks}) == 20
+
+
+class SlowStore(InMemoryLatestStore):
+    """A latest store across a network: its writes wait until ``answer`` is set, and fail while
+    ``down``."""
+
+    blocking = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = threading.Event()
+        self.down = False
+
+    def put_many(self, forecasts: Any) -> None:
+        self.answer.wait(5)
+        if self.down:
+            raise ConnectionError("connection refused")
+        super().put_many(forecasts)
+
+
+async def test_a_slow_latest_store_never_holds_the_loop_and_gets_the_newest() -> None:
+    store = SlowStore()
+    runtime = runtime_of(Journal(), latest=store)
+    for i in range(3):
+        runtime.pipeline.process([{"symbol": "AAPL", "ts": NOW_MS + i, "price": 100.0 + i}])
+        started = time.perf_counter()
+        runtime.write_latest()  # the store does not answer: this returns at once
+        assert time.perf_counter() - started < 0.5
+    assert store.get("AAPL") is None
+    store.answer.set()
+    await runtime.drain_latest(5)
+    stored = store.get("AAPL")
+    assert stored is not None
+    assert stored.ts == NOW_MS + 2
+
+
+async def test_a_failed_latest_write_is_kept_for_the_next() -> None:
+    store = SlowStore()
+    store.answer.set()
+    store.down = True
+    runtime = runtime_of(Journal(), latest=store)
+    runtime.pipeline.process([{"symbol": "AAPL", "ts": NOW_MS, "price": 100.0}])
+    await runtime.drain_latest(5)
+    assert store.get("AAPL") is None
+    assert runtime.latest is not None
+    assert runtime.latest.failures == 1
+    store.down = False
+    await runtime.drain_latest(5)
+    stored = store.get("AAPL")
+    assert stored is not None
+    assert stored.ts == NOW_MS

@@ -46,8 +46,8 @@ PROCESSING_LATENCY = Histogram(
 )
 END_TO_END_LATENCY = Histogram(
     "tickcast_end_to_end_latency_seconds",
-    "From the producer's send (produced_at header) to the latest forecast written, for the "
-    "ticks that were forecast",
+    "From the producer's send (produced_at header) to the latest forecast handed to the latest "
+    "store's writer, for the ticks that were forecast",
     buckets=LATENCY_BUCKETS,
 )
 EVENT_LOOP_STALL = Histogram(

@@ -142,6 +142,8 @@ class InMemoryLatestStore:
 class RedisLatestStore:
     """Redis as the source of truth for the latest forecasts (``redis://host:port/db``)."""
 
+    blocking = True  # a write is a network round trip: writers keep it off the event loop
+
     def __init__(self, url: str, prefix: str = PREFIX) -> None:
         import redis
 

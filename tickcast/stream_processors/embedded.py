@@ -80,4 +80,5 @@ async def run_embedded(
     pipeline.checkpoint_all()
     await runtime.flush()
     await runtime.wait_completed()  # the last write must succeed or say why
+    await runtime.drain_latest()
     return consumed

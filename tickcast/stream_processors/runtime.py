@@ -31,6 +31,7 @@ from tickcast.stream_processors.sinks import LatestSink, Sink
 
 __all__ = ["Cut", "Runtime", "StateSink"]
 
+LATEST_DRAIN_S = 10.0  # at the end of a run: a store that answers needs milliseconds
 ACKS_PER_TURN = 200  # ~2 ms of Faust's acks: 5,000 at once held the event loop ~25 ms
 
 
@@ -116,6 +117,12 @@ class Runtime:
         cut = self.cut(events)
         if not cut.is_empty():
             self.completing = asyncio.ensure_future(self.complete(cut, ack))
+
+    async def drain_latest(self, timeout_s: float = LATEST_DRAIN_S) -> None:
+        """Write the latest forecasts still pending and wait for it (the end of a run)."""
+        if self.latest is not None:
+            self.write_latest()
+            await asyncio.get_running_loop().run_in_executor(None, self.latest.wait, timeout_s)
 
     async def wait_completed(self) -> None:
         """Wait for the completion in flight (raising what it raised)."""

@@ -169,6 +169,7 @@ class WorkerShell:
                         "stays unacknowledged and is processed again",
                         SHUTDOWN_WAIT_S,
                     )
+        await self.runtime.drain_latest(SHUTDOWN_WAIT_S)
         log.info("%s after %d batches", self.loop_watch.summary(), self.batches_written)
         await self.kafka.stop()
         if self.registry is not None:
