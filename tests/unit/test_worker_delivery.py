@@ -45,3 +45,42 @@ def test_offset_guard_reports_a_skipped_range(caplog: pytest.LogCaptureFixture) 
     guard.is_new("p0", 10)
     assert guard.is_new("p0", 14)
     assert "p0 offsets 11..13 were never delivered" in caplog.text
+
+
+async def test_a_batch_of_duplicates_after_recovery_still_knows_each_symbols_partition() -> None:
+    """After a restart the first ticks redelivered are ones the recovered state covers: the
+    batch's cut writes their symbols' states too, to the partition of their ticks (a symbol
+    without a partition crashed the final flush)."""
+    from dataclasses import dataclass, field
+    from typing import Any
+
+    import orjson
+
+    from tickcast import bootstrap
+    from tickcast.config import Settings
+    from tickcast.online_model import CoreConfig
+    from tickcast.stores.latest import InMemoryLatestStore
+    from tickcast.stream_processors.worker import WorkerShell
+
+    @dataclass
+    class Message:
+        partition: int
+        offset: int
+        tp: tuple[str, int] = ("ticks", 0)
+        headers: list[Any] = field(default_factory=list)
+
+    @dataclass
+    class Event:
+        value: bytes
+        message: Message
+
+    now_ms = 1_800_000_000_000
+    tick = orjson.dumps({"symbol": "AAPL", "ts": now_ms, "price": 100.0})
+    runtime = bootstrap.runtime(CoreConfig(), [], clock=lambda: now_ms / 1000)
+    runtime.pipeline.process([tick])  # the recovered state already covers this tick
+    runtime.pipeline.take()
+    shell = WorkerShell(Settings(), runtime, kafka=None, clickhouse=None,  # type: ignore[arg-type]
+                        latest=InMemoryLatestStore(), registry=None, partition_of={})  # fmt: skip
+    await shell.process_events([Event(tick, Message(partition=3, offset=0, tp=("ticks", 3)))], None)
+    assert runtime.pipeline.counts["duplicate"] == 1
+    assert shell.partition_of == {"AAPL": 3}
