@@ -142,12 +142,9 @@ class Pipeline:
             stopped = states[ticks[done - 1].symbol]
             if done < len(ticks) or (part and self.policy.due(stopped)):
                 self.registry.submit(take(stopped, moves_aliases=self.moves_aliases))
-        if statuses.count(0) == len(statuses):
-            self.counts["ok"] += len(statuses)
-        else:
-            for code, status in enumerate(STATUSES):
-                if n := statuses.count(code):
-                    self.counts[status] += n
+        for code, status in enumerate(STATUSES):
+            if n := statuses.count(code):
+                self.counts[status] += n
         if self.arrivals is not None and (ok := statuses.count(0)):
             self.arrivals.append((arrived, ok))
         return [STATUSES[code] for code in statuses]
@@ -156,16 +153,14 @@ class Pipeline:
         """The latest event time accepted now (epoch ms): read once per call of many messages."""
         return int(self.clock() * 1000) + self.max_ahead_ms
 
-    def decode(self, message: Message, horizon_ms: int | None = None) -> Tick | None:
-        """The message as a Tick within the time bound (``horizon_ms``, else now's), or None
-        after handing it to the dead-letter path."""
+    def decode(self, message: Message, horizon_ms: int) -> Tick | None:
+        """The message as a Tick within the time bound (``horizon_ms``: :meth:`horizon_ms`,
+        read once per batch of messages), or None after handing it to the dead-letter path."""
         try:
             tick = decode_tick(message) if isinstance(message, bytes | str) else parse_tick(message)
         except InvalidTickError as exc:
             self.reject(message, exc.reason, exc.code)
             return None
-        if horizon_ms is None:
-            horizon_ms = self.horizon_ms()
         if tick.ts > horizon_ms:
             ahead = (tick.ts - horizon_ms) / 1000 + self.max_ahead_s
             self.reject(message, f"ts {tick.ts} is {ahead:.0f} s ahead of this process's clock "

@@ -1,4 +1,5 @@
-"""The Faust worker's shell: run the core on each Kafka event, flush batches in order.
+"""The Faust worker's shell: run the core on Kafka events as Faust delivers them, flush batches in
+order.
 
 The core runs through the same :class:`Pipeline` and :class:`Runtime` as the embedded runner
 (built by :mod:`tickcast.bootstrap`). The shell adds what Kafka needs: per-symbol state
