@@ -31,7 +31,13 @@ from tickcast.stream_processors.kafka_outputs import (
 )
 from tickcast.stream_processors.pipeline import Pipeline, checkpoint_policy
 from tickcast.stream_processors.runtime import Runtime, StateSink
-from tickcast.stream_processors.sinks import ClickHouseSink, LatestSink, PrometheusSink, Sink
+from tickcast.stream_processors.sinks import (
+    ClickHouseSink,
+    ForecastRows,
+    LatestSink,
+    PrometheusSink,
+    Sink,
+)
 from tickcast.stream_processors.worker import WorkerShell
 
 __all__ = ["Stores", "embedded", "open_stores", "registry_of", "runtime", "worker"]
@@ -92,13 +98,17 @@ def embedded(
 ) -> Runtime:
     """The runtime of ``replay`` and ``demo``: every sink of ``stores``, checkpoints into
     ``registry`` when given (a replay never warm-starts: it stays repeatable)."""
-    outputs: list[Sink] = [ClickHouseSink(stores.clickhouse),
+    outputs: list[Sink] = [ClickHouseSink(stores.clickhouse, forecast_rows(settings)),
                            PrometheusSink(settings.metrics_symbols), *sinks]  # fmt: skip
     return runtime(
         config, outputs, latest=stores.latest, registry=registry, source=source,
         policy=checkpoint_policy(settings), moves_aliases=move_aliases,
         max_ahead_s=settings.max_ahead_s, observe_latency=True,
     )  # fmt: skip
+
+
+def forecast_rows(settings: Settings) -> ForecastRows:
+    return "all" if settings.clickhouse_forecasts == "all" else "served"
 
 
 def registry_of(settings: Settings, *, watch: bool) -> BackgroundRegistry | None:
@@ -124,7 +134,7 @@ def worker(
     sinks: list[Sink] = [
         TopicSink(kafka, settings.forecasts_topic),
         DeadLetterSink(kafka, settings.dlq_topic),
-        ClickHouseSink(stores.clickhouse),
+        ClickHouseSink(stores.clickhouse, forecast_rows(settings)),
         PrometheusSink(settings.metrics_symbols),
     ]
     shell_runtime = runtime(

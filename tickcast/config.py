@@ -25,6 +25,7 @@ class Settings:
 
     clickhouse_url: str = "chdb://./data/olap"
     clickhouse_ttl_days: int = 0  # 0 keeps rows forever
+    clickhouse_forecasts: str = "served"  # served: the served forecast's rows; all: every model's
     redis_url: str = ""  # empty: the in-process latest store
     redis_prefix: str = "tickcast:"  # of the latest store's keys and its publish channel
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -75,6 +76,9 @@ class Settings:
             raise ConfigError(f"{PREFIX}REGISTRY_POLL_S must be positive")
         if not self.max_ahead_s > 0:
             raise ConfigError(f"{PREFIX}MAX_AHEAD_S must be positive, got {self.max_ahead_s}")
+        if self.clickhouse_forecasts not in ("served", "all"):
+            raise ConfigError(f"{PREFIX}CLICKHOUSE_FORECASTS must be served or all, "
+                              f"got {self.clickhouse_forecasts!r}")  # fmt: skip
         if not 1 <= self.api_port <= 65535:
             raise ConfigError(f"{PREFIX}API_PORT must be a TCP port, got {self.api_port}")
 

@@ -427,6 +427,7 @@ struct Batch {
     // drift events (rare): (symbol index, event)
     drift_rows: Vec<(u32, learner::DriftRow)>,
     latest: std::collections::HashMap<u32, usize>, // symbol -> its last served forecast row
+    served: Vec<usize>, // the served forecasts' rows, in order
     index: std::collections::HashMap<String, u32>, // symbol -> its index in `symbols`
     with_messages: bool, // whether the forecasts topic's messages are written (a topic reads them)
 }
@@ -536,6 +537,7 @@ impl Batch {
             let (predicted, lower, upper) = prices(f.price, &f.prediction);
             if f.forecaster == n {
                 self.latest.insert(s, self.f_ts.len());
+                self.served.push(self.f_ts.len());
             }
             self.f_symbol.push(s);
             self.f_ts.push(f.ts);
@@ -580,6 +582,14 @@ impl Batch {
     }
 }
 
+/// The values at `rows` of a column (all of them without), as `column` gives them.
+fn picked<'py, T: Copy>(py: Python<'py>, values: &[T], rows: Option<&[usize]>) -> Bound<'py, PyBytes> {
+    match rows {
+        Some(rows) => column(py, &rows.iter().map(|&r| values[r]).collect::<Vec<T>>()),
+        None => column(py, values),
+    }
+}
+
 fn column<'py, T: Copy>(py: Python<'py>, values: &[T]) -> Bound<'py, PyBytes> {
     let bytes = unsafe {
         std::slice::from_raw_parts(values.as_ptr() as *const u8, std::mem::size_of_val(values))
@@ -615,7 +625,9 @@ impl Batch {
 
     /// Column buffers (native-endian arrays as bytes) of one table: "ticks", "forecasts" or
     /// "labels"; symbol and model columns hold indexes into the symbols and the model set.
-    fn columns<'py>(&self, py: Python<'py>, table: &str) -> PyResult<Bound<'py, PyDict>> {
+    /// ``served``: of "forecasts", only the served forecast's rows.
+    #[pyo3(signature = (table, served = false))]
+    fn columns<'py>(&self, py: Python<'py>, table: &str, served: bool) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new_bound(py);
         match table {
             "ticks" => {
@@ -629,15 +641,16 @@ impl Batch {
                 }
             }
             "forecasts" => {
-                d.set_item("symbol", column(py, &self.f_symbol))?;
-                d.set_item("ts", column(py, &self.f_ts))?;
-                d.set_item("seq", column(py, &self.f_seq))?;
-                d.set_item("model", column(py, &self.f_model))?;
-                d.set_item("based_on", column(py, &self.f_based_on))?;
+                let rows = served.then_some(self.served.as_slice());
+                d.set_item("symbol", picked(py, &self.f_symbol, rows))?;
+                d.set_item("ts", picked(py, &self.f_ts, rows))?;
+                d.set_item("seq", picked(py, &self.f_seq, rows))?;
+                d.set_item("model", picked(py, &self.f_model, rows))?;
+                d.set_item("based_on", picked(py, &self.f_based_on, rows))?;
                 for (name, values) in [("price", &self.f_price), ("predicted_return", &self.f_return),
                                        ("predicted_price", &self.f_predicted), ("lower", &self.f_lower),
                                        ("upper", &self.f_upper), ("p_up", &self.f_p_up)] {
-                    d.set_item(name, column(py, values))?;
+                    d.set_item(name, picked(py, values, rows))?;
                 }
             }
             "labels" => {

@@ -15,15 +15,16 @@ from tickcast.producers import synthetic_ticks
 from tickcast.records import Forecast
 from tickcast.stores import ClickHouseStore, InMemoryLatestStore
 from tickcast.stream_processors import ClickHouseSink, MemorySink, Pipeline
+from tickcast.stream_processors.sinks import ForecastRows
 
 pytestmark = pytest.mark.integration
 
 
 def run_into(
     store: ClickHouseStore, records: list[Any], config: CoreConfig,
-    latest: InMemoryLatestStore | None = None,
+    latest: InMemoryLatestStore | None = None, forecasts: ForecastRows = "all",
 ) -> Pipeline:  # fmt: skip
-    return replay(records, ClickHouseSink(store), config=config,
+    return replay(records, ClickHouseSink(store, forecasts), config=config,
                   latest=latest or InMemoryLatestStore(), flush_interval_s=0.05,
                   flush_max_rows=700)  # fmt: skip
 
@@ -50,6 +51,20 @@ def test_embedded_runner_and_backtest_make_identical_forecasts(
     latest = store.get("SYN003")
     served = [f for f in memory.forecasts if f.symbol == "SYN003" and f.model == SERVED]
     assert latest == served[-1]
+
+
+def test_by_default_clickhouse_keeps_the_served_forecast_of_each_tick(
+    clickhouse: ClickHouseStore, config: CoreConfig
+) -> None:
+    records = list(synthetic_ticks(1200, 4, seed=5))
+    run_into(clickhouse, records, config, forecasts="served")
+    memory = MemorySink()
+    run_backtest(records, config, sinks=[memory])
+    served = [f for f in memory.forecasts if f.model == SERVED]
+    assert stored_forecasts(clickhouse) == by_identity(served)
+    assert clickhouse.query("SELECT count() AS n FROM outcomes")[0]["n"] == 1200 - 4
+    models = clickhouse.query("SELECT DISTINCT model FROM model_metrics FINAL")
+    assert {r["model"] for r in models} == {*(m.name for m in config.models), SERVED}
 
 
 def test_every_model_has_exactly_one_forecast_per_tick(

@@ -25,6 +25,8 @@ def test_bad_values_name_the_variable() -> None:
         load_settings({"TICKCAST_PARTITIONS": "x"})
     with pytest.raises(ConfigError, match="TICKCAST_API_PORT must be a TCP port"):
         load_settings({"TICKCAST_API_PORT": "70000"})
+    with pytest.raises(ConfigError, match="TICKCAST_CLICKHOUSE_FORECASTS must be served or all"):
+        load_settings({"TICKCAST_CLICKHOUSE_FORECASTS": "every"})
 
 
 def test_env_example_lists_every_setting() -> None:

@@ -25,6 +25,16 @@ from tickcast.records import Forecast, Label, Tick
 __all__ = ["DeadLetter", "Outputs"]
 
 TIME = pa.timestamp("ms", tz="UTC")
+# the core's integer columns (the rest are float64)
+INTEGERS = {
+    "symbol": np.uint32,
+    "ts": np.int64,
+    "seq": np.uint32,
+    "label_ts": np.int64,
+    "model": np.uint8,
+    "based_on": np.uint8,
+    "rolling": np.uint8,
+}
 WINDOWS = ["cumulative", "rolling"]  # model_metrics' window, by the core's rolling flag
 
 
@@ -49,8 +59,13 @@ def _dictionary(indexes: np.ndarray, values: list[str]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(indexes.astype(np.int32)), pa.array(unique))
 
 
-def _floats(buffer: bytes, nullable: bool = False) -> pa.Array:
-    values = np.frombuffer(buffer, dtype=np.float64)
+def _columns(buffers: dict[str, bytes]) -> dict[str, np.ndarray]:
+    """The core's column buffers as arrays (floats unless named in ``INTEGERS``), no copy."""
+    return {name: np.frombuffer(buffer, dtype=INTEGERS.get(name, np.float64))
+            for name, buffer in buffers.items()}  # fmt: skip
+
+
+def _floats(values: np.ndarray, nullable: bool = False) -> pa.Array:
     return pa.array(values, mask=np.isnan(values)) if nullable else pa.array(values)
 
 
@@ -72,50 +87,48 @@ class Outputs:
     def _symbols(self) -> list[str]:
         return self.batch.symbols
 
-    def arrow(self, table: str) -> pa.Table:
+    def arrow(self, table: str, *, served_only: bool = False) -> pa.Table:
         """The rows of "ticks", "forecasts", "labels" or "model_metrics" as an Arrow table
-        with the ClickHouse table's column names."""
+        with the ClickHouse table's column names; ``served_only``: of "forecasts", only the
+        served forecast's rows (not every model's)."""
         if table == "model_metrics":
             return self._metrics_arrow()
-        c = self.batch.columns(table)
-        n = self.batch.rows(table)
-        symbol = _dictionary(np.frombuffer(c["symbol"], dtype=np.uint32), self._symbols)
-        ts = pa.array(np.frombuffer(c["ts"], dtype=np.int64), type=pa.int64()).cast(TIME)
-        seq = pa.array(np.frombuffer(c["seq"], dtype=np.uint32))
+        c = _columns(self.batch.columns(table, served=served_only and table == "forecasts"))
+        n = len(c["ts"])
         config = self.config
-        columns: dict[str, pa.Array] = {"symbol": symbol, "ts": ts, "seq": seq}
+        columns: dict[str, pa.Array] = {
+            "symbol": _dictionary(c["symbol"], self._symbols),
+            "ts": pa.array(c["ts"]).cast(TIME), "seq": pa.array(c["seq"]),
+        }  # fmt: skip
         if table == "ticks":
             columns["price"] = _floats(c["price"])
             for name in ("volume", "open", "high", "low", "close"):
                 columns[name] = _floats(c[name], nullable=True)
         elif table == "forecasts":
-            model = np.frombuffer(c["model"], dtype=np.uint8)
-            based_on = np.frombuffer(c["based_on"], dtype=np.uint8)
             columns["horizon"] = pa.array(np.full(n, config.horizon, dtype=np.uint32))
-            columns["model"] = _dictionary(model, config.forecasters)
-            columns["model_version"] = _dictionary(based_on, config.versions)
-            columns["based_on"] = _dictionary(based_on, config.names)
+            columns["model"] = _dictionary(c["model"], config.forecasters)
+            columns["model_version"] = _dictionary(c["based_on"], config.versions)
+            columns["based_on"] = _dictionary(c["based_on"], config.names)
             for name in ("price", "predicted_return", "predicted_price", "lower", "upper"):
                 columns[name] = _floats(c[name])
             columns["level"] = pa.array(np.full(n, config.level))
             columns["p_up"] = _floats(c["p_up"])
         else:
-            columns["label_ts"] = pa.array(np.frombuffer(c["label_ts"], dtype=np.int64),
-                                           type=pa.int64()).cast(TIME)  # fmt: skip
+            columns["label_ts"] = pa.array(c["label_ts"]).cast(TIME)
             columns["horizon"] = pa.array(np.full(n, config.horizon, dtype=np.uint32))
             columns["realised_return"] = _floats(c["realised_return"])
         return pa.table(columns)
 
     def _metrics_arrow(self) -> pa.Table:
-        c = self.batch.metric_columns()
+        c = _columns(self.batch.metric_columns())
         config = self.config
         columns: dict[str, pa.Array] = {
-            "symbol": _dictionary(np.frombuffer(c.pop("symbol"), dtype=np.uint32), self._symbols),
-            "ts": pa.array(np.frombuffer(c.pop("ts"), dtype=np.int64)).cast(TIME),
-            "model": _dictionary(np.frombuffer(c.pop("model"), dtype=np.uint8), config.forecasters),
-            "window": _dictionary(np.frombuffer(c.pop("rolling"), dtype=np.uint8), WINDOWS),
-            "based_on": _dictionary(np.frombuffer(c.pop("based_on"), dtype=np.uint8), config.names),
-            "n": pa.array(np.frombuffer(c.pop("n"), dtype=np.float64).astype(np.uint64)),
+            "symbol": _dictionary(c.pop("symbol"), self._symbols),
+            "ts": pa.array(c.pop("ts")).cast(TIME),
+            "model": _dictionary(c.pop("model"), config.forecasters),
+            "window": _dictionary(c.pop("rolling"), WINDOWS),
+            "based_on": _dictionary(c.pop("based_on"), config.names),
+            "n": pa.array(c.pop("n").astype(np.uint64)),
         }
         columns |= {name: _floats(values) for name, values in c.items()}
         return pa.table(columns)
@@ -124,16 +137,15 @@ class Outputs:
         """(symbol, model, {metric: value}) of the last rolling-window row per symbol and
         model: what a gauge shows. Found in the columns: a record per metric row cost 2 us a
         tick at the cut."""
-        c = self.batch.metric_columns()
-        rolling = np.flatnonzero(np.frombuffer(c["rolling"], dtype=np.uint8) == 1)
+        c = _columns(self.batch.metric_columns())
+        rolling = np.flatnonzero(c["rolling"] == 1)
         if not len(rolling):
             return []
-        symbol = np.frombuffer(c["symbol"], dtype=np.uint32)
-        model = np.frombuffer(c["model"], dtype=np.uint8)
+        symbol, model = c["symbol"], c["model"]
         keys = symbol[rolling].astype(np.int64) * 256 + model[rolling]
         _, last_reversed = np.unique(keys[::-1], return_index=True)
         rows = rolling[len(rolling) - 1 - last_reversed]
-        values = {name: np.frombuffer(c[name], dtype=np.float64)[rows] for name in metrics}
+        values = {name: c[name][rows] for name in metrics}
         forecasters = self.config.forecasters
         return [
             (self._symbols[symbol[row]], forecasters[model[row]],

@@ -19,7 +19,7 @@ import math
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
@@ -33,6 +33,7 @@ from tickcast.stream_processors.outputs import DeadLetter, Outputs
 __all__ = ["ClickHouseSink", "LatestSink", "MemorySink", "PrometheusSink", "Sink"]
 
 log = logging.getLogger(__name__)
+ForecastRows = Literal["served", "all"]  # which forecasts ClickHouse keeps
 ROLLING_METRICS = ("mae", "mae_ratio_vs_random_walk", "coverage", "hit_rate", "bias")
 
 
@@ -46,18 +47,25 @@ class Sink(Protocol):
 class ClickHouseSink:
     """Every table's rows of a cut, written in one thread of its own (chdb's engine releases
     the GIL while it works, so the insert overlaps the stream); a table written is dropped
-    from the part, so a retry writes only the rest."""
+    from the part, so a retry writes only the rest.
+
+    ``forecasts``: "served" writes the served forecast's row per tick, "all" every model's
+    too (TICKCAST_CLICKHOUSE_FORECASTS). The models' own rows were five of a tick's eight
+    rows and a fifth of the embedded runner's time (chdb's inserts and merges share its
+    cores); each model's quality is in ``model_metrics`` either way.
+    """
 
     name = "clickhouse"
 
-    def __init__(self, store: ClickHouseStore) -> None:
+    def __init__(self, store: ClickHouseStore, forecasts: ForecastRows = "served") -> None:
         self.store = store
+        self.served_only = forecasts == "served"
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="clickhouse-sink")
 
     def part(self, outputs: Outputs) -> dict[str, pa.Table | list[Any]]:
         tables: dict[str, pa.Table | list[Any]] = {
-            table: outputs.arrow(table) for table in ("ticks", "forecasts", "labels",
-                                                      "model_metrics") if outputs.rows(table)
+            table: outputs.arrow(table, served_only=self.served_only)
+            for table in ("ticks", "forecasts", "labels", "model_metrics") if outputs.rows(table)
         }  # fmt: skip
         for table, rows in (("drift_events", outputs.drift_events()),
                             ("dead_letters", outputs.dead_letters)):  # fmt: skip
