@@ -25,9 +25,10 @@ from typing import Any
 
 from tickcast._core import Batch, step_batch
 from tickcast.codecs import encode_state
+from tickcast.messages import decode_tick, dumps
 from tickcast.online_model import CoreConfig, SymbolState, SymbolStates
 from tickcast.producers import synthetic_ticks
-from tickcast.records import decode_tick, dumps, parse_tick
+from tickcast.records import parse_tick
 
 REPEATS = 3  # the best of three: the machine is shared, the minimum is the cost
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from tickcast.messages import dumps
 from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
-from tickcast.records import dumps
 from tickcast.stores import ClickHouseStore
 from tickcast.stream_processors import ClickHouseSink, Pipeline
 

@@ -1,9 +1,10 @@
-"""The one schema: Tick, Forecast, Outcome, their validation and (de)serialisation.
+"""The domain records and the validation of ticks: what the core and every store share.
 
-Every process reads and writes these records through this module, so a tick published by a
-producer, decoded by a worker and replayed from a file is validated by the same rules.
-Validation failures raise :class:`InvalidTickError` with a precise reason; the stream shell
-turns that reason into a dead-letter entry instead of stopping.
+Each record is the single source of its table's columns (``tickcast/stores/schema.sql`` is
+checked against them). Every process validates ticks here, so a tick published by a producer,
+decoded by a worker and replayed from a file obeys the same rules. A failure raises
+:class:`InvalidTickError` with a precise reason; the stream shell turns that reason into a
+dead-letter entry instead of stopping. How records become bytes is in ``tickcast.messages``.
 """
 
 from __future__ import annotations
@@ -11,27 +12,24 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any, Literal
-
-import orjson
 
 from tickcast.exceptions import TickcastError
 
 __all__ = [
-    "MAX_MESSAGE_BYTES",
+    "METRIC_NAMES",
+    "DeadLetter",
+    "DriftEvent",
     "Forecast",
     "InvalidTickError",
     "Label",
+    "MetricRow",
     "Outcome",
     "RejectCode",
     "Tick",
-    "decode_tick",
-    "dumps",
-    "forecast_from_json",
-    "forecasts_from_message",
-    "forecasts_message",
+    "columns",
     "parse_tick",
     "parse_ts",
 ]
@@ -41,7 +39,6 @@ MIN_TS_MS = -2_208_988_800_000  # 1900-01-01T00:00:00Z: long index histories sta
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 SECONDS_LIKE_MS = 100_000_000_000  # numbers below this (1973-03 as ms) are epoch seconds
 MAX_SEQ = 2**32 - 1
-MAX_MESSAGE_BYTES = 64 * 1024
 OPTIONAL_FIELDS = ("volume", "open", "high", "low", "close")
 
 RejectCode = Literal[
@@ -140,38 +137,73 @@ class Outcome:
     p_up: float
 
 
-def dumps(record: Any) -> bytes:
-    """Serialise a record (dataclass or mapping) to JSON bytes, once."""
-    return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY)
+@dataclass(slots=True)
+class MetricRow:
+    """A snapshot of one forecaster's prequential scores at event time ``ts``, over the
+    rolling window or since the start (``window``); ``based_on`` as in :class:`Forecast`."""
+
+    symbol: str
+    ts: int
+    model: str
+    window: Literal["rolling", "cumulative"]
+    based_on: str
+    n: int
+    mae: float
+    mse: float
+    rmse: float
+    r2: float
+    adj_r2: float
+    r2_oos: float
+    mae_ratio_vs_random_walk: float
+    hit_rate: float
+    coverage: float
+    interval_score: float
+    bias: float
+    precision: float
+    recall: float
+    f1: float
+    roc_auc: float
 
 
-def forecast_from_json(data: bytes | str) -> Forecast:
-    """Read back a forecast written by :func:`dumps`."""
-    return Forecast(**orjson.loads(data))
+Detector = Literal["page_hinkley", "adwin", "psi_ks", "bias_t"]
+DriftKind = Literal["concept", "data", "prediction", "bias"]
+Reaction = Literal["log", "reset", "boost_lr"]
 
 
-SHARED_FIELDS = ("symbol", "ts", "seq", "horizon", "price", "level")
-PER_MODEL_FIELDS = (
-    "model", "model_version", "based_on", "predicted_return", "predicted_price", "lower",
-    "upper", "p_up",
-)  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class DriftEvent:
+    """One detection; ``reaction`` says what the learner did about it."""
+
+    symbol: str
+    ts: int
+    model: str  # the forecaster, or "" for data drift
+    detector: Detector
+    kind: DriftKind
+    feature: str  # abs_error, a feature name, served_return, signed_error
+    value: float
+    threshold: float
+    reaction: Reaction
 
 
-def forecasts_message(forecasts: list[Forecast]) -> bytes:
-    """One ``forecasts`` topic message for one tick: the shared fields once, then every model's
-    forecast (the served one is named ``champion``). One message per tick, not per model, keeps
-    the topic's message rate equal to the tick rate."""
-    first = forecasts[0]
-    message: dict[str, Any] = {k: getattr(first, k) for k in SHARED_FIELDS}
-    message["forecasts"] = [{k: getattr(f, k) for k in PER_MODEL_FIELDS} for f in forecasts]
-    return orjson.dumps(message)
+@dataclass(slots=True, frozen=True)
+class DeadLetter:
+    """A message that could not become a tick: the original payload and why."""
+
+    received_at: int
+    source: str
+    code: RejectCode
+    reason: str
+    payload: str
+    # the message as it arrived, when it arrived as bytes: the dead-letter topic's, not stored
+    original: bytes = field(default=b"", metadata={"stored": False})
 
 
-def forecasts_from_message(data: bytes | str) -> list[Forecast]:
-    """The forecasts of one ``forecasts`` topic message, as records."""
-    message = orjson.loads(data)
-    shared = {k: message[k] for k in SHARED_FIELDS}
-    return [Forecast(**shared, **entry) for entry in message["forecasts"]]
+METRIC_NAMES = tuple(f.name for f in fields(MetricRow))[5:]  # the scores, after the keys
+
+
+def columns(record: type) -> list[str]:
+    """The stored fields of a record type: its table's columns, in order."""
+    return [f.name for f in fields(record) if f.metadata.get("stored", True)]
 
 
 def parse_ts(value: Any) -> int:
@@ -314,16 +346,3 @@ def _seq(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTickError(f"seq must be a whole number, got {str(value)[:40]!r}", "bad_seq")
     return int(value)
-
-
-def decode_tick(payload: bytes | str) -> Tick:
-    """Decode a JSON message into a Tick; any malformation raises InvalidTickError."""
-    if len(payload) > MAX_MESSAGE_BYTES:
-        raise InvalidTickError(
-            f"message of {len(payload)} bytes exceeds {MAX_MESSAGE_BYTES}", "too_large"
-        )
-    try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidTickError(f"not JSON: {exc}", "not_json") from None
-    return parse_tick(data)

@@ -15,7 +15,8 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from tickcast.records import Forecast, dumps, forecasts_from_message
+from tickcast.messages import dumps, forecasts_from_message
+from tickcast.records import Forecast
 
 TICKCAST = str(Path(sys.executable).with_name("tickcast"))
 

@@ -9,7 +9,8 @@ import pytest
 import redis
 
 from tests.factories import make_forecast
-from tickcast.records import Forecast, forecast_from_json
+from tickcast.messages import forecast_from_json
+from tickcast.records import Forecast
 from tickcast.stores import RedisLatestStore
 
 pytestmark = pytest.mark.integration
@@ -94,7 +95,7 @@ def test_the_api_cache_reads_memory_fed_by_the_publish(redis_clean: str) -> None
     from dataclasses import replace
 
     from tickcast.api.cache import LatestCache
-    from tickcast.records import dumps
+    from tickcast.messages import dumps
 
     writer = RedisLatestStore(redis_clean)
     first = forecast("AAPL", 1_700_000_000_000)

@@ -170,8 +170,8 @@ def test_the_newest_rolling_metrics_equal_the_last_rolling_record_per_symbol_and
     metrics = ("mae", "coverage", "bias")
     expected = {}
     for row in outputs.metric_rows():  # the records, the slow and obvious way
-        if row["window"] == "rolling":
-            expected[(row["symbol"], row["model"])] = {name: row[name] for name in metrics}
+        if row.window == "rolling":
+            expected[(row.symbol, row.model)] = {name: getattr(row, name) for name in metrics}
     found = {(symbol, model): values for symbol, model, values in outputs.newest_rolling(metrics)}
     assert len(expected) == 3 * len(CoreConfig().forecasters)
     assert found == expected

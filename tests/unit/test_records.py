@@ -7,18 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tickcast.records import (
-    MAX_MESSAGE_BYTES,
-    Forecast,
-    InvalidTickError,
-    decode_tick,
-    dumps,
-    forecast_from_json,
-    forecasts_from_message,
-    forecasts_message,
-    parse_tick,
-    parse_ts,
-)
+from tickcast.records import InvalidTickError, parse_tick, parse_ts
 
 TS = 1_700_000_000_000
 
@@ -74,36 +63,6 @@ def test_timestamps_iso_naive_is_utc_and_zone_is_honoured() -> None:
 def test_nan_optional_column_reads_as_missing() -> None:
     tick = parse_tick({"symbol": "X", "ts": TS, "price": 2.0, "volume": math.nan})
     assert tick.volume is None
-
-
-@pytest.mark.parametrize(
-    ("payload", "reason"),
-    [
-        (b"not json", "not JSON"),
-        (b"[1, 2]", "must be a JSON object, got list"),
-        (b'{"symbol": "AAPL", "ts": 1700000000000, "price": null}', "price is missing"),
-        (b"x" * (MAX_MESSAGE_BYTES + 1), "exceeds"),
-    ],
-)
-def test_decode_rejects_malformed_messages(payload: bytes, reason: str) -> None:
-    with pytest.raises(InvalidTickError) as info:
-        decode_tick(payload)
-    assert reason in info.value.reason
-
-
-def test_forecast_round_trips_through_json() -> None:
-    forecast = Forecast(
-        "AAPL", TS, 2, 1, "linear", "abc", "linear", 10.0, 0.01, 10.1, 9.0, 11.0, 0.9, 0.6
-    )
-    assert forecast_from_json(dumps(forecast)) == forecast
-
-
-def test_forecasts_message_round_trips_every_model_of_a_tick() -> None:
-    forecasts = [
-        Forecast("AAPL", TS, 0, 1, m, "v", m, 10.0, 0.01 * i, 10.1, 9.0, 11.0, 0.8, 0.6)
-        for i, m in enumerate(["random_walk", "linear", "champion"])
-    ]
-    assert forecasts_from_message(forecasts_message(forecasts)) == forecasts
 
 
 @pytest.mark.parametrize(

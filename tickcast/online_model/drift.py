@@ -14,32 +14,13 @@ they replay and recover with the models they watch:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+
+from tickcast.records import DriftEvent
 
 __all__ = ["DETECTORS", "REACTIONS", "DriftConfig", "DriftEvent"]
 
 REACTIONS = ("log", "reset", "boost_lr")
 DETECTORS = ("page_hinkley", "adwin")
-
-
-Detector = Literal["page_hinkley", "adwin", "psi_ks", "bias_t"]
-DriftKind = Literal["concept", "data", "prediction", "bias"]
-Reaction = Literal["log", "reset", "boost_lr"]
-
-
-@dataclass(frozen=True, slots=True)
-class DriftEvent:
-    """One detection; ``reaction`` says what the learner did about it."""
-
-    symbol: str
-    ts: int
-    model: str  # the forecaster, or "" for data drift
-    detector: Detector
-    kind: DriftKind
-    feature: str  # abs_error, a feature name, served_return, signed_error
-    value: float
-    threshold: float
-    reaction: Reaction
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,19 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from tickcast._core import SymbolCore
-from tickcast.online_model.drift import Detector, DriftEvent, DriftKind, Reaction
 from tickcast.online_model.models import RiverExternals
 from tickcast.online_model.spec import SERVED, CoreConfig
-from tickcast.records import Forecast, Outcome, Tick
+from tickcast.records import (
+    METRIC_NAMES,
+    Detector,
+    DriftEvent,
+    DriftKind,
+    Forecast,
+    MetricRow,
+    Outcome,
+    Reaction,
+    Tick,
+)
 
 __all__ = ["SERVED", "StepResult", "SymbolState", "SymbolStates", "externals_for"]
 
@@ -38,7 +47,7 @@ class StepResult:
     status: Status = "ok"
     forecasts: list[Forecast] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
-    metrics: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[MetricRow] = field(default_factory=list)
     drift: list[DriftEvent] = field(default_factory=list)
 
 
@@ -126,7 +135,7 @@ class SymbolState:
         return Outcome(self.symbol, ts, seq, label_ts, self.config.horizon, self.forecasters[i],
                        ret, realised, lower, upper, inside, p_up)  # fmt: skip
 
-    def _metric_row(self, row: tuple[Any, ...]) -> dict[str, Any]:
+    def _metric_row(self, row: tuple[Any, ...]) -> MetricRow:
         return metric_row((self.symbol, *row), self.forecasters, self.names)
 
     def _drift_event(self, row: tuple[Any, ...]) -> DriftEvent:
@@ -136,15 +145,20 @@ class SymbolState:
         """How many inputs each forecaster fits (adjusted R2's penalty)."""
         return list(self.core.inputs())
 
-    def metric_rows(self, ts: int) -> list[dict[str, Any]]:
+    def metric_rows(self, ts: int) -> list[MetricRow]:
         """A snapshot of every forecaster's rolling and cumulative metrics at event time ts."""
-        rows = []
-        for window in ("rolling", "cumulative"):
-            for name, summary in zip(self.forecasters, self.core.summaries(window), strict=True):
-                based_on = self.champion_name if name == SERVED else name
-                rows.append({"symbol": self.symbol, "ts": ts, "model": name, "window": window,
-                             "based_on": based_on, **summary})  # fmt: skip
-        return rows
+        return [
+            _metric_record(
+                self.symbol,
+                ts,
+                name,
+                window,
+                self.champion_name if name == SERVED else name,
+                summary,
+            )
+            for window in ("rolling", "cumulative")
+            for name, summary in zip(self.forecasters, self.core.summaries(window), strict=True)
+        ]
 
     def summary(self, window: str = "cumulative") -> dict[str, dict[str, Any]]:
         """Metrics per forecaster, the served one under ``champion``."""
@@ -152,15 +166,28 @@ class SymbolState:
 
 
 def metric_row(row: tuple[str, int, int, bool, int, dict[str, Any]], forecasters: list[str],
-               names: list[str]) -> dict[str, Any]:  # fmt: skip
+               names: list[str]) -> MetricRow:  # fmt: skip
     """A model_metrics row from the core's tuple (symbol, ts, forecaster, rolling, selected,
     values)."""
     symbol, ts, i, rolling, selected, values = row
     name = forecasters[i]
     based_on = names[selected] if name == SERVED else name
-    window = "rolling" if rolling else "cumulative"
-    return {"symbol": symbol, "ts": ts, "model": name, "window": window, "based_on": based_on,
-            **values}  # fmt: skip
+    return _metric_record(
+        symbol, ts, name, "rolling" if rolling else "cumulative", based_on, values
+    )
+
+
+def _metric_record(
+    symbol: str,
+    ts: int,
+    model: str,
+    window: Literal["rolling", "cumulative"],
+    based_on: str,
+    values: dict[str, Any],
+) -> MetricRow:
+    scores = {name: values[name] for name in METRIC_NAMES}
+    scores["n"] = int(scores["n"])
+    return MetricRow(symbol, ts, model, window, based_on, **scores)
 
 
 def drift_event(

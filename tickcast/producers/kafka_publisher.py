@@ -20,8 +20,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tickcast.messages import dumps
 from tickcast.monitor.metrics import PUBLISHED
-from tickcast.records import InvalidTickError, dumps, parse_tick
+from tickcast.records import InvalidTickError, parse_tick
 
 __all__ = ["CODE", "PRODUCED_AT", "REASON", "TickPublisher", "ensure_topics"]
 

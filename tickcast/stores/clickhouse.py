@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,55 +24,39 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tickcast.exceptions import PermanentWriteError, TickcastError, TransientWriteError
-from tickcast.records import Forecast, Label, Outcome, Tick
+from tickcast.records import (
+    DeadLetter,
+    DriftEvent,
+    Forecast,
+    Label,
+    MetricRow,
+    Outcome,
+    Tick,
+    columns,
+)
 
 __all__ = ["ClickHouseError", "ClickHouseStore", "TABLE_COLUMNS"]
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
-METRIC_COLUMNS = [
-    "symbol", "ts", "model", "window", "based_on", "n", "mae", "mse", "rmse", "r2", "adj_r2",
-    "r2_oos", "mae_ratio_vs_random_walk", "hit_rate", "coverage", "interval_score", "bias",
-    "precision", "recall", "f1", "roc_auc",
-]  # fmt: skip
-TABLE_COLUMNS: dict[str, list[str]] = {
-    "ticks": [f.name for f in fields(Tick)],
-    "forecasts": [f.name for f in fields(Forecast)],
-    "labels": [f.name for f in fields(Label)],
-    "model_metrics": METRIC_COLUMNS,
-    "drift_events": [
-        "symbol",
-        "ts",
-        "model",
-        "detector",
-        "kind",
-        "feature",
-        "value",
-        "threshold",
-        "reaction",
-    ],
-    "dead_letters": ["received_at", "source", "code", "reason", "payload"],
-}
-VIEW_COLUMNS: dict[str, list[str]] = {"outcomes": [f.name for f in fields(Outcome)]}
-SERVER_COLUMNS = ["written_at"]  # filled in by ClickHouse (DEFAULT now())
-TIME_COLUMNS = {"ts", "label_ts", "received_at"}
-PARTITION_COLUMN = {"dead_letters": "received_at"}  # the others: ts (see schema.sql)
+TABLE_RECORDS: dict[str, type] = {
+    "ticks": Tick, "forecasts": Forecast, "labels": Label, "model_metrics": MetricRow,
+    "drift_events": DriftEvent, "dead_letters": DeadLetter,
+}  # fmt: skip
+TABLE_COLUMNS = {table: columns(record) for table, record in TABLE_RECORDS.items()}
+VIEW_COLUMNS = {"outcomes": columns(Outcome)}
 MAX_PARTITIONS_PER_INSERT = 100  # ClickHouse's max_partitions_per_insert_block default
-STRING_COLUMNS = ["symbol", "model", "model_version", "based_on", "window", "detector", "kind",
-                  "feature", "reaction", "source", "code", "reason", "payload"]  # fmt: skip
-ARROW_TYPES: dict[str, pa.DataType] = {
-    **dict.fromkeys(STRING_COLUMNS, pa.string()),
-    "horizon": pa.uint32(),
-    "seq": pa.uint32(),
-    "n": pa.uint64(),
-    "inside": pa.bool_(),
-}  # every other column is Float64
+ARROW_TYPES = {"String": pa.string(), "UInt32": pa.uint32(), "UInt64": pa.uint64(),
+               "Float64": pa.float64(),
+               "DateTime64": pa.timestamp("ms", tz="UTC")}  # fmt: skip
 # Server error codes that can pass by themselves (timeouts, network, memory, too many parts
 # while merges catch up, read-only replica); any other refusal is permanent.
 TRANSIENT_CODES = {3, 23, 24, 32, 159, 160, 202, 203, 209, 210, 236, 241, 242, 252, 319, 394,
                    425, 999, 1000}  # fmt: skip
 CODE_RE = re.compile(r"Code: (\d+)")
+TABLE_RE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
+PARTITION_RE = re.compile(r"PARTITION BY toYYYYMM\((\w+)\)")
 # No merge of the inserted block on insert: rows collapse at merges and FINAL reads either way,
 # and the insert costs a third less CPU (measured on chdb, 30,000-row forecast blocks).
 INSERT_SETTINGS = {"optimize_on_insert": 0, "max_threads": 1, "max_insert_threads": 1}
@@ -97,9 +81,56 @@ def client_dsn(url: str) -> str:
 
 
 def schema_statements() -> list[str]:
+    """The statements of ``schema.sql``, the one schema file (shipped in the package)."""
     text = resources.files("tickcast.stores").joinpath("schema.sql").read_text()
     lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+@dataclass(frozen=True)
+class Table:
+    """What the schema file says about one table: its columns' types, which ones the server
+    fills in (a DEFAULT), and the column its partitions are months of."""
+
+    types: dict[str, str]
+    server: tuple[str, ...]
+    partition: str
+
+
+def schema_tables() -> dict[str, Table]:
+    """The tables of ``schema.sql``, read from the file itself (the one place they are
+    written)."""
+    tables = {}
+    for statement in schema_statements():
+        head = TABLE_RE.match(statement)
+        if head is None:
+            continue
+        body = statement[statement.index("(") + 1 : statement.index("\nENGINE")].rsplit(")", 1)[0]
+        types, server = {}, []
+        for line in body.strip().splitlines():
+            name, kind = line.strip().rstrip(",").split(None, 1)
+            types[name] = kind
+            if " DEFAULT " in f" {kind} ":
+                server.append(name)
+        partition = PARTITION_RE.search(statement)
+        tables[head.group(1)] = Table(types, tuple(server), partition.group(1) if partition else "")
+    return tables
+
+
+def arrow_type(kind: str) -> pa.DataType:
+    """The Arrow type a column of ClickHouse type ``kind`` is sent as (epoch-ms times as
+    timestamps, never read as seconds).
+
+    >>> arrow_type("Nullable(Float64)"), arrow_type("LowCardinality(String)")
+    (DataType(double), DataType(string))
+    """
+    base = re.sub(r"^(?:Nullable|LowCardinality)\((.*)\)$", r"\1", kind)
+    return ARROW_TYPES[base.split("(")[0]]
+
+
+SCHEMA = schema_tables()
+TIME_COLUMNS = {name for table in SCHEMA.values() for name, kind in table.types.items()
+                if kind.startswith("DateTime64")}  # fmt: skip
 
 
 class ClickHouseStore:
@@ -156,8 +187,8 @@ class ClickHouseStore:
             parameters={"tables": list(tables)},
         )
         found = {table: set(names) for table, names in result.result_rows}
-        server = set(SERVER_COLUMNS) if tables is TABLE_COLUMNS else set()
-        wanted = {table: set(columns) | server for table, columns in tables.items()}
+        wanted = {table: set(columns) | set(SCHEMA[table].server if table in SCHEMA else ())
+                  for table, columns in tables.items()}  # fmt: skip
         for table, expected in wanted.items():
             if found.get(table, expected) != expected:
                 missing = sorted(expected - found[table])
@@ -190,7 +221,7 @@ class ClickHouseStore:
         partitions; raises TransientWriteError or PermanentWriteError."""
         if not arrow.num_rows:
             return
-        for block in _partition_blocks(arrow, PARTITION_COLUMN.get(table, "ts")):
+        for block in _partition_blocks(arrow, SCHEMA[table].partition):
             try:
                 with self._lock:
                     self.client.insert_arrow(table, block, settings=INSERT_SETTINGS)
@@ -239,15 +270,18 @@ class ClickHouseStore:
 
 
 def _arrow_table(table: str, rows: Sequence[Any]) -> pa.Table:
-    columns = TABLE_COLUMNS[table]
+    """Records (dataclasses, or dicts where a missing float is NaN) as the table's Arrow
+    columns. Arrow, not clickhouse-connect's row encoding: pyarrow builds columns in C, a
+    third of the Python time a writer thread holds the GIL against the stream."""
+    names, types = TABLE_COLUMNS[table], SCHEMA[table].types
     if isinstance(rows[0], dict):
-        data = [[_cell(row.get(c), c) for row in rows] for c in columns]
+        data = [[_cell(row.get(c), types[c]) for row in rows] for c in names]
     else:
-        data = [[getattr(row, c) for row in rows] for c in columns]
+        data = [[getattr(row, c) for row in rows] for c in names]
     arrays = [
-        pa.array(values, type=_arrow_type(c)) for c, values in zip(columns, data, strict=True)
+        pa.array(values, type=arrow_type(types[c])) for c, values in zip(names, data, strict=True)
     ]
-    return pa.Table.from_arrays(arrays, names=columns)
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def _partition_blocks(arrow: pa.Table, column: str) -> list[pa.Table]:
@@ -288,16 +322,5 @@ def _write_error(exc: Exception, table: str, url: str) -> TickcastError:
     return TransientWriteError(f"ClickHouse at {url}, table {table}: {text}")
 
 
-def _arrow_type(column: str) -> pa.DataType:
-    """The Arrow type a column is sent as. Arrow, not clickhouse-connect's own row encoding:
-    pyarrow builds columns in C, which cut the Python time of a batch insert by two thirds (the
-    time a writer thread holds the GIL against the stream)."""
-    if column in TIME_COLUMNS:
-        return pa.timestamp("ms", tz="UTC")  # epoch ms as such, never read as seconds
-    return ARROW_TYPES.get(column, pa.float64())
-
-
-def _cell(value: Any, column: str) -> Any:
-    if value is None and column not in TIME_COLUMNS and column not in ("symbol", "model"):
-        return math.nan if column != "n" else 0
-    return value
+def _cell(value: Any, kind: str) -> Any:
+    return math.nan if value is None and kind == "Float64" else value

@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from tickcast.records import Forecast, dumps, forecast_from_json
+from tickcast.messages import dumps, forecast_from_json
+from tickcast.records import Forecast
 
 __all__ = [
     "InMemoryLatestStore",

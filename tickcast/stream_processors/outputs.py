@@ -18,9 +18,8 @@ import pyarrow as pa
 
 from tickcast._core import Batch
 from tickcast.online_model import CoreConfig
-from tickcast.online_model.drift import DriftEvent
 from tickcast.online_model.learner import drift_event, metric_row
-from tickcast.records import Forecast, Label, Tick
+from tickcast.records import DeadLetter, DriftEvent, Forecast, Label, MetricRow, Tick
 
 __all__ = ["DeadLetter", "Outputs"]
 
@@ -36,18 +35,6 @@ INTEGERS = {
     "rolling": np.uint8,
 }
 WINDOWS = ["cumulative", "rolling"]  # model_metrics' window, by the core's rolling flag
-
-
-@dataclass(slots=True, frozen=True)
-class DeadLetter:
-    """A message that could not become a tick: the original payload and why."""
-
-    received_at: int
-    source: str
-    code: str  # the bounded reason code (RejectCode)
-    reason: str
-    payload: str
-    original: bytes = b""  # the message as it arrived, when it arrived as bytes
 
 
 def _dictionary(indexes: np.ndarray, values: list[str]) -> pa.DictionaryArray:
@@ -157,7 +144,7 @@ class Outputs:
         """The ``forecasts`` topic's messages: (key = symbol, value) per ok tick."""
         return self.batch.messages()
 
-    def metric_rows(self) -> list[dict[str, Any]]:
+    def metric_rows(self) -> list[MetricRow]:
         config = self.config
         return [metric_row(row, config.forecasters, config.names)
                 for row in self.batch.metric_rows()]  # fmt: skip

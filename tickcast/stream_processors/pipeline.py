@@ -20,19 +20,12 @@ import orjson
 from tickcast._core import Batch, step_batch
 from tickcast.codecs import StateMismatchError
 from tickcast.config import Settings
+from tickcast.messages import MAX_MESSAGE_BYTES, decode_tick
 from tickcast.monitor.metrics import observe_pipeline
 from tickcast.online_model import CoreConfig, SymbolState, SymbolStates
 from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, restore, take
 from tickcast.online_model.learner import STATUSES
-from tickcast.records import (
-    MAX_MESSAGE_BYTES,
-    Forecast,
-    InvalidTickError,
-    RejectCode,
-    Tick,
-    decode_tick,
-    parse_tick,
-)
+from tickcast.records import Forecast, InvalidTickError, RejectCode, Tick, parse_tick
 from tickcast.stores.registry import BackgroundRegistry
 from tickcast.stream_processors.outputs import DeadLetter, Outputs
 

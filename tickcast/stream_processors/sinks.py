@@ -24,11 +24,10 @@ from typing import Any, Literal, Protocol
 import pyarrow as pa
 
 from tickcast.monitor.metrics import DRIFT_EVENTS, MODEL_ROLLING, SINK_BATCH_ROWS, SINK_FAILURES
-from tickcast.online_model.drift import DriftEvent
-from tickcast.records import Forecast, Label, Outcome, Tick
+from tickcast.records import DeadLetter, DriftEvent, Forecast, Label, MetricRow, Outcome, Tick
 from tickcast.stores import ClickHouseStore, LatestStore
 from tickcast.stores.latest import newer
-from tickcast.stream_processors.outputs import DeadLetter, Outputs
+from tickcast.stream_processors.outputs import Outputs
 
 __all__ = ["ClickHouseSink", "LatestSink", "MemorySink", "PrometheusSink", "Sink"]
 
@@ -207,7 +206,7 @@ class MemorySink:
         self.ticks: list[Tick] = []
         self.forecasts: list[Forecast] = []
         self.labels: list[Label] = []
-        self.metrics: list[dict[str, Any]] = []
+        self.metrics: list[MetricRow] = []
         self.drift: list[DriftEvent] = []
         self.dead_letters: list[DeadLetter] = []
 

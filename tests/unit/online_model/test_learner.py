@@ -126,7 +126,7 @@ def test_metric_snapshots_come_every_metrics_every_ticks(config: CoreConfig) -> 
     rows = [row for t in make_ticks(100, symbols=1) for row in state.step(t).metrics]
     names = [m.name for m in config.models] + [SERVED]
     assert len(rows) == 2 * len(names) * 2  # ticks 50 and 100, rolling and cumulative
-    assert {r["model"] for r in rows} == set(names)
+    assert {r.model for r in rows} == set(names)
 
 
 def test_two_ticks_in_one_millisecond_are_both_forecast_and_a_repeat_is_not(
