@@ -28,8 +28,12 @@ TICKCAST = str(Path(sys.executable).with_name("tickcast"))
 
 
 def wrk(url: str, seconds: int) -> dict[str, Any]:
-    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
@@ -37,8 +41,12 @@ def wrk(url: str, seconds: int) -> dict[str, Any]:
 
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"requests_per_s": round(rate), "p50_ms": ms("50%"), "p99_ms": ms("99%"),
-            "non_2xx": int(errors.group(1)) if errors else 0}  # fmt: skip
+    return {
+        "requests_per_s": round(rate),
+        "p50_ms": ms("50%"),
+        "p99_ms": ms("99%"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
 
 
 def main() -> None:
@@ -47,17 +55,39 @@ def main() -> None:
     args = parser.parse_args()
     url = os.environ["TICKCAST_REDIS_URL"]
     RedisLatestStore(url).put_many(
-        Forecast(f"BENCH{i}", 1_700_000_000_000, 0, 1, "champion", "v1", "linear", 100.0,
-                 0.001, 100.1, 99.0, 101.0, 0.9, 0.55) for i in range(10)
-    )  # fmt: skip
+        Forecast(
+            f"BENCH{i}",
+            1_700_000_000_000,
+            0,
+            1,
+            "served",
+            "v1",
+            "linear",
+            100.0,
+            0.001,
+            100.1,
+            99.0,
+            101.0,
+            0.9,
+            0.55,
+        )
+        for i in range(10)
+    )
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     tmp = Path(tempfile.mkdtemp(prefix="tickcast-api-bench-"))
-    env = {**os.environ, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp / 'olap'}",
-           "TICKCAST_LOG_LEVEL": "WARNING"}  # fmt: skip
-    server = subprocess.Popen([TICKCAST, "api", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    env = {
+        **os.environ,
+        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp / 'olap'}",
+        "TICKCAST_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [TICKCAST, "api", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -73,8 +103,17 @@ def main() -> None:
         server.terminate()
         server.wait(30)
     ratio = round(forecast["requests_per_s"] / bare["requests_per_s"], 3)
-    print(json.dumps({"figure": "api_forecast_requests", **forecast, "connections": 32,
-                      "reference_bare_endpoint": bare, "ratio_to_bare": ratio}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "figure": "api_forecast_requests",
+                **forecast,
+                "connections": 32,
+                "reference_bare_endpoint": bare,
+                "ratio_to_bare": ratio,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ def river_step_us(n: int = 30_000, features: int = 16) -> float:
     from river import linear_model, preprocessing
 
     rng = random.Random(1)
-    rows = [({f"x{j}": rng.gauss(0, 1) for j in range(features)}, rng.gauss(0, 1))
-            for _ in range(n)]  # fmt: skip
+    rows = [
+        ({f"x{j}": rng.gauss(0, 1) for j in range(features)}, rng.gauss(0, 1)) for _ in range(n)
+    ]
     best = float("inf")
     for _ in range(REPEATS):
         model = preprocessing.StandardScaler() | linear_model.LinearRegression()
@@ -96,22 +97,36 @@ def main() -> None:
     river = river_step_us()
     core, states = core_batch_us(ticks, config)
     decode = decode_us(messages)
-    print(json.dumps({
-        "figure": "core_us_per_tick", "value": round(core, 2), "ticks": args.ticks,
-        "symbols": args.symbols, "models": [m.name for m in config.models],
-        "path": "step_batch on parsed ticks (features, models, intervals, metrics, drift)",
-        "with_json_decode_us": round(core + decode, 2), "json_decode_us": round(decode, 2),
-        "record_api_us": round(record_api_us(ticks[:20_000], config), 2),
-        "reference_river_linear_step_us": round(river, 2),
-        "ratio_to_river": round(core / river, 3),
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "figure": "core_us_per_tick",
+                "value": round(core, 2),
+                "ticks": args.ticks,
+                "symbols": args.symbols,
+                "models": [m.name for m in config.models],
+                "path": "step_batch on parsed ticks (features, models, intervals, metrics, drift)",
+                "with_json_decode_us": round(core + decode, 2),
+                "json_decode_us": round(decode, 2),
+                "record_api_us": round(record_api_us(ticks[:20_000], config), 2),
+                "reference_river_linear_step_us": round(river, 2),
+                "ratio_to_river": round(core / river, 3),
+            }
+        )
+    )
     sizes = [len(encode_state(state)) for state in states]
-    print(json.dumps({
-        "figure": "state_bytes_per_symbol", "value": max(sizes),
-        "mean": round(statistics.mean(sizes)), "symbols": len(sizes),
-        "after_ticks_per_symbol": args.ticks // args.symbols,
-        "codec": "TKST header + LZ4 of the compiled state (tickcast.codecs)",
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "figure": "state_bytes_per_symbol",
+                "value": max(sizes),
+                "mean": round(statistics.mean(sizes)),
+                "symbols": len(sizes),
+                "after_ticks_per_symbol": args.ticks // args.symbols,
+                "codec": "TKST header + LZ4 of the compiled state (tickcast.codecs)",
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

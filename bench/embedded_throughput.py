@@ -34,11 +34,14 @@ def stored(store: ClickHouseStore, ticks: int) -> dict[str, float]:
     [row] = store.query(
         "SELECT sum(rows) AS rows, sum(data_compressed_bytes) AS packed, "
         "sum(data_uncompressed_bytes) AS raw FROM system.parts WHERE active AND database = "
-        "currentDatabase() AND table IN {tables:Array(String)}", {"tables": list(TABLES)},
-    )  # fmt: skip
-    return {"rows_per_tick": round(row["rows"] / ticks, 2),
-            "bytes_per_tick_compressed": round(row["packed"] / ticks, 1),
-            "bytes_per_tick_uncompressed": round(row["raw"] / ticks, 1)}  # fmt: skip
+        "currentDatabase() AND table IN {tables:Array(String)}",
+        {"tables": list(TABLES)},
+    )
+    return {
+        "rows_per_tick": round(row["rows"] / ticks, 2),
+        "bytes_per_tick_compressed": round(row["packed"] / ticks, 1),
+        "bytes_per_tick_uncompressed": round(row["raw"] / ticks, 1),
+    }
 
 
 def replay(records: list[Any], with_clickhouse: bool) -> tuple[float, dict[str, float]]:
@@ -73,12 +76,20 @@ def main() -> None:
             if rate > best.get(sinks_name, (0.0, {}))[0]:
                 best[sinks_name] = rate, layout
     for sinks_name, (embedded, layout) in best.items():
-        print(json.dumps({
-            "figure": "embedded_ticks_per_s", "value": round(embedded), "ticks": args.ticks,
-            "symbols": args.symbols, "sinks": sinks_name,
-            "reference_bare_core_ticks_per_s": round(bare),
-            "ratio_to_bare_core": round(embedded / bare, 3), **layout,
-        }))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "figure": "embedded_ticks_per_s",
+                    "value": round(embedded),
+                    "ticks": args.ticks,
+                    "symbols": args.symbols,
+                    "sinks": sinks_name,
+                    "reference_bare_core_ticks_per_s": round(bare),
+                    "ratio_to_bare_core": round(embedded / bare, 3),
+                    **layout,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

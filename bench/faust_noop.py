@@ -37,9 +37,14 @@ def main() -> None:
     bootstrap = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1:9092"
     latency_after = int(os.environ.get("NOOP_LATENCY_AFTER", "-1"))  # -1: no latency
     delays: list[float] = []
-    app = NoopApp(f"noop-{uuid.uuid4().hex[:8]}", broker=f"kafka://{bootstrap}",
-                  consumer_auto_offset_reset="earliest", web_enabled=False, store="memory://",
-                  datadir=tempfile.mkdtemp(prefix="tickcast-noop-"))  # fmt: skip
+    app = NoopApp(
+        f"noop-{uuid.uuid4().hex[:8]}",
+        broker=f"kafka://{bootstrap}",
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        store="memory://",
+        datadir=tempfile.mkdtemp(prefix="tickcast-noop-"),
+    )
     topic = app.topic(topic_name, schema=raw_schema())  # (datadir: not the repo root)
     seen = {"n": 0, "start": 0.0}
 

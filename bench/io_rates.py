@@ -35,15 +35,28 @@ def producer_from_file(ticks: int, folder: Path) -> None:
     path = folder / "ticks.parquet"
     pd.DataFrame(records).to_parquet(path)
     topic = f"io-ticks-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "TICKCAST_KAFKA_BOOTSTRAP": bootstrap, "TICKCAST_TICKS_TOPIC": topic,
-           "TICKCAST_DLQ_TOPIC": topic + ".dlq", "TICKCAST_PRODUCER_METRICS_PORT": "0"}  # fmt: skip
-    run = subprocess.run([TICKCAST, "produce", str(path)], env=env, capture_output=True,
-                         text=True, check=True)  # fmt: skip
+    env = {
+        **os.environ,
+        "TICKCAST_KAFKA_BOOTSTRAP": bootstrap,
+        "TICKCAST_TICKS_TOPIC": topic,
+        "TICKCAST_DLQ_TOPIC": topic + ".dlq",
+        "TICKCAST_PRODUCER_METRICS_PORT": "0",
+    }
+    run = subprocess.run(
+        [TICKCAST, "produce", str(path)], env=env, capture_output=True, text=True, check=True
+    )
     rate = json.loads(run.stdout)["ticks_per_s"]
     from confluent_kafka import Producer
 
-    raw = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
-                    "batch.size": 1_000_000, "compression.type": "lz4"})  # fmt: skip
+    raw = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "linger.ms": 5,
+            "batch.size": 1_000_000,
+            "compression.type": "lz4",
+        }
+    )
     payloads = [(r["symbol"].encode(), dumps(r)) for r in records]
     start = time.perf_counter()
     for key, value in payloads:
@@ -55,9 +68,17 @@ def producer_from_file(ticks: int, folder: Path) -> None:
                 raw.poll(0.05)
     raw.flush()
     bare = ticks / (time.perf_counter() - start)
-    print(json.dumps({"figure": "producer_from_file_ticks_per_s", "value": rate, "ticks": ticks,
-                      "reference_bare_confluent_kafka_produce_per_s": round(bare),
-                      "ratio_to_bare": round(rate / bare, 3)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "figure": "producer_from_file_ticks_per_s",
+                "value": rate,
+                "ticks": ticks,
+                "reference_bare_confluent_kafka_produce_per_s": round(bare),
+                "ratio_to_bare": round(rate / bare, 3),
+            }
+        )
+    )
 
 
 def clickhouse_rows(ticks: int, folder: Path) -> None:
@@ -78,9 +99,17 @@ def clickhouse_rows(ticks: int, folder: Path) -> None:
     store.client.insert("bare", data, column_names=["a", "b", "c"], column_oriented=True)
     bare = rows / (time.perf_counter() - start)
     store.close()
-    print(json.dumps({"figure": "clickhouse_sink_rows_per_s", "value": round(rate), "rows": rows,
-                      "reference_bare_three_column_insert_rows_per_s": round(bare),
-                      "ratio_to_bare": round(rate / bare, 3)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "figure": "clickhouse_sink_rows_per_s",
+                "value": round(rate),
+                "rows": rows,
+                "reference_bare_three_column_insert_rows_per_s": round(bare),
+                "ratio_to_bare": round(rate / bare, 3),
+            }
+        )
+    )
 
 
 def main() -> None:

@@ -55,8 +55,12 @@ def listen(
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"p50_ms": round(pick(0.5) * 1000, 1), "p99_ms": round(pick(0.99) * 1000, 1),
-            "max_ms": round(ordered[-1] * 1000, 1), "n": len(ordered)}  # fmt: skip
+    return {
+        "p50_ms": round(pick(0.5) * 1000, 1),
+        "p99_ms": round(pick(0.99) * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+        "n": len(ordered),
+    }
 
 
 def bare_publish_latency(url: str, channel: str, n: int = 2000) -> dict[str, float]:
@@ -99,10 +103,17 @@ def noop_delivery_latency(args: argparse.Namespace, warmup: int, total: int) -> 
     topic = env["TICKCAST_TICKS_TOPIC"]
     ensure_topics(env["TICKCAST_KAFKA_BOOTSTRAP"], {topic: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
     noop = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("faust_noop.py")), topic, str(total),
-         env["TICKCAST_KAFKA_BOOTSTRAP"]],
-        env={**env, "NOOP_LATENCY_AFTER": str(warmup)}, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(Path(__file__).with_name("faust_noop.py")),
+            topic,
+            str(total),
+            env["TICKCAST_KAFKA_BOOTSTRAP"],
+        ],
+        env={**env, "NOOP_LATENCY_AFTER": str(warmup)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(NOOP_START_S)  # its consumer joins and reads from the earliest offset anyway
     publish_paced(env, args.rate, warmup, total, args.symbols)
     out, _ = noop.communicate(timeout=120)
@@ -127,8 +138,9 @@ def main() -> None:
     channel = RedisLatestStore(url, env["TICKCAST_REDIS_PREFIX"]).channel
     ensure_topics(bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
     log = tmp / "worker.log"
-    worker = subprocess.Popen([TICKCAST, "worker"], env=env, stdout=log.open("w"),
-                              stderr=subprocess.STDOUT)  # fmt: skip
+    worker = subprocess.Popen(
+        [TICKCAST, "worker"], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
     seen: dict[tuple[str, int], float] = {}
     stop = threading.Event()
     warmup = int(args.rate * args.warmup)
@@ -146,14 +158,21 @@ def main() -> None:
         worker.wait(60)
     delays = [seen[k] - t for k, t in sent.items() if k in seen]
     stall = re.search(r"longest stall ([0-9.]+) ms", log.read_text())
-    print(json.dumps({"figure": "end_to_end_latency", "rate": args.rate, "ticks": len(sent),
-                      "warmup_s": args.warmup,
-                      "flush_interval_s": float(env.get("TICKCAST_FLUSH_INTERVAL_S", 0.5)),
-                      **percentiles(delays),
-                      "event_loop_longest_stall_ms": float(stall[1]) if stall else None,
-                      "reference_bare_redis_publish": bare_publish_latency(url, channel),
-                      "reference_noop_faust_delivery": noop_delivery_latency(args, warmup, total),
-                      }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "figure": "end_to_end_latency",
+                "rate": args.rate,
+                "ticks": len(sent),
+                "warmup_s": args.warmup,
+                "flush_interval_s": float(env.get("TICKCAST_FLUSH_INTERVAL_S", 0.5)),
+                **percentiles(delays),
+                "event_loop_longest_stall_ms": float(stall[1]) if stall else None,
+                "reference_bare_redis_publish": bare_publish_latency(url, channel),
+                "reference_noop_faust_delivery": noop_delivery_latency(args, warmup, total),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,9 @@ from tickcast.stream_processors import PrometheusSink, run_embedded
 
 def run(records: list[Any], uri: str | None, every: int) -> dict[str, Any]:
     registry = BackgroundRegistry(uri, watch=False).start() if uri else None
-    runtime = bootstrap.runtime(CoreConfig(), [PrometheusSink()], registry=registry,
-                                policy=CheckpointPolicy(every))  # fmt: skip
+    runtime = bootstrap.runtime(
+        CoreConfig(), [PrometheusSink()], registry=registry, policy=CheckpointPolicy(every)
+    )
     start = time.perf_counter()
     asyncio.run(run_embedded(records, runtime))
     seconds = time.perf_counter() - start
@@ -39,8 +40,12 @@ def run(records: list[Any], uri: str | None, every: int) -> dict[str, Any]:
         "seconds": round(seconds, 2),
     }
     if registry is not None:
-        result |= {"written": registry.written, "waiting": registry.pending,
-                   "failures": registry.failures, "dropped": registry.dropped}  # fmt: skip
+        result |= {
+            "written": registry.stats.written,
+            "waiting": registry.pending,
+            "failures": registry.stats.failures,
+            "dropped": registry.stats.dropped,
+        }
         registry.close(timeout=0.5)
     return result
 
@@ -63,8 +68,17 @@ def main() -> None:
             "mlflow not answering": f"http://127.0.0.1:{silent.getsockname()[1]}",
         }
         for case, uri in [*cases.items(), *cases.items()]:  # twice, interleaved: noise shows
-            print(json.dumps({"case": case, "ticks": args.ticks, "every": args.every,
-                              **run(records, uri, args.every)}), flush=True)  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "case": case,
+                        "ticks": args.ticks,
+                        "every": args.every,
+                        **run(records, uri, args.every),
+                    }
+                ),
+                flush=True,
+            )
     silent.close()
 
 

@@ -155,8 +155,10 @@ def main() -> None:
         print(f"| {result['target']} | {result['row']} | {result['bound']} | {result['status']} |")
     changelog = first(lines, figure="worker_ticks_per_s", symbols=10)
     if changelog is not None and "changelog_bytes_per_s" in changelog:
-        print(f"changelog: {changelog['changelog_bytes_per_s']:,} B/s, "
-              f"{changelog['changelog_bytes_per_tick']} B per tick (10 symbols)")  # fmt: skip
+        print(
+            f"changelog: {changelog['changelog_bytes_per_s']:,} B/s, "
+            f"{changelog['changelog_bytes_per_tick']} B per tick (10 symbols)"
+        )
     for result in results:
         print(json.dumps({k: v for k, v in result.items() if k != "row"}))
 

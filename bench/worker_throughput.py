@@ -30,9 +30,12 @@ from tickcast.stream_processors.faust_app import STATE_TABLE
 
 def forecast_span(bootstrap: str, topic: str, n: int, timeout: float) -> tuple[int, float]:
     consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, consumer_timeout_ms=1000,
-    )  # fmt: skip
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+    )
     stamps: list[int] = []
     deadline = time.monotonic() + timeout
     while len(stamps) < n and time.monotonic() < deadline:
@@ -46,9 +49,12 @@ def forecast_span(bootstrap: str, topic: str, n: int, timeout: float) -> tuple[i
 def changelog_bytes(bootstrap: str, topic: str) -> tuple[int, int]:
     """Records and value bytes the worker wrote to its state changelog."""
     consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, consumer_timeout_ms=2000,
-    )  # fmt: skip
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=2000,
+    )
     records = size = 0
     for message in consumer:
         records += 1
@@ -67,11 +73,17 @@ def main() -> None:
     bootstrap = env["TICKCAST_KAFKA_BOOTSTRAP"]
     produced = subprocess.run(
         [TICKCAST, "produce", "--synthetic", str(args.ticks), "--symbols", str(args.symbols)],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     publish = json.loads(produced.stdout)
-    print(json.dumps({"figure": "producer_ticks_per_s", "value": publish["ticks_per_s"],
-                      "ticks": args.ticks}))  # fmt: skip
+    print(
+        json.dumps(
+            {"figure": "producer_ticks_per_s", "value": publish["ticks_per_s"], "ticks": args.ticks}
+        )
+    )
     log = (tmp / "worker.log").open("w")
     worker = subprocess.Popen([TICKCAST, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -84,24 +96,40 @@ def main() -> None:
     )
     reference = bare_core_rate(list(synthetic_ticks(args.ticks, args.symbols)))
     noop = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("faust_noop.py")),
-         env["TICKCAST_TICKS_TOPIC"], str(args.ticks), bootstrap],
-        capture_output=True, text=True, timeout=600, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(Path(__file__).with_name("faust_noop.py")),
+            env["TICKCAST_TICKS_TOPIC"],
+            str(args.ticks),
+            bootstrap,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     line = noop.stdout.strip().splitlines()[-1]  # after the spinner's terminal codes
     faust_ceiling = json.loads(line[line.index("{") :])["per_s"]
     rate = count / seconds if seconds else 0.0
-    print(json.dumps({
-        "figure": "worker_ticks_per_s", "value": round(rate), "ticks": count,
-        "symbols": args.symbols, "sinks": "forecasts topic, clickhouse (chdb), "
-        + ("redis" if os.environ.get("TICKCAST_REDIS_URL") else "in-process latest"),
-        "reference_bare_core_ticks_per_s": round(reference),
-        "ratio_to_bare_core": round(rate / reference, 3),
-        "reference_noop_faust_agent_ticks_per_s": faust_ceiling,
-        "ratio_to_noop_faust_agent": round(rate / faust_ceiling, 3),
-        "changelog_records": states, "changelog_bytes_per_s": round(state_bytes / seconds),
-        "changelog_bytes_per_tick": round(state_bytes / count, 1) if count else None,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "figure": "worker_ticks_per_s",
+                "value": round(rate),
+                "ticks": count,
+                "symbols": args.symbols,
+                "sinks": "forecasts topic, clickhouse (chdb), "
+                + ("redis" if os.environ.get("TICKCAST_REDIS_URL") else "in-process latest"),
+                "reference_bare_core_ticks_per_s": round(reference),
+                "ratio_to_bare_core": round(rate / reference, 3),
+                "reference_noop_faust_agent_ticks_per_s": faust_ceiling,
+                "ratio_to_noop_faust_agent": round(rate / faust_ceiling, 3),
+                "changelog_records": states,
+                "changelog_bytes_per_s": round(state_bytes / seconds),
+                "changelog_bytes_per_tick": round(state_bytes / count, 1) if count else None,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -99,10 +99,21 @@ def regime_ticks(n: int, change_at: int | None = None, after_vol: float = 0.03) 
 def make_forecast(symbol: str = "AAPL", ts: int = START, **fields: object) -> Forecast:
     """A served forecast with plausible numbers; ``fields`` override any of them."""
     values: dict[str, object] = {
-        "symbol": symbol, "ts": ts, "seq": 0, "horizon": 1, "model": "champion",
-        "model_version": "v1", "based_on": "linear", "price": 100.0, "predicted_return": 0.001,
-        "predicted_price": 100.1, "lower": 99.0, "upper": 101.0, "level": 0.9, "p_up": 0.55,
-    }  # fmt: skip
+        "symbol": symbol,
+        "ts": ts,
+        "seq": 0,
+        "horizon": 1,
+        "model": "served",
+        "model_fingerprint": "v1",
+        "based_on": "linear",
+        "price": 100.0,
+        "predicted_return": 0.001,
+        "predicted_price": 100.1,
+        "lower": 99.0,
+        "upper": 101.0,
+        "level": 0.9,
+        "p_up": 0.55,
+    }
     values.update(fields)
     return Forecast(**values)  # type: ignore[arg-type]
 
@@ -119,6 +130,9 @@ def replay(
     """``records`` through the embedded runner on the composition root's runtime (``pipeline``:
     the rest of its options); returns the pipeline, for its states and counts."""
     runtime = bootstrap.runtime(config or CoreConfig(), sinks, latest=latest, **pipeline)
-    asyncio.run(run_embedded(records, runtime, flush_interval_s=flush_interval_s,
-                             flush_max_rows=flush_max_rows))  # fmt: skip
+    asyncio.run(
+        run_embedded(
+            records, runtime, flush_interval_s=flush_interval_s, flush_max_rows=flush_max_rows
+        )
+    )
     return runtime.pipeline

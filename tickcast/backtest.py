@@ -71,8 +71,15 @@ def run_backtest(
     from tickcast import bootstrap
 
     runtime = bootstrap.runtime(config, sinks, source="backtest")
-    asyncio.run(run_embedded(records, runtime, flush_interval_s=math.inf,
-                             flush_max_rows=BATCH, on_progress=on_progress))  # fmt: skip
+    asyncio.run(
+        run_embedded(
+            records,
+            runtime,
+            flush_interval_s=math.inf,
+            flush_max_rows=BATCH,
+            on_progress=on_progress,
+        )
+    )
     pipeline = runtime.pipeline
     report = BacktestReport(config, counts=dict(pipeline.counts))
     report.invalid_reasons = dict(pipeline.invalid_reasons)

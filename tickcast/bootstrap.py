@@ -33,7 +33,6 @@ from tickcast.stream_processors.pipeline import Pipeline, checkpoint_policy
 from tickcast.stream_processors.runtime import Runtime, StateSink
 from tickcast.stream_processors.sinks import (
     ClickHouseSink,
-    ForecastRows,
     LatestSink,
     PrometheusSink,
     Sink,
@@ -80,10 +79,16 @@ def runtime(
     """A runtime over ``sinks``, ``latest`` and ``states``, checkpointing into ``registry``
     when given; ``pipeline``: the rest of :class:`Pipeline`'s options."""
     messages = any(getattr(sink, "reads_messages", False) for sink in sinks)
-    steps = Pipeline(config, source, registry=registry, policy=policy, messages=messages,
-                     **pipeline)  # fmt: skip
-    return Runtime(steps, sinks, latest=None if latest is None else LatestSink(latest),
-                   states=states, backoff=backoff)  # fmt: skip
+    steps = Pipeline(
+        config, source, registry=registry, policy=policy, messages=messages, **pipeline
+    )
+    return Runtime(
+        steps,
+        sinks,
+        latest=None if latest is None else LatestSink(latest),
+        states=states,
+        backoff=backoff,
+    )
 
 
 def embedded(
@@ -98,17 +103,22 @@ def embedded(
 ) -> Runtime:
     """The runtime of ``replay`` and ``demo``: every sink of ``stores``, checkpoints into
     ``registry`` when given (a replay never warm-starts: it stays repeatable)."""
-    outputs: list[Sink] = [ClickHouseSink(stores.clickhouse, forecast_rows(settings)),
-                           PrometheusSink(settings.metrics_symbols), *sinks]  # fmt: skip
+    outputs: list[Sink] = [
+        ClickHouseSink(stores.clickhouse, settings.clickhouse_forecasts),
+        PrometheusSink(settings.metrics_symbols),
+        *sinks,
+    ]
     return runtime(
-        config, outputs, latest=stores.latest, registry=registry, source=source,
-        policy=checkpoint_policy(settings), moves_aliases=move_aliases,
-        max_ahead_s=settings.max_ahead_s, observe_latency=True,
-    )  # fmt: skip
-
-
-def forecast_rows(settings: Settings) -> ForecastRows:
-    return "all" if settings.clickhouse_forecasts == "all" else "served"
+        config,
+        outputs,
+        latest=stores.latest,
+        registry=registry,
+        source=source,
+        policy=checkpoint_policy(settings),
+        moves_aliases=move_aliases,
+        max_ahead_s=settings.max_ahead_s,
+        observe_latency=True,
+    )
 
 
 def registry_of(settings: Settings, *, watch: bool) -> BackgroundRegistry | None:
@@ -134,17 +144,31 @@ def worker(
     sinks: list[Sink] = [
         TopicSink(kafka, settings.forecasts_topic),
         DeadLetterSink(kafka, settings.dlq_topic),
-        ClickHouseSink(stores.clickhouse, forecast_rows(settings)),
+        ClickHouseSink(stores.clickhouse, settings.clickhouse_forecasts),
         PrometheusSink(settings.metrics_symbols),
     ]
     shell_runtime = runtime(
-        config, sinks, latest=stores.latest,
-        states=ChangelogSink(kafka, table, partition_of.__getitem__), registry=registry,
-        policy=checkpoint_policy(settings), source=settings.ticks_topic, warm_start=True,
-        recover=lambda symbol: table.get(symbol.encode()), moves_aliases=True,
-        max_ahead_s=settings.max_ahead_s, observe_latency=True,
-    )  # fmt: skip
+        config,
+        sinks,
+        latest=stores.latest,
+        states=ChangelogSink(kafka, table, partition_of.__getitem__),
+        registry=registry,
+        policy=checkpoint_policy(settings),
+        source=settings.ticks_topic,
+        warm_start=True,
+        recover=lambda symbol: table.get(symbol.encode()),
+        moves_aliases=True,
+        max_ahead_s=settings.max_ahead_s,
+        observe_latency=True,
+    )
     return WorkerShell(
-        settings, shell_runtime, kafka=kafka, clickhouse=stores.clickhouse, latest=stores.latest,
-        registry=registry, partition_of=partition_of, release=release, highwater=highwater,
-    )  # fmt: skip
+        settings,
+        shell_runtime,
+        kafka=kafka,
+        clickhouse=stores.clickhouse,
+        latest=stores.latest,
+        registry=registry,
+        partition_of=partition_of,
+        release=release,
+        highwater=highwater,
+    )

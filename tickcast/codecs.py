@@ -99,8 +99,13 @@ def decode_state(data: bytes, config: CoreConfig) -> SymbolState:
         core, river = payload[core_at : core_at + core_length], payload[core_at + core_length :]
         externals = pickle.loads(river) if river else None  # only tickcast writes these bytes
         return SymbolState(symbol, config, SymbolCore.decode(config.spec, core, externals))
-    except (ValueError, struct.error, lz4.block.LZ4BlockError, pickle.UnpicklingError,
-            UnicodeDecodeError) as exc:  # fmt: skip
+    except (
+        ValueError,
+        struct.error,
+        lz4.block.LZ4BlockError,
+        pickle.UnpicklingError,
+        UnicodeDecodeError,
+    ) as exc:
         raise StateMismatchError(f"the state does not decode: {exc}") from None
 
 

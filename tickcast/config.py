@@ -1,115 +1,127 @@
-"""Settings, read once from the environment (TICKCAST_*) into a frozen object.
+"""Settings, read once from the environment (TICKCAST_*) into a frozen, typed object.
 
-Everything inward takes plain arguments; only the edges (CLI, app factories) call
-:func:`load_settings`. Defaults are the embedded ones: no server needed.
+Everything inward takes plain arguments; only the edges (the ``tickcast`` commands) call
+:func:`load_settings`, the same way for every command, the API included: flags over a models
+file over the environment. Defaults are the embedded ones: no server needed.
 """
 
 from __future__ import annotations
 
-import math
+import difflib
+import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tickcast.exceptions import ConfigError
+from tickcast.records import ConceptDetector, Reaction
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["PREFIX", "Settings", "load_settings", "override"]
 
 PREFIX = "TICKCAST_"
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
     """Every variable is ``TICKCAST_`` + the upper-cased field name (see .env.example)."""
 
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, frozen=True, extra="ignore", allow_inf_nan=False
+    )
+
     clickhouse_url: str = "chdb://./data/olap"
-    clickhouse_ttl_days: int = 0  # 0 keeps rows forever
-    clickhouse_forecasts: str = "served"  # served: the served forecast's rows; all: every model's
+    clickhouse_ttl_days: Annotated[int, Field(ge=0)] = 0  # 0 keeps rows forever
+    # served: the served forecast's row of each tick; all: every model's too
+    clickhouse_forecasts: Literal["served", "all"] = "served"
     redis_url: str = ""  # empty: the in-process latest store
     redis_prefix: str = "tickcast:"  # of the latest store's keys and its publish channel
     kafka_bootstrap: str = "127.0.0.1:9092"
     ticks_topic: str = "ticks"
     forecasts_topic: str = "forecasts"
     dlq_topic: str = "ticks.dlq"
-    partitions: int = 4
+    partitions: Annotated[int, Field(ge=1)] = 4
     app_id: str = "tickcast"  # Faust app id = consumer group and changelog topic prefix
     state_dir: str = "./data/faust"
-    session_timeout_s: float = 10.0  # how long a dead worker keeps its partitions
+    session_timeout_s: Annotated[float, Field(gt=0)] = (
+        10.0  # how long a dead worker keeps its partitions
+    )
     api_host: str = "127.0.0.1"
-    api_port: int = 8000
-    horizon: int = 1
-    interval_level: float = 0.9
+    api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    horizon: Annotated[int, Field(ge=1)] = 1
+    interval_level: Annotated[float, Field(gt=0, lt=1)] = 0.9
     models: str = ""  # comma-separated model names; empty: the default set
     models_file: str = ""  # a TOML file of model specs and core settings (overrides models)
     mlflow_uri: str = "sqlite:///./data/mlflow.db"  # empty: no registry, no checkpoints
-    checkpoint_every_labels: int = 5000  # learned ticks between checkpoints of a symbol
-    checkpoint_every_s: float = 0.0  # event time between checkpoints of a symbol; 0: off
-    registry_poll_s: float = 5.0  # how often a worker looks for promoted/rolled-back versions
-    drift_reaction: str = "log"  # to concept drift: log | reset | boost_lr
-    drift_detector: str = "page_hinkley"  # of concept drift: page_hinkley | adwin
-    max_ahead_s: float = 300.0  # a tick this far ahead of the wall clock is a dead letter
-    flush_interval_s: float = 0.5
-    # ticks per batch at most: each ClickHouse insert costs ~8 ms of part commit on ext4 before
-    # its rows (measured); 20,000 ran a replay 1.8x faster than 5,000
-    flush_max_rows: int = 20_000
-    latest_interval_s: float = (
-        0.002  # the worker writes new latest forecasts this soon; 0: at flush
+    checkpoint_every_labels: Annotated[int, Field(ge=0)] = 5000  # learned ticks between checkpoints
+    checkpoint_every_s: Annotated[float, Field(ge=0)] = (
+        0.0  # event time between checkpoints; 0: off
     )
-    log_level: str = "INFO"
-    metrics_symbols: int = 100  # symbols with per-model quality gauges (bounded label sets)
-    worker_metrics_port: int = 9108  # the worker's Prometheus endpoint; 0: none
-    producer_metrics_port: int = 9109  # the producer's Prometheus endpoint; 0: none
+    registry_poll_s: Annotated[float, Field(gt=0)] = (
+        5.0  # how often a worker looks for new versions
+    )
+    drift_reaction: Reaction = "log"  # to concept drift
+    drift_detector: ConceptDetector = "page_hinkley"  # of concept drift
+    max_ahead_s: Annotated[float, Field(gt=0)] = (
+        300.0  # a tick this far ahead of the wall clock: DLQ
+    )
+    flush_interval_s: Annotated[float, Field(gt=0)] = 0.5
+    flush_max_rows: Annotated[int, Field(ge=1)] = (
+        20_000  # ticks per batch at most (bench/io_rates.py)
+    )
+    latest_interval_s: Annotated[float, Field(ge=0)] = (
+        0.002  # new latest forecasts this soon; 0: at flush
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_symbols: Annotated[int, Field(ge=0)] = (
+        100  # symbols with per-model gauges (bounded labels)
+    )
+    worker_metrics_port: Annotated[int, Field(ge=0, le=65535)] = (
+        9108  # the worker's /metrics; 0: none
+    )
+    producer_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9109  # the producer's; 0: none
 
-    def __post_init__(self) -> None:
-        if self.partitions < 1:
-            raise ConfigError(f"{PREFIX}PARTITIONS must be at least 1, got {self.partitions}")
-        if self.flush_interval_s <= 0 or self.flush_max_rows < 1:
-            raise ConfigError(
-                f"{PREFIX}FLUSH_INTERVAL_S and {PREFIX}FLUSH_MAX_ROWS must be positive"
-            )
-        if self.latest_interval_s < 0:
-            raise ConfigError(f"{PREFIX}LATEST_INTERVAL_S must not be negative")
-        if self.checkpoint_every_labels < 0 or self.checkpoint_every_s < 0:
-            raise ConfigError(f"{PREFIX}CHECKPOINT_EVERY_* must not be negative")
-        if self.registry_poll_s <= 0:
-            raise ConfigError(f"{PREFIX}REGISTRY_POLL_S must be positive")
-        if not self.max_ahead_s > 0:
-            raise ConfigError(f"{PREFIX}MAX_AHEAD_S must be positive, got {self.max_ahead_s}")
-        if self.clickhouse_forecasts not in ("served", "all"):
-            raise ConfigError(f"{PREFIX}CLICKHOUSE_FORECASTS must be served or all, "
-                              f"got {self.clickhouse_forecasts!r}")  # fmt: skip
-        if not 1 <= self.api_port <= 65535:
-            raise ConfigError(f"{PREFIX}API_PORT must be a TCP port, got {self.api_port}")
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     @property
     def model_names(self) -> list[str]:
         return [n.strip() for n in self.models.split(",") if n.strip()]
 
 
-def _convert(name: str, raw: str, kind: Any) -> Any:
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment with ``overrides`` (flags) over them; a ``TICKCAST_*``
+    variable that is no setting is warned about with the nearest name (a typo would
+    otherwise be ignored in silence), and a bad value is a ConfigError naming the variable."""
+    known = [PREFIX + name.upper() for name in Settings.model_fields]
+    for key in os.environ:
+        if key.startswith(PREFIX) and key not in known and not key.startswith(PREFIX + "TEST_"):
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            log.warning("%s is not a tickcast setting%s: ignored", key, hint)
     try:
-        if kind in (int, "int"):
-            return int(raw)
-        if kind in (float, "float"):
-            value = float(raw)
-            if not math.isfinite(value):
-                raise ValueError(raw)
-            return value
-    except ValueError:
-        raise ConfigError(
-            f"{PREFIX}{name.upper()}={raw!r} is not a valid {getattr(kind, '__name__', kind)}"
-        ) from None
-    return raw
+        settings = Settings()
+    except ValidationError as exc:
+        raise ConfigError(_reason(exc)) from None
+    return override(settings, **overrides)
 
 
-def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Build Settings from ``env`` (default: os.environ) and explicit overrides."""
-    env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    for f in fields(Settings):
-        key = PREFIX + f.name.upper()
-        if key in env:
-            values[f.name] = _convert(f.name, env[key], f.type)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(**values)
+def override(settings: Settings, **flags: Any) -> Settings:
+    """``settings`` with the flags that were given (not None) over them, validated again."""
+    given = {name: value for name, value in flags.items() if value is not None}
+    if not given:
+        return settings
+    try:
+        return Settings.model_validate(settings.model_dump() | given)
+    except ValidationError as exc:
+        raise ConfigError(_reason(exc)) from None
+
+
+def _reason(exc: ValidationError) -> str:
+    """The first problem of a validation error, in one line naming the variable."""
+    error = exc.errors()[0]
+    name = PREFIX + str(error["loc"][0]).upper()
+    return f"{name}={error['input']!r}: {error['msg']}"

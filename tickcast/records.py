@@ -42,9 +42,17 @@ MAX_SEQ = 2**32 - 1
 OPTIONAL_FIELDS = ("volume", "open", "high", "low", "close")
 
 RejectCode = Literal[
-    "too_large", "not_json", "not_an_object", "bad_symbol", "bad_ts", "bad_seq", "bad_price",
-    "bad_field", "high_below_low", "ahead_of_clock",
-]  # fmt: skip
+    "too_large",
+    "not_json",
+    "not_an_object",
+    "bad_symbol",
+    "bad_ts",
+    "bad_seq",
+    "bad_price",
+    "bad_field",
+    "high_below_low",
+    "ahead_of_clock",
+]
 """Why a message was rejected, as a bounded code: the Prometheus label (the full reason, which
 may quote the offending value, goes to the dead-letter queue)."""
 
@@ -94,7 +102,7 @@ class Forecast:
     seq: int
     horizon: int
     model: str
-    model_version: str
+    model_fingerprint: str  # of the spec of the model it is based on (ModelSpec.fingerprint)
     based_on: str
     price: float
     predicted_return: float
@@ -165,7 +173,8 @@ class MetricRow:
     roc_auc: float
 
 
-Detector = Literal["page_hinkley", "adwin", "psi_ks", "bias_t"]
+ConceptDetector = Literal["page_hinkley", "adwin"]  # the concept-drift check's choice
+Detector = Literal[ConceptDetector, "psi_ks", "bias_t"]
 DriftKind = Literal["concept", "data", "prediction", "bias"]
 Reaction = Literal["log", "reset", "boost_lr"]
 

@@ -22,16 +22,13 @@ import pandas as pd
 
 from tickcast.backtest import BacktestReport
 from tickcast.online_model import BASELINE, SERVED
-from tickcast.records import Forecast, Outcome, Tick
+from tickcast.records import METRIC_NAMES, Forecast, Outcome, Tick
 
-__all__ = ["TABLE_COLUMNS", "column_title", "exact_roc_auc", "log_to_mlflow", "roc_curve",
-           "write_report"]  # fmt: skip
+__all__ = ["TABLE_COLUMNS", "column_title", "exact_roc_auc", "log_to_mlflow", "write_report"]
 
 PRICE_TICKS = 300  # ticks shown in each price plot
 PRICE_SYMBOLS = 3  # symbols that get a price plot
-TABLE_COLUMNS = ("n", "mae", "mse", "rmse", "r2", "adj_r2", "r2_oos", "mae_ratio_vs_random_walk",
-                 "hit_rate", "coverage", "interval_score", "bias", "precision", "recall", "f1",
-                 "roc_auc")  # fmt: skip
+TABLE_COLUMNS = METRIC_NAMES  # every score of a model_metrics row
 TITLES = {"mae_ratio_vs_random_walk": "mae/rw", "interval_score": "winkler"}
 
 
@@ -83,22 +80,12 @@ def direction_outcomes(scored: pd.DataFrame, model: str) -> pd.DataFrame:
 
 def exact_roc_auc(scored: pd.DataFrame, model: str) -> float | None:
     """ROC AUC of the model's P(up) over its outcomes, exactly (the stream's is binned)."""
+    from sklearn.metrics import roc_auc_score
+
     direction = direction_outcomes(scored, model)
     if direction.empty or direction.realised_return.gt(0).nunique() < 2:
         return None
-    return roc_curve(direction.p_up.to_numpy(), direction.realised_return.gt(0).to_numpy())[2]
-
-
-def roc_curve(score: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """False and true positive rates over every threshold, and the area under the curve."""
-    order = np.argsort(-score, kind="stable")
-    score, positive = score[order], positive[order].astype(float)
-    distinct = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]  # last index per threshold
-    tp = np.cumsum(positive)[distinct]
-    fp = (distinct + 1) - tp
-    tpr = np.r_[0.0, tp / max(tp[-1], 1.0)]
-    fpr = np.r_[0.0, fp / max(fp[-1], 1.0)]
-    return fpr, tpr, float(np.trapezoid(tpr, fpr))
+    return float(roc_auc_score(direction.realised_return.gt(0), direction.p_up))
 
 
 def _price_plot(
@@ -112,13 +99,21 @@ def _price_plot(
     prices = [(t.ts, t.price) for t in ticks if t.symbol == symbol][-PRICE_TICKS:]
     step = _step_ms([ts for ts, _ in prices]) * served[0].horizon
     fig, ax = plt.subplots(figsize=(10, 4))
-    ax.plot(_times([ts for ts, _ in prices]), [p for _, p in prices], color="black", lw=1,
-            label="price")  # fmt: skip
+    ax.plot(
+        _times([ts for ts, _ in prices]), [p for _, p in prices], color="black", lw=1, label="price"
+    )
     target = _times([f.ts + step for f in served])  # a forecast is for the tick it predicts
-    ax.plot(target, [f.predicted_price for f in served], color="tab:blue", lw=1,
-            label="served forecast")  # fmt: skip
-    ax.fill_between(target, [f.lower for f in served], [f.upper for f in served],
-                    color="tab:blue", alpha=0.2, label="interval")  # fmt: skip
+    ax.plot(
+        target, [f.predicted_price for f in served], color="tab:blue", lw=1, label="served forecast"
+    )
+    ax.fill_between(
+        target,
+        [f.lower for f in served],
+        [f.upper for f in served],
+        color="tab:blue",
+        alpha=0.2,
+        label="interval",
+    )
     ax.set_title(f"{symbol}: price, served forecast and interval (last {len(served)} ticks)")
     ax.legend(loc="upper left")
     return _save(fig, out / f"price_{_safe(symbol)}.png")
@@ -161,11 +156,13 @@ def _coverage_plot(path: Path, scored: pd.DataFrame, window: int, level: float) 
 
 def _roc_plot(path: Path, scored: pd.DataFrame) -> Path | None:
     import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
 
-    direction = direction_outcomes(scored, "direction")
-    if direction.empty or direction.realised_return.gt(0).nunique() < 2:
+    auc = exact_roc_auc(scored, "direction")
+    if auc is None:
         return None
-    fpr, tpr, auc = roc_curve(direction.p_up.to_numpy(), direction.realised_return.gt(0).to_numpy())
+    direction = direction_outcomes(scored, "direction")
+    fpr, tpr, _ = roc_curve(direction.realised_return.gt(0), direction.p_up)
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot(fpr, tpr, color="tab:purple", label=f"direction, AUC {auc:.3f}")
     ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--", label="chance")
@@ -180,10 +177,13 @@ def _page(result: dict[str, Any], plots: list[Path]) -> str:
     titles = ("model", *(column_title(c) for c in TABLE_COLUMNS))
     head = "".join(f"<th>{html.escape(c)}</th>" for c in titles)
     rows = "".join(
-        "<tr><td>" + html.escape(model) + "</td>"
-        + "".join(f"<td>{_cell(metrics.get(c))}</td>" for c in TABLE_COLUMNS) + "</tr>"
+        "<tr><td>"
+        + html.escape(model)
+        + "</td>"
+        + "".join(f"<td>{_cell(metrics.get(c))}</td>" for c in TABLE_COLUMNS)
+        + "</tr>"
         for model, metrics in result["pooled"].items()
-    )  # fmt: skip
+    )
     images = "".join(
         f'<figure><img src="{p.name}" alt="{p.stem}"><figcaption>{p.stem}</figcaption></figure>'
         for p in plots
@@ -196,7 +196,7 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}td:first-child{
 img{{max-width:100%}}figure{{margin:1.5em 0}}</style></head><body>
 <h1>tickcast backtest</h1>
 <p>Symbols: {symbols}. Horizon {result["horizon"]} tick(s), nominal interval
-{result["interval_level"]:.0%}. Pooled prequential metrics; <code>champion</code> is the served
+{result["interval_level"]:.0%}. Pooled prequential metrics; <code>served</code> is the served
 forecast. Full numbers in <a href="metrics.json">metrics.json</a>.</p>
 <table><tr>{head}</tr>{rows}</table>
 {images}

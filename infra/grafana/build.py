@@ -126,7 +126,7 @@ def live_forecasts() -> dict[str, Any]:
                 "Where is the price going, and how sure is the served forecast?",
                 [
                     sql(f"""SELECT ts AS time, price, predicted_price AS forecast, lower, upper
-                       FROM forecasts FINAL WHERE {SYMBOL} AND model = 'champion'
+                       FROM forecasts FINAL WHERE {SYMBOL} AND model = 'served'
                        AND $__timeFilter(ts) ORDER BY time""")
                 ],
                 w=24,
@@ -139,7 +139,7 @@ def live_forecasts() -> dict[str, Any]:
                 [
                     sql(
                         f"""SELECT ts, price, predicted_price, lower, upper, p_up, based_on,
-                       model_version FROM forecasts FINAL WHERE {SYMBOL} AND model = 'champion'
+                       model_fingerprint FROM forecasts FINAL WHERE {SYMBOL} AND model = 'served'
                        ORDER BY ts DESC LIMIT 1""",
                         table=True,
                     )
@@ -153,7 +153,7 @@ def live_forecasts() -> dict[str, Any]:
                 "How likely is the next move up, by the served model?",
                 [
                     sql(f"""SELECT ts AS time, p_up FROM forecasts FINAL WHERE {SYMBOL}
-                       AND model = 'champion' AND $__timeFilter(ts) ORDER BY time""")
+                       AND model = 'served' AND $__timeFilter(ts) ORDER BY time""")
                 ],
                 w=8,
                 h=5,
@@ -164,7 +164,7 @@ def live_forecasts() -> dict[str, Any]:
                 "Which model was served, and when did it change?",
                 [
                     sql(f"""SELECT $__timeInterval(ts) AS time, based_on, count() AS forecasts
-                       FROM forecasts FINAL WHERE {SYMBOL} AND model = 'champion'
+                       FROM forecasts FINAL WHERE {SYMBOL} AND model = 'served'
                        AND $__timeFilter(ts) GROUP BY time, based_on ORDER BY time""")
                 ],
                 kind="barchart",

@@ -93,7 +93,7 @@ pub enum ModelKind {
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
     pub name: String,
-    pub version: String,
+    pub fingerprint: String,
     pub kind: ModelKind,
 }
 
@@ -143,8 +143,8 @@ pub struct Config {
     pub checked: Vec<usize>, // features the data drift check watches (not the calendar ones)
     pub decay: f64,
     pub block: u64, // labels between two selections of the served model
-    pub champion_t: f64,
-    pub champion_hysteresis: f64,
+    pub select_t: f64,
+    pub select_hysteresis: f64,
     pub min_outcomes: u64,
     pub metrics_every: u64,
     pub warmup: u64,

@@ -151,7 +151,7 @@ impl Shift {
             return None;
         }
         let current = self.current_counts();
-        Some((psi(&self.reference, &current), ks_pvalue(&self.reference, &current)))
+        Some((psi(&self.reference, &current), binned_ks_pvalue(&self.reference, &current)))
     }
 
     /// Take what is seen now as the new reference (one shift is one event).
@@ -176,7 +176,7 @@ pub fn psi(expected: &[f64], actual: &[f64]) -> f64 {
 }
 
 /// Two-sample Kolmogorov-Smirnov p-value (asymptotic), the CDFs compared at the bin edges.
-pub fn ks_pvalue(expected: &[f64], actual: &[f64]) -> f64 {
+pub fn binned_ks_pvalue(expected: &[f64], actual: &[f64]) -> f64 {
     let n: f64 = expected.iter().sum();
     let m: f64 = actual.iter().sum();
     if n <= 0.0 || m <= 0.0 {
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn identical_samples_do_not_shift() {
         assert!(psi(&[10.0, 20.0, 30.0], &[10.0, 20.0, 30.0]).abs() < 1e-12);
-        assert_eq!(ks_pvalue(&[10.0, 20.0, 30.0], &[10.0, 20.0, 30.0]), 1.0);
+        assert_eq!(binned_ks_pvalue(&[10.0, 20.0, 30.0], &[10.0, 20.0, 30.0]), 1.0);
     }
 
     #[test]

@@ -346,12 +346,12 @@ impl State {
             }
         }
         let mut current = self.champion;
-        if t[current] < cfg.champion_t / 2.0 {
+        if t[current] < cfg.select_t / 2.0 {
             current = 0;
         }
         if best != current
-            && t[best] >= cfg.champion_t
-            && t[best] >= t[current] + cfg.champion_hysteresis
+            && t[best] >= cfg.select_t
+            && t[best] >= t[current] + cfg.select_hysteresis
         {
             current = best;
         }

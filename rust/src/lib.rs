@@ -71,7 +71,7 @@ fn model_config(d: &Bound<'_, PyDict>) -> PyResult<ModelConfig> {
         "external" => ModelKind::External { n_inputs: get(d, "n_inputs")? },
         other => return Err(PyValueError::new_err(format!("unknown model kind {other:?}"))),
     };
-    Ok(ModelConfig { name: get(d, "name")?, version: get(d, "version")?, kind })
+    Ok(ModelConfig { name: get(d, "name")?, fingerprint: get(d, "fingerprint")?, kind })
 }
 
 /// A resolved core configuration (see `CoreConfig.resolved()` in Python).
@@ -102,8 +102,8 @@ impl Spec {
             feature_names,
             decay: 1.0 - 1.0 / metrics_window as f64,
             block: (metrics_window as u64 / 10).max(1),
-            champion_t: get(d, "champion_t")?,
-            champion_hysteresis: get(d, "champion_hysteresis")?,
+            select_t: get(d, "select_t")?,
+            select_hysteresis: get(d, "select_hysteresis")?,
             min_outcomes: get(d, "min_outcomes")?,
             metrics_every: get(d, "metrics_every")?,
             warmup: get(d, "warmup")?,
@@ -433,6 +433,9 @@ struct Batch {
 }
 
 /// The model_metrics columns after (symbol, ts, model, window, based_on), in order.
+/// The served forecast's name among the forecasters (tickcast.online_model.SERVED).
+const SERVED: &str = "served";
+
 const METRIC_NAMES: [&str; 16] = [
     "n", "mae", "mse", "rmse", "r2", "adj_r2", "r2_oos", "mae_ratio_vs_random_walk", "hit_rate",
     "coverage", "interval_score", "bias", "precision", "recall", "f1", "roc_auc",
@@ -501,9 +504,9 @@ impl Batch {
                 m.push(b',');
             }
             m.extend_from_slice(b"{\"model\":");
-            json_str(m, if forecaster == n { "champion" } else { &cfg.models[forecaster].name });
-            m.extend_from_slice(b",\"model_version\":");
-            json_str(m, &cfg.models[based_on].version);
+            json_str(m, if forecaster == n { SERVED } else { &cfg.models[forecaster].name });
+            m.extend_from_slice(b",\"model_fingerprint\":");
+            json_str(m, &cfg.models[based_on].fingerprint);
             m.extend_from_slice(b",\"based_on\":");
             json_str(m, &cfg.models[based_on].name);
             for (key, value) in [("predicted_return", self.f_return[r]), ("predicted_price", self.f_predicted[r]),
@@ -946,6 +949,29 @@ fn shift_stream(values: Vec<f64>, window: u64) -> Vec<Option<(f64, f64)>> {
         .collect()
 }
 
+/// Page-Hinkley over one stream of values (the concept-drift check of each forecaster's
+/// errors): the statistic at each value where it fires, else None (oracle checks).
+#[pyfunction]
+fn page_hinkley_stream(values: Vec<f64>, delta: f64, threshold: f64, min_n: u64) -> Vec<Option<f64>> {
+    let mut ph = drift::PageHinkley::new();
+    values.iter().map(|&x| ph.update(x, delta, threshold, min_n)).collect()
+}
+
+/// The interval's quantile tracker over one stream of scores: the half-width (in
+/// volatility units) each score is judged against, before it is learned (oracle checks).
+#[pyfunction]
+fn quantile_stream(scores: Vec<f64>, alpha: f64, step: f64, prior: f64) -> Vec<f64> {
+    let mut tracker = intervals::Tracker::new(prior);
+    scores
+        .iter()
+        .map(|&score| {
+            let q = tracker.quantile();
+            tracker.update(score, alpha, step);
+            q
+        })
+        .collect()
+}
+
 /// The population stability index of two binned samples (half a count added to each bin).
 #[pyfunction]
 fn psi(expected: Vec<f64>, actual: Vec<f64>) -> f64 {
@@ -954,15 +980,16 @@ fn psi(expected: Vec<f64>, actual: Vec<f64>) -> f64 {
 
 /// The binned two-sample Kolmogorov-Smirnov p-value (asymptotic), CDFs compared at bin edges.
 #[pyfunction]
-fn ks_pvalue(expected: Vec<f64>, actual: Vec<f64>) -> f64 {
-    drift::ks_pvalue(&expected, &actual)
+fn binned_ks_pvalue(expected: Vec<f64>, actual: Vec<f64>) -> f64 {
+    drift::binned_ks_pvalue(&expected, &actual)
 }
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for f in [wrap_pyfunction!(feature_stream, m)?, wrap_pyfunction!(model_stream, m)?,
               wrap_pyfunction!(shift_stream, m)?, wrap_pyfunction!(psi, m)?,
-              wrap_pyfunction!(ks_pvalue, m)?] {
+              wrap_pyfunction!(binned_ks_pvalue, m)?, wrap_pyfunction!(page_hinkley_stream, m)?,
+              wrap_pyfunction!(quantile_stream, m)?] {
         m.add_function(f)?;
     }
     m.add("FORMAT", 2)?;

@@ -19,13 +19,26 @@ from tests.factories import write_long_csv, write_yfinance_csv
 
 pytestmark = pytest.mark.e2e
 TICKCAST = str(Path(sys.executable).with_name("tickcast"))
-METRIC_KEYS = {"n", "mae", "rmse", "r2", "r2_oos", "mae_ratio_vs_random_walk", "hit_rate",
-               "coverage", "interval_score", "bias"}  # fmt: skip
+METRIC_KEYS = {
+    "n",
+    "mae",
+    "rmse",
+    "r2",
+    "r2_oos",
+    "mae_ratio_vs_random_walk",
+    "hit_rate",
+    "coverage",
+    "interval_score",
+    "bias",
+}
 
 
 def tickcast(*args: str, tmp_path: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap'}",
-           "TICKCAST_MLFLOW_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}  # fmt: skip
+    env = {
+        **os.environ,
+        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap'}",
+        "TICKCAST_MLFLOW_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+    }
     return subprocess.run(
         [TICKCAST, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
     )
@@ -38,7 +51,7 @@ def test_backtest_json_on_a_yfinance_daily_csv(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert list(report["symbols"]) == ["SPY"]
     per_model = report["symbols"]["SPY"]
-    assert set(per_model) == {"random_walk", "mean", "linear", "huber", "direction", "champion"}
+    assert set(per_model) == {"random_walk", "mean", "linear", "huber", "direction", "served"}
     for metrics in per_model.values():
         assert metrics.keys() >= METRIC_KEYS
         assert metrics["n"] == 399
@@ -53,7 +66,7 @@ def test_backtest_json_on_a_long_file_with_several_symbols(tmp_path: Path) -> No
     report = json.loads(result.stdout)
     assert sorted(report["symbols"]) == ["2330.TW", "AAPL", "^GSPC"]
     assert report["horizon"] == 2
-    assert report["pooled"]["champion"]["n"] == 3 * 298
+    assert report["pooled"]["served"]["n"] == 3 * 298
 
 
 def test_backtest_reports_bad_rows_and_keeps_going(tmp_path: Path) -> None:
@@ -162,16 +175,25 @@ def test_models_file_sets_the_model_set_and_bad_files_fail_in_one_line(tmp_path:
     good = tmp_path / "models.toml"
     good.write_text('horizon = 2\n[models.fast]\nkind = "linear"\noptimizer = "adam"\n')
     path = write_yfinance_csv(tmp_path / "download.csv", n=200)
-    result = tickcast("backtest", str(path), "--symbol", "SPY", "--json", "--models-file",
-                      str(good), tmp_path=tmp_path)  # fmt: skip
+    result = tickcast(
+        "backtest",
+        str(path),
+        "--symbol",
+        "SPY",
+        "--json",
+        "--models-file",
+        str(good),
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["horizon"] == 2
-    assert set(report["symbols"]["SPY"]) == {"random_walk", "fast", "champion"}
+    assert set(report["symbols"]["SPY"]) == {"random_walk", "fast", "served"}
     bad = tmp_path / "bad.toml"
     bad.write_text('[models.fast]\nkind = "linear"\nloss = "cubic"\n')
-    failed = tickcast("backtest", str(path), "--symbol", "SPY", "--models-file", str(bad),
-                      tmp_path=tmp_path)  # fmt: skip
+    failed = tickcast(
+        "backtest", str(path), "--symbol", "SPY", "--models-file", str(bad), tmp_path=tmp_path
+    )
     assert failed.returncode == 2
     assert "loss must be one of" in failed.stderr
 
@@ -179,8 +201,9 @@ def test_models_file_sets_the_model_set_and_bad_files_fail_in_one_line(tmp_path:
 def test_backtest_report_writes_plots_a_page_and_an_mlflow_run(tmp_path: Path) -> None:
     path = write_yfinance_csv(tmp_path / "spy.csv", n=500)
     out = tmp_path / "report"
-    result = tickcast("backtest", str(path), "--symbol", "SPY", "--report", str(out),
-                      tmp_path=tmp_path)  # fmt: skip
+    result = tickcast(
+        "backtest", str(path), "--symbol", "SPY", "--report", str(out), tmp_path=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert pngs == ["coverage.png", "direction_roc.png", "price_SPY.png", "rolling_mae_ratio.png"]
@@ -190,18 +213,20 @@ def test_backtest_report_writes_plots_a_page_and_an_mlflow_run(tmp_path: Path) -
         assert len(data) > 10_000  # a drawn figure, not an empty canvas
     page = (out / "index.html").read_text()
     assert all(f'src="{name}"' in page for name in pngs)
-    assert "<td>champion</td>" in page
-    assert json.loads((out / "metrics.json").read_text())["symbols"]["SPY"]["champion"]["n"] > 0
+    assert "<td>served</td>" in page
+    assert json.loads((out / "metrics.json").read_text())["symbols"]["SPY"]["served"]["n"] > 0
     assert "logged to MLflow" in result.stderr
     run_id = result.stderr.split(" as run ")[1].split()[0]
     from tickcast.stores.registry import Registry
 
     client = Registry(f"sqlite:///{tmp_path / 'mlflow.db'}").client
     run = client.get_run(run_id)
-    assert run.data.metrics["champion.mae"] > 0
+    assert run.data.metrics["served.mae"] > 0
     assert {a.path for a in client.list_artifacts(run_id, "report")} >= {
-        "report/index.html", "report/metrics.json", "report/price_SPY.png",
-    }  # fmt: skip
+        "report/index.html",
+        "report/metrics.json",
+        "report/price_SPY.png",
+    }
 
 
 @pytest.mark.parametrize(
@@ -214,20 +239,46 @@ def test_backtest_report_writes_plots_a_page_and_an_mlflow_run(tmp_path: Path) -
         (["backtest", "--sample", "--horizon", "0"], {}, "horizon must be within 1..10000"),
         (["backtest", "--sample", "--level", "0"], {}, "interval level must be within"),
         (["fetch", "AAPL"], {}, "AAPL: yfinance could not fetch it"),
-        (["models", "list"], {"TICKCAST_PARTITIONS": "0"}, "TICKCAST_PARTITIONS must be at least"),
-        (["backtest", "--sample"], {"TICKCAST_HORIZON": "abc"}, "TICKCAST_HORIZON='abc' is not"),
-        (["replay"], {"TICKCAST_MAX_AHEAD_S": "nan"}, "TICKCAST_MAX_AHEAD_S='nan' is not"),
+        (
+            ["models", "list"],
+            {"TICKCAST_PARTITIONS": "0"},
+            "TICKCAST_PARTITIONS='0': Input should be greater",
+        ),
+        (
+            ["backtest", "--sample"],
+            {"TICKCAST_HORIZON": "abc"},
+            "TICKCAST_HORIZON='abc': Input should be a valid integer",
+        ),
+        (
+            ["replay"],
+            {"TICKCAST_MAX_AHEAD_S": "nan"},
+            "TICKCAST_MAX_AHEAD_S='nan': Input should be a finite",
+        ),
     ],
-    ids=["speed-negative", "speed-nan", "synthetic-negative", "symbols-zero", "horizon-zero",
-         "level-zero", "fetch-offline", "env-partitions", "env-horizon", "env-nan"],
-)  # fmt: skip
+    ids=[
+        "speed-negative",
+        "speed-nan",
+        "synthetic-negative",
+        "symbols-zero",
+        "horizon-zero",
+        "level-zero",
+        "fetch-offline",
+        "env-partitions",
+        "env-horizon",
+        "env-nan",
+    ],
+)
 def test_bad_input_is_an_error_message_and_status_2_never_a_traceback(
     tmp_path: Path, args: list[str], env: dict[str, str], message: str
 ) -> None:
     result = subprocess.run(
-        [TICKCAST, *args], capture_output=True, text=True, timeout=120, check=False,
+        [TICKCAST, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env={**os.environ, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap'}", **env},
-    )  # fmt: skip
+    )
     assert result.returncode == 2, result.stderr
     assert message in " ".join(result.stderr.split()), result.stderr
     assert "Traceback" not in result.stderr

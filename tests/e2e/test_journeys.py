@@ -37,8 +37,15 @@ GRAFANA = REPO / "infra" / "grafana" / "dashboards"
 def run(
     command: str, *args: str, cwd: Path, env: dict[str, str], timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([command, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout, check=False)  # fmt: skip
+    result = subprocess.run(
+        [command, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert result.returncode == 0, f"{' '.join(args)}:\n{result.stderr[-3000:]}"
     return result
 
@@ -54,20 +61,31 @@ def test_the_package_built_from_a_clean_export_runs_installed_outside_the_repo(
 ) -> None:
     """`pip install .` as the Dockerfile does: the wheel must carry every file the code reads."""
     export = tmp_path / "export"
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
-                             check=True).stdout.decode().split("\0")  # fmt: skip
+    tracked = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, tracked):
         if (REPO / name).is_file():
             (export / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, export / name)
     pip = [sys.executable, "-m", "pip"]
-    subprocess.run([*pip, "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(export)],
-                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    subprocess.run(
+        [*pip, "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(export)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     (wheel,) = (tmp_path / "dist").glob("tickcast-*.whl")
     assert "tickcast/stores/schema.sql" in zipfile.ZipFile(wheel).namelist()
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
-    installed = subprocess.run([str(tmp_path / "venv/bin/pip"), "install", "-q", str(wheel)],
-                               capture_output=True, text=True, timeout=900)  # fmt: skip
+    installed = subprocess.run(
+        [str(tmp_path / "venv/bin/pip"), "install", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert installed.returncode == 0, installed.stderr[-3000:]
     tickcast = str(tmp_path / "venv/bin/tickcast")
     home = fresh(tmp_path)
@@ -77,8 +95,9 @@ def test_the_package_built_from_a_clean_export_runs_installed_outside_the_repo(
     assert json.loads(replay.stdout)["counts"] == {"ok": 2000}
 
     port = free_port()
-    api = subprocess.Popen([tickcast, "api", "--port", str(port)], cwd=home, env=env,
-                           stderr=subprocess.PIPE)  # fmt: skip
+    api = subprocess.Popen(
+        [tickcast, "api", "--port", str(port)], cwd=home, env=env, stderr=subprocess.PIPE
+    )
     try:
         wait_for_port(port, 60)
         base = f"http://127.0.0.1:{port}"
@@ -114,7 +133,7 @@ def test_a_thirty_year_daily_history_replays_backtests_and_lands_in_clickhouse(
     backtest = run(TICKCAST, "backtest", "AAPL.csv", "--json", cwd=home, env=env)
     report = json.loads(backtest.stdout)
     assert list(report["symbols"]) == ["AAPL"]
-    assert report["pooled"]["champion"]["n"] == 7799
+    assert report["pooled"]["served"]["n"] == 7799
     store = ClickHouseStore(f"chdb://{home / 'data' / 'olap'}")
     store.setup()
     try:
@@ -180,8 +199,14 @@ def test_the_stack_producer_runs_without_end_in_flat_memory_and_resumes_from_now
     env = topics_env(kafka_bootstrap)
     command = stack_producer(rate="5000")
     assert "--live" in command
-    producer = subprocess.Popen([TICKCAST, *command], cwd=home, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    producer = subprocess.Popen(
+        [TICKCAST, *command],
+        cwd=home,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         time.sleep(6)  # imports, topics, librdkafka's buffers: the steady state starts here
         samples = []
@@ -230,21 +255,30 @@ def default_range(board: dict[str, Any]) -> tuple[int, int]:
 
 def clickhouse_queries(board: dict[str, Any]) -> list[tuple[str, str]]:
     """(title, SQL) of every ClickHouse query of a board: panels, annotations, variables."""
-    found = [(p["title"], t["rawSql"]) for p in board["panels"] for t in p["targets"]
-             if "rawSql" in t]  # fmt: skip
-    found += [(a["name"], a["target"]["rawSql"]) for a in board["annotations"]["list"]
-              if "target" in a]  # fmt: skip
-    found += [(v["name"], v["query"]) for v in board["templating"]["list"]
-              if v["datasource"]["uid"] == "clickhouse"]  # fmt: skip
+    found = [
+        (p["title"], t["rawSql"]) for p in board["panels"] for t in p["targets"] if "rawSql" in t
+    ]
+    found += [
+        (a["name"], a["target"]["rawSql"]) for a in board["annotations"]["list"] if "target" in a
+    ]
+    found += [
+        (v["name"], v["query"])
+        for v in board["templating"]["list"]
+        if v["datasource"]["uid"] == "clickhouse"
+    ]
     return found
 
 
 def expand(query: str, start: int, end: int, symbol: str) -> str:
     """The plugin's macros and the dashboard variable, as Grafana expands them."""
-    query = re.sub(r"\$__timeFilter\((\w+)\)",
-                   rf"\1 >= toDateTime({start}) AND \1 <= toDateTime({end})", query)  # fmt: skip
-    query = re.sub(r"\$__timeInterval\((\w+)\)",
-                   r"toStartOfInterval(toDateTime(\1), INTERVAL 60 second)", query)  # fmt: skip
+    query = re.sub(
+        r"\$__timeFilter\((\w+)\)", rf"\1 >= toDateTime({start}) AND \1 <= toDateTime({end})", query
+    )
+    query = re.sub(
+        r"\$__timeInterval\((\w+)\)",
+        r"toStartOfInterval(toDateTime(\1), INTERVAL 60 second)",
+        query,
+    )
     query = query.replace("${symbol}", symbol)
     assert "$" not in query, f"unexpanded macro in {query}"
     return query
@@ -262,8 +296,9 @@ def test_every_dashboard_panel_has_rows_in_its_default_range_on_the_stack_produc
     forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
     try:
         worker.wait_assigned()
-        run(TICKCAST, *stack_producer(symbols="2", rate="3000", synthetic=str(n)), cwd=home,
-            env=env)  # fmt: skip
+        run(
+            TICKCAST, *stack_producer(symbols="2", rate="3000", synthetic=str(n)), cwd=home, env=env
+        )
         assert forecasts.distinct_after(n, 180) == n
     finally:
         assert worker.stop() == 0, worker.text()[-3000:]

@@ -22,15 +22,20 @@ ARTIFACTS = Path(os.environ.get("TICKCAST_TEST_ARTIFACTS", REPO / "test-artifact
 def browser() -> object:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
-        pytest.fail("no headless browser: apt-get install chromium chromium-driver "
-                    "(`make test` does this)")  # fmt: skip
+        pytest.fail(
+            "no headless browser: apt-get install chromium chromium-driver (`make test` does this)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 "--window-size=1280,900"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(driver), options=options)
 
@@ -41,8 +46,12 @@ def test_the_live_page_fills_and_its_chart_updates_in_headless_chromium(tmp_path
     env["TICKCAST_MLFLOW_URI"] = ""  # the page needs no registry
     demo = subprocess.Popen(
         [TICKCAST, "demo", "--port", str(port), "--speed", "2000000"],  # about a minute
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     driver = None
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -71,7 +80,7 @@ def test_the_live_page_fills_and_its_chart_updates_in_headless_chromium(tmp_path
         drawn = page("window.tickcast.symbols[window.tickcast.selected].points.length")
         wait_until(f"window.tickcast.updates > {first}")  # the chart keeps moving
         assert page("document.getElementById('status').textContent") == "live"
-        wait_until("document.getElementById('champion').textContent !== '\u2013'")  # polled
+        wait_until("document.getElementById('selected').textContent !== '\u2013'")  # polled
         assert float(str(page("document.getElementById('mae-ratio').textContent"))) > 0
         assert isinstance(drawn, int)
         assert drawn >= 2

@@ -110,9 +110,12 @@ class TopicCollector:
         self.messages: list[Any] = []
         self._stop = threading.Event()
         self._consumer = KafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-            enable_auto_commit=False, consumer_timeout_ms=200,
-        )  # fmt: skip
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=200,
+        )
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 

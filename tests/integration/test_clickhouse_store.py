@@ -18,8 +18,17 @@ TS = 1_700_000_000_123
 
 
 def forecast(ts: int, price: float = 10.0) -> Forecast:
-    return make_forecast("AAPL", ts, model="linear", price=price, predicted_return=0.0,
-                         predicted_price=price, lower=9.0, upper=11.0, p_up=0.5)  # fmt: skip
+    return make_forecast(
+        "AAPL",
+        ts,
+        model="linear",
+        price=price,
+        predicted_return=0.0,
+        predicted_price=price,
+        lower=9.0,
+        upper=11.0,
+        p_up=0.5,
+    )
 
 
 def label() -> Label:
@@ -107,13 +116,17 @@ def test_the_outcomes_view_joins_each_forecast_with_its_label_once(
 ) -> None:
     """One label per tick serves every model's outcome (a third of the rows a table per
     model would write); rows written twice collapse in the view as in the tables."""
-    forecasts = [make_forecast("AAPL", TS, model=m, price=100.0, lower=99.0, upper=102.0,
-                               predicted_return=0.001) for m in ("linear", "champion")]  # fmt: skip
+    forecasts = [
+        make_forecast(
+            "AAPL", TS, model=m, price=100.0, lower=99.0, upper=102.0, predicted_return=0.001
+        )
+        for m in ("linear", "served")
+    ]
     for _ in range(2):
         clickhouse.insert("forecasts", forecasts)
         clickhouse.insert("labels", [label()])
     rows = clickhouse.records("outcomes", Outcome, order="model")
-    assert [row.model for row in rows] == ["champion", "linear"]
+    assert [row.model for row in rows] == ["linear", "served"]
     row = rows[0]
     assert (row.label_ts, row.realised_return, row.predicted_return) == (TS + 1000, 0.01, 0.001)
     assert row.lower_return == pytest.approx(math.log(0.99))

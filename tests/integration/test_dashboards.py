@@ -45,8 +45,9 @@ def clickhouse_queries(board: dict[str, Any]) -> list[tuple[str, str]]:
     found = [
         (p["title"], t["rawSql"]) for p in panels(board) for t in p["targets"] if "rawSql" in t
     ]
-    found += [(a["name"], a["target"]["rawSql"]) for a in board["annotations"]["list"]
-              if "target" in a]  # fmt: skip
+    found += [
+        (a["name"], a["target"]["rawSql"]) for a in board["annotations"]["list"] if "target" in a
+    ]
     variables = board["templating"]["list"]
     found += [(v["name"], v["query"]) for v in variables if v["datasource"]["uid"] == "clickhouse"]
     return found
@@ -54,10 +55,14 @@ def clickhouse_queries(board: dict[str, Any]) -> list[tuple[str, str]]:
 
 def expand(query: str, symbol: str = "X") -> str:
     """The plugin's macros and the dashboard variable, as Grafana would send them."""
-    query = re.sub(r"\$__timeFilter\((\w+)\)",
-                   rf"\1 >= toDateTime({FROM}) AND \1 <= toDateTime({TO})", query)  # fmt: skip
-    query = re.sub(r"\$__timeInterval\((\w+)\)",
-                   r"toStartOfInterval(toDateTime(\1), INTERVAL 60 second)", query)  # fmt: skip
+    query = re.sub(
+        r"\$__timeFilter\((\w+)\)", rf"\1 >= toDateTime({FROM}) AND \1 <= toDateTime({TO})", query
+    )
+    query = re.sub(
+        r"\$__timeInterval\((\w+)\)",
+        r"toStartOfInterval(toDateTime(\1), INTERVAL 60 second)",
+        query,
+    )
     query = query.replace("${symbol}", symbol)
     assert "$" not in query, f"unexpanded macro in {query}"
     return query
@@ -133,8 +138,13 @@ def test_every_prometheus_expression_names_exported_metrics() -> None:
     exported = set()
     for family in REGISTRY.collect():
         exported |= {family.name + s for s in ("", "_total", "_bucket", "_sum", "_count")}
-    exprs = [t["expr"] for f in FILES for p in panels(json.loads(f.read_text()))
-             for t in p["targets"] if "expr" in t]  # fmt: skip
+    exprs = [
+        t["expr"]
+        for f in FILES
+        for p in panels(json.loads(f.read_text()))
+        for t in p["targets"]
+        if "expr" in t
+    ]
     assert exprs
     for expr in exprs:
         for name in re.findall(r"tickcast_\w+", expr):

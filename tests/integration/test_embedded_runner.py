@@ -21,12 +21,20 @@ pytestmark = pytest.mark.integration
 
 
 def run_into(
-    store: ClickHouseStore, records: list[Any], config: CoreConfig,
-    latest: InMemoryLatestStore | None = None, forecasts: ForecastRows = "all",
-) -> Pipeline:  # fmt: skip
-    return replay(records, ClickHouseSink(store, forecasts), config=config,
-                  latest=latest or InMemoryLatestStore(), flush_interval_s=0.05,
-                  flush_max_rows=700)  # fmt: skip
+    store: ClickHouseStore,
+    records: list[Any],
+    config: CoreConfig,
+    latest: InMemoryLatestStore | None = None,
+    forecasts: ForecastRows = "all",
+) -> Pipeline:
+    return replay(
+        records,
+        ClickHouseSink(store, forecasts),
+        config=config,
+        latest=latest or InMemoryLatestStore(),
+        flush_interval_s=0.05,
+        flush_max_rows=700,
+    )
 
 
 def stored_forecasts(store: ClickHouseStore) -> list[Forecast]:

@@ -97,13 +97,15 @@ def test_broker_down_for_ten_seconds_producer_and_worker_resume_and_lose_nothing
     broker.start()
     try:
         env = worker_env(broker.bootstrap, tmp_path)
-        ensure_topics(broker.bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4,
-                                         env["TICKCAST_DLQ_TOPIC"]: 1})  # fmt: skip
+        ensure_topics(
+            broker.bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
+        )
         records = list(synthetic_ticks(3000, 3, seed=43))
         worker = Worker(env, tmp_path / "worker.log")
         worker.wait_assigned()
-        publisher = TickPublisher(broker.bootstrap, env["TICKCAST_TICKS_TOPIC"],
-                                  env["TICKCAST_DLQ_TOPIC"])  # fmt: skip
+        publisher = TickPublisher(
+            broker.bootstrap, env["TICKCAST_TICKS_TOPIC"], env["TICKCAST_DLQ_TOPIC"]
+        )
 
         def paced() -> None:  # about 12 s of ticks: the outage lands in the middle
             for start in range(0, len(records), 100):

@@ -133,10 +133,16 @@ def test_two_workers_share_partitions_and_match_one(kafka_bootstrap: str, tmp_pa
     env = worker_env(kafka_bootstrap, tmp_path)
     prepare(kafka_bootstrap, env)
     records = list(synthetic_ticks(3000, 8, seed=8))
-    env_a = {**env, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap-a'}",
-             "TICKCAST_STATE_DIR": str(tmp_path / "state-a")}  # fmt: skip
-    env_b = {**env, "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap-b'}",
-             "TICKCAST_STATE_DIR": str(tmp_path / "state-b")}  # fmt: skip
+    env_a = {
+        **env,
+        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap-a'}",
+        "TICKCAST_STATE_DIR": str(tmp_path / "state-a"),
+    }
+    env_b = {
+        **env,
+        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap-b'}",
+        "TICKCAST_STATE_DIR": str(tmp_path / "state-b"),
+    }
     a = Worker(env_a, tmp_path / "a.log")
     a.wait_assigned()
     b = Worker(env_b, tmp_path / "b.log")

@@ -27,8 +27,12 @@ class Served:
 
     def __init__(self, store: LatestStore) -> None:
         self.port = free_port()
-        config = uvicorn.Config(create_app(Services(store, None)), port=self.port,
-                                log_level="warning", timeout_graceful_shutdown=1)  # fmt: skip
+        config = uvicorn.Config(
+            create_app(Services(store, None)),
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -115,8 +119,9 @@ def test_a_stream_starts_with_the_latest_and_keeps_to_its_symbols() -> None:
         page = httpx.get(f"{base}/")
         script = httpx.get(f"{base}/static/app.js")
     assert [(e["symbol"], e["ts"]) for _, e in client.received] == [
-        ("MSFT", "2023-11-14T22:13:20Z"), ("MSFT", "2023-11-14T22:13:21Z"),
-    ]  # fmt: skip
+        ("MSFT", "2023-11-14T22:13:20Z"),
+        ("MSFT", "2023-11-14T22:13:21Z"),
+    ]
     assert bad.status_code == 422
     assert page.status_code == 200
     assert '<script src="/static/app.js">' in page.text
@@ -140,8 +145,9 @@ def test_a_slow_store_read_never_holds_up_other_requests() -> None:
     store = SlowStore()
     store.put_many([BASE])
     with Served(store) as base:
-        slow = threading.Thread(target=httpx.get, args=(f"{base}/forecasts/AAPL",),
-                                kwargs={"timeout": 10})  # fmt: skip
+        slow = threading.Thread(
+            target=httpx.get, args=(f"{base}/forecasts/AAPL",), kwargs={"timeout": 10}
+        )
         slow.start()
         time.sleep(0.2)  # the slow read is under way
         start = time.monotonic()

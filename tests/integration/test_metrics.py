@@ -69,8 +69,9 @@ def test_worker_metrics_appear_and_move_as_ticks_flow(
     kafka_bootstrap: str, redis_clean: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = worker_env(kafka_bootstrap, tmp_path, redis_url=redis_clean,
-                     TICKCAST_WORKER_METRICS_PORT=str(port))  # fmt: skip
+    env = worker_env(
+        kafka_bootstrap, tmp_path, redis_url=redis_clean, TICKCAST_WORKER_METRICS_PORT=str(port)
+    )
     topics = {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
     ensure_topics(kafka_bootstrap, topics)
     records = list(synthetic_ticks(1200, 3, seed=31))
@@ -109,7 +110,7 @@ def test_worker_metrics_appear_and_move_as_ticks_flow(
     for metric in ("mae", "coverage", "hit_rate", "mae_ratio_vs_random_walk", "bias"):
         assert (
             "tickcast_model_rolling",
-            frozenset({"symbol": "SYN001", "model": "champion", "metric": metric}.items()),
+            frozenset({"symbol": "SYN001", "model": "served", "metric": metric}.items()),
         ) in second
     # the producer's invalid tick went to the DLQ before the worker ever saw it
     assert value(second, "tickcast_ticks_total", status="invalid") == 0

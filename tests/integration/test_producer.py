@@ -12,7 +12,7 @@ from kafka.partitioner.default import murmur2
 
 from tests.factories import write_long_csv
 from tests.integration.kafka_support import TICKCAST, TopicCollector, worker_env
-from tickcast.monitor.metrics import PUBLISHED
+from tickcast.monitor.prometheus import PUBLISHED
 from tickcast.producers.kafka_publisher import PRODUCED_AT, REASON, TickPublisher
 from tickcast.records import parse_tick
 
@@ -59,9 +59,12 @@ def test_produce_publishes_valid_ticks_keyed_by_symbol_and_dead_letters_the_rest
 def test_produce_without_a_broker_fails_with_one_line(tmp_path: Path) -> None:
     env = worker_env("127.0.0.1:9", tmp_path)
     result = subprocess.run(
-        [TICKCAST, "produce", "--synthetic", "10"], env=env, capture_output=True, text=True,
+        [TICKCAST, "produce", "--synthetic", "10"],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     assert "error: Kafka at 127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
@@ -70,7 +73,8 @@ def test_produce_without_a_broker_fails_with_one_line(tmp_path: Path) -> None:
 def test_ticks_the_broker_never_takes_are_counted_as_failed() -> None:
     publisher = TickPublisher("127.0.0.1:9", "t", "t.dlq", delivery_timeout_ms=1000)
     before = PUBLISHED.labels("failed")._value.get()
-    counts = publisher.publish_all({"symbol": "AAPL", "ts": 1_704_099_600_000 + i, "price": 1.0}
-                                   for i in range(20))  # fmt: skip
+    counts = publisher.publish_all(
+        {"symbol": "AAPL", "ts": 1_704_099_600_000 + i, "price": 1.0} for i in range(20)
+    )
     assert counts == {"published": 20, "failed": 20}
     assert PUBLISHED.labels("failed")._value.get() - before == 20

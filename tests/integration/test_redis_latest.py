@@ -17,8 +17,9 @@ pytestmark = pytest.mark.integration
 
 
 def forecast(symbol: str, ts: int) -> Forecast:
-    return make_forecast(symbol, ts, price=10.0, predicted_return=0.01, predicted_price=10.1,
-                         lower=9.0, upper=11.0)  # fmt: skip
+    return make_forecast(
+        symbol, ts, price=10.0, predicted_return=0.01, predicted_price=10.1, lower=9.0, upper=11.0
+    )
 
 
 def test_latest_forecast_per_symbol_overwrites_the_older(redis_clean: str) -> None:

@@ -39,9 +39,15 @@ def replay(
     """The embedded runner over ``records``, checkpointing every EVERY labels into ``uri``."""
     registry = BackgroundRegistry(uri, watch=False).start() if uri else None
     memory = MemorySink()
-    pipeline = factories.replay(records, memory, config=config, registry=registry,
-                                policy=CheckpointPolicy(EVERY), moves_aliases=moves_aliases,
-                                flush_interval_s=0.05)  # fmt: skip
+    pipeline = factories.replay(
+        records,
+        memory,
+        config=config,
+        registry=registry,
+        policy=CheckpointPolicy(EVERY),
+        moves_aliases=moves_aliases,
+        flush_interval_s=0.05,
+    )
     if registry is not None:
         registry.close(timeout=60)
     return pipeline, memory
@@ -74,7 +80,7 @@ def test_checkpoints_are_runs_with_metrics_params_and_the_learner_artifact(
     assert {v.origin for v in versions} == {"replay"}
     assert all(v.aliases == () for v in versions)  # a replay moves no alias by itself
     run = registry.client.get_run(newest.run_id)
-    assert run.data.metrics["champion.cumulative.mae"] > 0
+    assert run.data.metrics["served.cumulative.mae"] > 0
     assert run.data.params["linear.kind"] == "linear"
     assert run.data.params["horizon"] == "1"
     artifacts = [a.path for a in registry.client.list_artifacts(newest.run_id, "checkpoint")]
@@ -105,14 +111,14 @@ def test_the_champion_moves_only_on_evidence_and_never_while_the_random_walk_ser
     replay(list(synthetic_ticks(1700, 1, seed=3)), CoreConfig(), uri, moves_aliases=True)
     registry = Registry(uri)
     versions = registry.versions("SYN000")
-    assert {v.champion_model for v in versions} == {"random_walk"}
+    assert {v.selected_model for v in versions} == {"random_walk"}
     assert "challenger" in versions[0].aliases  # the newest
     assert not any("champion" in v.aliases for v in versions)  # no evidence: no champion
 
     replay(predictable(1700), CoreConfig(), uri, moves_aliases=True)
     versions = registry.versions("SYN000")
     champion = next(v for v in versions if "champion" in v.aliases)
-    assert champion.champion_model != "random_walk"
+    assert champion.selected_model != "random_walk"
     assert champion.served_mae_ratio is not None
     assert champion.served_mae_ratio < 1
 
@@ -190,10 +196,10 @@ def test_the_stream_hears_what_was_written_while_it_runs(tmp_path: Path) -> None
     async def run() -> int:
         await run_embedded(list(synthetic_ticks(4000, 4, seed=5)), runtime)
         deadline = time.monotonic() + 30
-        while registry.written < 8 and time.monotonic() < deadline:
+        while registry.stats.written < 8 and time.monotonic() < deadline:
             runtime.pipeline.observe()
             await asyncio.sleep(0.1)
-        return registry.written
+        return registry.stats.written
 
     try:
         assert asyncio.run(run()) >= 8
@@ -213,8 +219,9 @@ time.sleep(600)
 def test_the_registry_process_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
     parent = subprocess.Popen(
         [sys.executable, "-c", CHILD_OF_A_PARENT, f"sqlite:///{tmp_path / 'mlflow.db'}"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert parent.stdout is not None
     child = int(parent.stdout.readline())
     os.kill(parent.pid, signal.SIGKILL)
@@ -255,12 +262,13 @@ def test_an_unanswering_mlflow_neither_stalls_the_stream_nor_changes_a_forecast(
     registry = BackgroundRegistry(silent_server, watch=False).start()
     memory = MemorySink()
     start = time.monotonic()
-    factories.replay(records, memory, config=config, registry=registry,
-                     policy=CheckpointPolicy(100))  # fmt: skip
+    factories.replay(
+        records, memory, config=config, registry=registry, policy=CheckpointPolicy(100)
+    )
     elapsed = time.monotonic() - start
     # The stream finished while the registry's first call still hung: it never waited on it.
     assert elapsed < 60
-    assert registry.written == 0
+    assert registry.stats.written == 0
     assert registry.pending >= 3 * 19  # every 100 labels of 3 x 1999, but the one in flight
     registry.close(timeout=0.5)
     _, baseline = replay(records, config, None)
@@ -277,9 +285,9 @@ def test_a_refused_mlflow_is_retried_and_the_checkpoints_wait() -> None:
     registry = BackgroundRegistry(f"http://127.0.0.1:{port}", watch=False).start()
     factories.replay(records, registry=registry, policy=CheckpointPolicy(100))
     deadline = time.monotonic() + 20
-    while registry.failures < 2 and time.monotonic() < deadline:
+    while registry.stats.failures < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert registry.failures >= 2
-    assert registry.written == 0
+    assert registry.stats.failures >= 2
+    assert registry.stats.written == 0
     assert registry.pending == 2 * 5  # 4 per symbol (every 100 of 499 labels), the final one
     registry.close(timeout=0.5)

@@ -62,9 +62,13 @@ def test_worker_warm_starts_from_the_champion_and_follows_a_promotion(
     for symbol in ("SYN000", "SYN001"):  # which the operator chooses to serve
         Registry(uri).promote(symbol, Registry(uri).versions(symbol)[0].version)
 
-    env = worker_env(kafka_bootstrap, tmp_path, TICKCAST_MLFLOW_URI=uri,
-                     TICKCAST_REGISTRY_POLL_S="0.5",
-                     TICKCAST_CHECKPOINT_EVERY_LABELS="1000000")  # fmt: skip
+    env = worker_env(
+        kafka_bootstrap,
+        tmp_path,
+        TICKCAST_MLFLOW_URI=uri,
+        TICKCAST_REGISTRY_POLL_S="0.5",
+        TICKCAST_CHECKPOINT_EVERY_LABELS="1000000",
+    )
     ensure_topics(kafka_bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
     worker = Worker(env, tmp_path / "worker.log")
     worker.wait_assigned()

@@ -48,9 +48,20 @@ def test_depends_on_waits_on_health_of_services_that_exist() -> None:
 
 def test_the_stack_is_the_one_the_design_names() -> None:
     assert set(SERVICES) == {
-        "kafka", "clickhouse", "redis", "mlflow", "postgres", "minio", "minio-init",
-        "prometheus", "grafana", "nginx", "producer", "worker", "api",
-    }  # fmt: skip
+        "kafka",
+        "clickhouse",
+        "redis",
+        "mlflow",
+        "postgres",
+        "minio",
+        "minio-init",
+        "prometheus",
+        "grafana",
+        "nginx",
+        "producer",
+        "worker",
+        "api",
+    }
     assert SERVICES["kafka"]["image"].startswith("apache/kafka:")
     assert SERVICES["clickhouse"]["image"].startswith("clickhouse/clickhouse-server:")
     assert (
@@ -70,12 +81,17 @@ def test_one_entry_point_and_workers_that_scale() -> None:
 
 
 def test_python_services_get_every_address_the_code_reads() -> None:
-    fields = {f"TICKCAST_{name.upper()}" for name in Settings.__dataclass_fields__}
+    fields = {f"TICKCAST_{name.upper()}" for name in Settings.model_fields}
     for name in PYTHON_SERVICES:
         env = env_of(name)
         assert {k for k in env if k.startswith("TICKCAST_")} <= fields, name
-        for needed in ("TICKCAST_KAFKA_BOOTSTRAP", "TICKCAST_CLICKHOUSE_URL", "TICKCAST_REDIS_URL",
-                       "TICKCAST_MLFLOW_URI", "TICKCAST_API_HOST"):  # fmt: skip
+        for needed in (
+            "TICKCAST_KAFKA_BOOTSTRAP",
+            "TICKCAST_CLICKHOUSE_URL",
+            "TICKCAST_REDIS_URL",
+            "TICKCAST_MLFLOW_URI",
+            "TICKCAST_API_HOST",
+        ):
             assert needed in env, f"{name} lacks {needed}"
         assert not str(env["TICKCAST_CLICKHOUSE_URL"]).startswith("chdb:")
     assert env_of("worker")["TICKCAST_WORKER_METRICS_PORT"] == 9108
@@ -85,8 +101,11 @@ def test_python_services_get_every_address_the_code_reads() -> None:
 def test_secrets_come_from_the_environment_and_are_listed_in_env_example() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     used = set(re.findall(r"\$\{(\w+)", text))
-    listed = {line.split("=")[0] for line in (ROOT / ".env.example").read_text().splitlines()
-              if "=" in line and not line.startswith("#")}  # fmt: skip
+    listed = {
+        line.split("=")[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     assert used <= listed, used - listed
     for line in text.splitlines():
         if re.search(r"PASSWORD\s*:", line):
@@ -116,11 +135,17 @@ def test_the_image_builds_the_rust_core_from_what_it_copies() -> None:
 
     text = (ROOT / "Dockerfile").read_text()
     build = text.split("\nFROM ")[1]  # the first stage
-    copied = {Path(src).parts[0] for line in re.findall(r"^COPY (?!--from)(.+)$", build, re.M)
-              for src in line.split()[:-1]}  # fmt: skip
+    copied = {
+        Path(src).parts[0]
+        for line in re.findall(r"^COPY (?!--from)(.+)$", build, re.M)
+        for src in line.split()[:-1]
+    }
     maturin = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["maturin"]
-    needed = {"pyproject.toml", Path(maturin["manifest-path"]).parts[0],
-              *maturin["python-packages"]}  # fmt: skip
+    needed = {
+        "pyproject.toml",
+        Path(maturin["manifest-path"]).parts[0],
+        *maturin["python-packages"],
+    }
     assert needed <= copied
     assert "/usr/local/cargo/bin" in build  # cargo on the PATH of the build
     assert "gcc" in build  # Rust links with the system's C compiler
@@ -129,8 +154,11 @@ def test_the_image_builds_the_rust_core_from_what_it_copies() -> None:
 def test_prometheus_scrapes_what_compose_serves() -> None:
     config = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert jobs["tickcast-worker"]["dns_sd_configs"][0] == {"names": ["worker"], "type": "A",
-                                                            "port": 9108}  # fmt: skip
+    assert jobs["tickcast-worker"]["dns_sd_configs"][0] == {
+        "names": ["worker"],
+        "type": "A",
+        "port": 9108,
+    }
     assert jobs["tickcast-producer"]["static_configs"][0]["targets"] == ["producer:9109"]
     assert jobs["tickcast-api"]["static_configs"][0]["targets"] == ["api:8000"]
 
@@ -146,8 +174,9 @@ def test_promtool_accepts_the_prometheus_config_and_rejects_a_broken_one(tmp_pat
     assert good.returncode == 0, good.stdout + good.stderr
     broken = tmp_path / "prometheus.yml"
     broken.write_text("scrape_configs:\n  - job_name: x\n    scrape_interval: soon\n")
-    bad = subprocess.run([promtool, "check", "config", str(broken)], capture_output=True, text=True,
-                         check=False)  # fmt: skip
+    bad = subprocess.run(
+        [promtool, "check", "config", str(broken)], capture_output=True, text=True, check=False
+    )
     assert bad.returncode != 0
 
 
@@ -158,13 +187,25 @@ def test_docker_compose_accepts_the_stack(tmp_path: Path) -> None:
         pytest.fail("docker-compose is missing: install Debian's docker-compose (make test does)")
     env = tmp_path / ".env"
     lines = (ROOT / ".env.example").read_text().splitlines()
-    env.write_text("\n".join(f"{line}secret" if line.endswith("PASSWORD=") else line
-                             for line in lines))  # fmt: skip
+    env.write_text(
+        "\n".join(f"{line}secret" if line.endswith("PASSWORD=") else line for line in lines)
+    )
     checked = subprocess.run(
-        [compose, "--project-directory", str(ROOT), "-f", str(ROOT / "docker-compose.yml"),
-         "--env-file", str(env), "config", "-q"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            compose,
+            "--project-directory",
+            str(ROOT),
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            "--env-file",
+            str(env),
+            "config",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stderr
 
 
@@ -189,8 +230,7 @@ def test_pre_commit_runs_the_linters_make_lint_runs() -> None:
     hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
     assert all(repo["repo"] == "local" for repo in config["repos"])
     makefile = (ROOT / "Makefile").read_text()
-    for hook, command in (("ruff", "ruff check"), ("ruff-format", "ruff format"),
-                          ("mypy", "mypy")):  # fmt: skip
+    for hook, command in (("ruff", "ruff check"), ("ruff-format", "ruff format"), ("mypy", "mypy")):
         assert hooks[hook]["entry"].startswith(f".venv/bin/{command}")
         assert f"$(BIN)/{command}" in makefile
 

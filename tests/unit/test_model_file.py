@@ -23,11 +23,22 @@ def test_the_example_file_gives_the_default_set_with_its_hyper_parameters() -> N
 
 
 def test_a_file_sets_models_windows_horizon_and_level() -> None:
-    config = config_from_mapping({
-        "horizon": 5, "level": 0.8, "windows": [3, 10, 30],
-        "models": {"adagrad_abs": {"kind": "linear", "loss": "absolute", "optimizer": "adagrad",
-                                   "lr": 0.01, "l1": 0.001}},
-    })  # fmt: skip
+    config = config_from_mapping(
+        {
+            "horizon": 5,
+            "level": 0.8,
+            "windows": [3, 10, 30],
+            "models": {
+                "adagrad_abs": {
+                    "kind": "linear",
+                    "loss": "absolute",
+                    "optimizer": "adagrad",
+                    "lr": 0.01,
+                    "l1": 0.001,
+                }
+            },
+        }
+    )
     assert (config.horizon, config.level, config.windows) == (5, 0.8, (3, 10, 30))
     assert [m.name for m in config.models] == ["random_walk", "adagrad_abs"]
 

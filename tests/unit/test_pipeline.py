@@ -11,9 +11,14 @@ from tickcast.online_model import CoreConfig
 from tickcast.stream_processors import Pipeline
 
 values = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers()),
-)  # fmt: skip
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers()),
+)
 records = st.one_of(
     st.dictionaries(st.sampled_from(["symbol", "ts", "price", "volume", "high", "low"]), values),
     st.binary(max_size=200),
@@ -49,10 +54,13 @@ def pipeline_at(now_s: float = NOW_S, **options: Any) -> Pipeline:
 def test_a_tick_far_ahead_of_the_clock_is_a_dead_letter_and_moves_no_clock() -> None:
     pipeline = pipeline_at()
     now_ms = int(NOW_S * 1000)
-    assert pipeline.process([{"symbol": "AAPL", "ts": now_ms - 2000, "price": 10.0},
-                             {"symbol": "AAPL", "ts": 4_000_000_000_000, "price": 11.0},
-                             {"symbol": "AAPL", "ts": now_ms - 1000, "price": 10.5}]) == \
-        ["ok", "invalid", "ok"]  # fmt: skip
+    assert pipeline.process(
+        [
+            {"symbol": "AAPL", "ts": now_ms - 2000, "price": 10.0},
+            {"symbol": "AAPL", "ts": 4_000_000_000_000, "price": 11.0},
+            {"symbol": "AAPL", "ts": now_ms - 1000, "price": 10.5},
+        ]
+    ) == ["ok", "invalid", "ok"]
     [letter] = pipeline.take().dead_letters
     assert letter.code == "ahead_of_clock"
     assert "ahead of this process's clock" in letter.reason
@@ -69,11 +77,17 @@ def test_dead_letters_are_counted_by_a_bounded_code() -> None:
     from prometheus_client import REGISTRY
 
     pipeline = pipeline_at()
-    pipeline.process([{"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": price}
-                      for price in range(-2000, 0)])  # fmt: skip
+    pipeline.process(
+        [{"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": price} for price in range(-2000, 0)]
+    )
     pipeline.observe()
-    series = [s.labels["reason"] for m in REGISTRY.collect() if m.name == "tickcast_ticks_invalid"
-              for s in m.samples if s.name.endswith("_total")]  # fmt: skip
+    series = [
+        s.labels["reason"]
+        for m in REGISTRY.collect()
+        if m.name == "tickcast_ticks_invalid"
+        for s in m.samples
+        if s.name.endswith("_total")
+    ]
     assert "bad_price" in series
     assert len(series) <= 10  # one per code, never one per value
     assert pipeline.invalid_reasons == {"bad_price": 2000}
@@ -115,8 +129,13 @@ def test_processing_latency_is_counted_from_the_messages_arrival() -> None:
 def test_taken_outputs_leave_an_empty_batch_and_each_moved_symbol_once() -> None:
     pipeline = pipeline_at()
     ms = int(NOW_S * 1000)
-    pipeline.process([{"symbol": s, "ts": ms + i, "price": 10.0 + i}
-                      for i in range(30) for s in ("AAPL", "MSFT")])  # fmt: skip
+    pipeline.process(
+        [
+            {"symbol": s, "ts": ms + i, "price": 10.0 + i}
+            for i in range(30)
+            for s in ("AAPL", "MSFT")
+        ]
+    )
     outputs = pipeline.take()
     assert outputs.rows("ticks") == 60
     assert outputs.rows("forecasts") == 60 * len(CoreConfig().forecasters)
@@ -131,10 +150,13 @@ def test_taken_outputs_leave_an_empty_batch_and_each_moved_symbol_once() -> None
 def test_the_latest_store_is_given_each_newer_served_forecast_once() -> None:
     pipeline = pipeline_at()
     ms = int(NOW_S * 1000)
-    pipeline.process([{"symbol": s, "ts": ms + i, "price": 10.0 + i}
-                      for i in range(3) for s in ("AAPL", "MSFT")])  # fmt: skip
+    pipeline.process(
+        [{"symbol": s, "ts": ms + i, "price": 10.0 + i} for i in range(3) for s in ("AAPL", "MSFT")]
+    )
     assert [(f.symbol, f.ts, f.model) for f in pipeline.take_fresh()] == [
-        ("AAPL", ms + 2, "champion"), ("MSFT", ms + 2, "champion")]  # fmt: skip
+        ("AAPL", ms + 2, "served"),
+        ("MSFT", ms + 2, "served"),
+    ]
     assert pipeline.take_fresh() == []  # nothing newer since
     pipeline.process([{"symbol": "MSFT", "ts": ms + 5, "price": 11.0}])
     assert [(f.symbol, f.ts) for f in pipeline.take_fresh()] == [("MSFT", ms + 5)]
@@ -143,7 +165,7 @@ def test_the_latest_store_is_given_each_newer_served_forecast_once() -> None:
 def test_many_observations_at_once_equal_as_many_single_ones() -> None:
     from prometheus_client import CollectorRegistry, Histogram
 
-    from tickcast.monitor.metrics import observe_many
+    from tickcast.monitor.prometheus import observe_many
 
     registry = CollectorRegistry()
     one = Histogram("one", "", buckets=(0.001, 0.01, 0.1), registry=registry)
@@ -155,8 +177,12 @@ def test_many_observations_at_once_equal_as_many_single_ones() -> None:
 
     def samples(name: str) -> list[tuple[str, dict[str, str], float]]:
         found = [m for m in registry.collect() if m.name == name]
-        return [(s.name.removeprefix(name), s.labels, s.value) for m in found
-                for s in m.samples if not s.name.endswith("_created")]  # fmt: skip
+        return [
+            (s.name.removeprefix(name), s.labels, s.value)
+            for m in found
+            for s in m.samples
+            if not s.name.endswith("_created")
+        ]
 
     assert samples("one") == samples("many")
 

@@ -31,8 +31,13 @@ class Journal:
 class RecordingSink:
     """A sink that fails its first ``failures`` writes the way it is told, then succeeds."""
 
-    def __init__(self, name: str, journal: Journal, failures: int = 0,
-                 error: type[Exception] = TransientWriteError) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        journal: Journal,
+        failures: int = 0,
+        error: type[Exception] = TransientWriteError,
+    ) -> None:
         self.name = name
         self.journal = journal
         self.failures = failures
@@ -66,14 +71,20 @@ class RecordingStates:
 
 
 def ticks(n: int, symbols: tuple[str, ...] = ("AAPL", "MSFT")) -> list[dict[str, Any]]:
-    return [{"symbol": s, "ts": NOW_MS + i, "price": 100.0 + (i % 7)}
-            for i in range(n) for s in symbols]  # fmt: skip
+    return [
+        {"symbol": s, "ts": NOW_MS + i, "price": 100.0 + (i % 7)} for i in range(n) for s in symbols
+    ]
 
 
 def runtime_of(journal: Journal, *sinks: Any, latest: Any = None) -> Runtime:
-    runtime = bootstrap.runtime(CoreConfig(), sinks, latest=latest, backoff=FAST,
-                                states=RecordingStates(journal),
-                                clock=lambda: NOW_MS / 1000)  # fmt: skip
+    runtime = bootstrap.runtime(
+        CoreConfig(),
+        sinks,
+        latest=latest,
+        backoff=FAST,
+        states=RecordingStates(journal),
+        clock=lambda: NOW_MS / 1000,
+    )
     return runtime
 
 

@@ -156,9 +156,14 @@ def test_live_poll_publishes_only_bars_not_yet_published() -> None:
 
 @pytest.mark.parametrize(
     ("name", "symbol"),
-    [("2330.TW.csv", "2330.TW"), ("2330_TW.csv", "2330.TW"), ("BRK_B.csv", "BRK.B"),
-     ("msft_daily.csv", "MSFT"), ("^GSPC.csv", "^GSPC")],
-)  # fmt: skip
+    [
+        ("2330.TW.csv", "2330.TW"),
+        ("2330_TW.csv", "2330.TW"),
+        ("BRK_B.csv", "BRK.B"),
+        ("msft_daily.csv", "MSFT"),
+        ("^GSPC.csv", "^GSPC"),
+    ],
+)
 def test_a_single_symbol_file_names_its_symbol(tmp_path: Path, name: str, symbol: str) -> None:
     path = write_yfinance_csv(tmp_path / name, n=5)
     assert {r["symbol"] for r in read_records(path)} == {symbol}
@@ -178,5 +183,9 @@ def test_rows_in_one_millisecond_are_numbered_and_a_repeated_row_is_a_duplicate(
     )
     ticks = [parse_tick(r) for r in read_records(path)]
     assert [(t.symbol, t.seq) for t in ticks] == [
-        ("AAPL", 0), ("MSFT", 0), ("AAPL", 1), ("AAPL", 1), ("AAPL", 0)
-    ]  # fmt: skip
+        ("AAPL", 0),
+        ("MSFT", 0),
+        ("AAPL", 1),
+        ("AAPL", 1),
+        ("AAPL", 0),
+    ]

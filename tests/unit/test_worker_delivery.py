@@ -79,8 +79,15 @@ async def test_a_batch_of_duplicates_after_recovery_still_knows_each_symbols_par
     runtime = bootstrap.runtime(CoreConfig(), [], clock=lambda: now_ms / 1000)
     runtime.pipeline.process([tick])  # the recovered state already covers this tick
     runtime.pipeline.take()
-    shell = WorkerShell(Settings(), runtime, kafka=None, clickhouse=None,  # type: ignore[arg-type]
-                        latest=InMemoryLatestStore(), registry=None, partition_of={})  # fmt: skip
+    shell = WorkerShell(
+        Settings(),
+        runtime,
+        kafka=None,
+        clickhouse=None,  # type: ignore[arg-type]
+        latest=InMemoryLatestStore(),
+        registry=None,
+        partition_of={},
+    )
     await shell.process_events([Event(tick, Message(partition=3, offset=0, tp=("ticks", 3)))], None)
     assert runtime.pipeline.counts["duplicate"] == 1
     assert shell.partition_of == {"AAPL": 3}

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tickcast.api.cache import LatestCache
 from tickcast.api.deps import Services
 from tickcast.api.routes import forecasts, health, live, symbols
-from tickcast.monitor.metrics import API_LATENCY
+from tickcast.monitor.prometheus import API_LATENCY
 
 __all__ = ["create_app"]
 

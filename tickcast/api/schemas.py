@@ -24,7 +24,9 @@ class ForecastOut(BaseModel):
     interval_level: float = Field(description="nominal coverage of [lower, upper]")
     p_up: float = Field(description="probability that the price rises over the horizon")
     model: str = Field(description="the model the served forecast comes from")
-    model_version: str
+    model_version: str = Field(
+        description="fingerprint of the served model's spec: it changes when the spec does"
+    )
 
     @classmethod
     def of(cls, forecast: Forecast) -> ForecastOut:
@@ -41,7 +43,7 @@ class ForecastOut(BaseModel):
             interval_level=forecast.level,
             p_up=forecast.p_up,
             model=forecast.based_on,
-            model_version=forecast.model_version,
+            model_version=forecast.model_fingerprint,
         )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from tickcast.monitor.metrics import EVENT_LOOP_STALL
+from tickcast.monitor.prometheus import EVENT_LOOP_STALL
 
 __all__ = ["LoopWatch"]
 

@@ -48,12 +48,12 @@ class Checkpoint:
     symbol: str
     ts: int  # event time (epoch ms) of the last tick it saw
     n_labels: int
-    champion: str  # the member model whose forecast is served
-    challenger: str  # the runner-up in the online selection
+    selected: str  # the model the online selection serves
+    runner_up: str  # the runner-up in the online selection
     served_mae_ratio: float | None  # rolling MAE of the served forecast over random_walk's
     served_advantage: float  # rolling paired t-statistic of its gain over the random walk
     evidence_t: float  # the t-statistic that counts as evidence (the selection's own)
-    models: dict[str, str]  # name -> version (spec fingerprint)
+    models: dict[str, str]  # name -> spec fingerprint
     params: dict[str, str]
     metrics: dict[str, float] = field(repr=False)
     state: bytes = field(repr=False)
@@ -66,7 +66,7 @@ class Checkpoint:
         While the random walk is served (its MAE ratio is exactly 1) there is no evidence."""
         ratio = self.served_mae_ratio
         return (
-            self.champion != BASELINE
+            self.selected != BASELINE
             and ratio is not None
             and ratio < 1.0
             and self.served_advantage >= self.evidence_t
@@ -83,8 +83,11 @@ def take(state: SymbolState, *, moves_aliases: bool = True) -> Checkpoint:
     advantage, _ = state.core.served_evidence()
     rolling = state.summary("rolling")[SERVED]
     config = state.config
-    params = {"horizon": str(config.horizon), "level": str(config.level),
-              "windows": ",".join(map(str, config.windows))}  # fmt: skip
+    params = {
+        "horizon": str(config.horizon),
+        "level": str(config.level),
+        "windows": ",".join(map(str, config.windows)),
+    }
     for spec in config.models:
         params[f"{spec.name}.kind"] = spec.kind
         params.update({f"{spec.name}.{key}": str(value) for key, value in spec.params})
@@ -92,12 +95,12 @@ def take(state: SymbolState, *, moves_aliases: bool = True) -> Checkpoint:
         symbol=state.symbol,
         ts=state.last_ts,
         n_labels=state.n_labels,
-        champion=state.champion_name,
-        challenger=state.challenger_name,
+        selected=state.selected_name,
+        runner_up=state.runner_up_name,
         served_mae_ratio=_finite(rolling.get("mae_ratio_vs_random_walk")),
         served_advantage=advantage,
-        evidence_t=config.champion_t,
-        models=dict(zip(state.names, state.versions, strict=True)),
+        evidence_t=config.select_t,
+        models=dict(zip(state.names, state.fingerprints, strict=True)),
         params=params,
         metrics=_flat_metrics(state),
         state=encode_state(state),

@@ -14,13 +14,14 @@ they replay and recover with the models they watch:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
-from tickcast.records import DriftEvent
+from tickcast.records import ConceptDetector, DriftEvent, Reaction
 
 __all__ = ["DETECTORS", "REACTIONS", "DriftConfig", "DriftEvent"]
 
-REACTIONS = ("log", "reset", "boost_lr")
-DETECTORS = ("page_hinkley", "adwin")
+REACTIONS: tuple[Reaction, ...] = get_args(Reaction)
+DETECTORS: tuple[ConceptDetector, ...] = get_args(ConceptDetector)
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class DriftConfig:
     ``boost``/``boost_labels``: boost_lr's learning-rate factor and how many labels it lasts.
     """
 
-    reaction: str = "log"  # log | reset | boost_lr
-    detector: str = "page_hinkley"  # of concept drift: page_hinkley | adwin
+    reaction: Reaction = "log"
+    detector: ConceptDetector = "page_hinkley"
     ph_delta: float = 0.05
     ph_threshold: float = 50.0
     ph_min_n: int = 100

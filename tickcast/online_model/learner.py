@@ -75,8 +75,8 @@ class SymbolState:
         return self.config.names
 
     @property
-    def versions(self) -> list[str]:
-        return self.config.versions
+    def fingerprints(self) -> list[str]:
+        return self.config.fingerprints
 
     @property
     def forecasters(self) -> list[str]:
@@ -95,18 +95,14 @@ class SymbolState:
             object.__setattr__(self, name, value)
 
     @property
-    def champion(self) -> int:
-        """The index of the model whose forecast is served."""
-        return int(self.core.selected)
-
-    @property
-    def champion_name(self) -> str:
+    def selected_name(self) -> str:
+        """The model the online selection serves the forecast of."""
         name: str = self.names[self.core.selected]
         return name
 
     @property
-    def challenger_name(self) -> str:
-        """The runner-up of the online selection: the best advantage after the served one's."""
+    def runner_up_name(self) -> str:
+        """The runner-up of the online selection: the best advantage after the selected one's."""
         name: str = self.names[self.core.runner_up]
         return name
 
@@ -126,14 +122,39 @@ class SymbolState:
         ts, seq, i, selected, price, ret, predicted, lower, upper, p_up = row
         based_on = selected if i == len(self.names) else i
         config = self.config
-        return Forecast(self.symbol, ts, seq, config.horizon, self.forecasters[i],
-                        self.versions[based_on], self.names[based_on], price, ret, predicted,
-                        lower, upper, config.level, p_up)  # fmt: skip
+        return Forecast(
+            self.symbol,
+            ts,
+            seq,
+            config.horizon,
+            self.forecasters[i],
+            self.fingerprints[based_on],
+            self.names[based_on],
+            price,
+            ret,
+            predicted,
+            lower,
+            upper,
+            config.level,
+            p_up,
+        )
 
     def _outcome(self, row: tuple[Any, ...]) -> Outcome:
         ts, seq, label_ts, i, ret, realised, lower, upper, inside, p_up = row
-        return Outcome(self.symbol, ts, seq, label_ts, self.config.horizon, self.forecasters[i],
-                       ret, realised, lower, upper, inside, p_up)  # fmt: skip
+        return Outcome(
+            self.symbol,
+            ts,
+            seq,
+            label_ts,
+            self.config.horizon,
+            self.forecasters[i],
+            ret,
+            realised,
+            lower,
+            upper,
+            inside,
+            p_up,
+        )
 
     def _metric_row(self, row: tuple[Any, ...]) -> MetricRow:
         return metric_row((self.symbol, *row), self.forecasters, self.names)
@@ -153,7 +174,7 @@ class SymbolState:
                 ts,
                 name,
                 window,
-                self.champion_name if name == SERVED else name,
+                self.selected_name if name == SERVED else name,
                 summary,
             )
             for window in ("rolling", "cumulative")
@@ -165,8 +186,9 @@ class SymbolState:
         return dict(zip(self.forecasters, self.core.summaries(window), strict=True))
 
 
-def metric_row(row: tuple[str, int, int, bool, int, dict[str, Any]], forecasters: list[str],
-               names: list[str]) -> MetricRow:  # fmt: skip
+def metric_row(
+    row: tuple[str, int, int, bool, int, dict[str, Any]], forecasters: list[str], names: list[str]
+) -> MetricRow:
     """A model_metrics row from the core's tuple (symbol, ts, forecaster, rolling, selected,
     values)."""
     symbol, ts, i, rolling, selected, values = row
@@ -197,8 +219,9 @@ def drift_event(
     feature, value, threshold, reaction)."""
     symbol, ts, i, detector, kind, feature, value, threshold, reaction = row
     model = "" if i is None else forecasters[i]
-    detector_, kind_, reaction_ = cast(tuple[Detector, DriftKind, Reaction],
-                                       (detector, kind, reaction))  # fmt: skip
+    detector_, kind_, reaction_ = cast(
+        tuple[Detector, DriftKind, Reaction], (detector, kind, reaction)
+    )
     return DriftEvent(symbol, ts, model, detector_, kind_, feature, value, threshold, reaction_)
 
 

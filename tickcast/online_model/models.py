@@ -81,8 +81,14 @@ class RiverExternals:
     compiled learner calls ``predict``/``learn``/``reset``/``detect``). It pickles: the state
     codec stores it beside the compiled state."""
 
-    def __init__(self, specs: list[dict[str, Any]], kinds: list[str], names: list[str],
-                 horizon: int, drift: DriftConfig) -> None:  # fmt: skip
+    def __init__(
+        self,
+        specs: list[dict[str, Any]],
+        kinds: list[str],
+        names: list[str],
+        horizon: int,
+        drift: DriftConfig,
+    ) -> None:
         self.specs = specs  # (kind, params) per model index, None for the compiled ones
         self.names = names
         self.horizon = horizon

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 BASELINE = "random_walk"
-SERVED = "champion"  # the served forecast's name among the forecasters
+SERVED = "served"  # the served forecast's name among the forecasters
 KINDS = ("random_walk", "mean", "linear", "direction", "tree", "snarimax")
 LOSSES = ("squared", "absolute", "huber")
 OPTIMIZERS: dict[str, dict[str, float]] = {  # each optimiser's hyper-parameters and defaults
@@ -66,8 +66,8 @@ class ModelSpec:
     params: tuple[tuple[str, Any], ...] = ()
 
     @property
-    def version(self) -> str:
-        """A short fingerprint of kind and parameters: same spec, same version."""
+    def fingerprint(self) -> str:
+        """A short hash of kind and parameters: the same spec, the same fingerprint."""
         text = repr((self.kind, sorted(self.params)))
         return hashlib.sha1(text.encode()).hexdigest()[:8]
 
@@ -134,7 +134,7 @@ def _resolved(model_spec: ModelSpec, width: int) -> dict[str, Any]:
     bad or unknown parameters raise ConfigError naming the model."""
     params = dict(model_spec.params)
     kind = model_spec.kind
-    values: dict[str, Any] = {"name": model_spec.name, "version": model_spec.version}
+    values: dict[str, Any] = {"name": model_spec.name, "fingerprint": model_spec.fingerprint}
     try:
         if kind in ("random_walk", "mean"):
             values["kind"] = kind
@@ -180,8 +180,8 @@ class CoreConfig:
     ``horizon``: ticks ahead; ``level``: nominal interval coverage; ``windows``: feature windows;
     ``metrics_window``: the effective window of the rolling metrics and of the selection of
     the served model (outcomes); ``interval_step``: how fast the intervals' quantile follows
-    its misses; ``champion_t``: the t-statistic of its gain over the random walk a model needs
-    to be served (it keeps serving down to half of that); ``champion_hysteresis``: how much
+    its misses; ``select_t``: the t-statistic of its gain over the random walk a model needs
+    to be served (it keeps serving down to half of that); ``select_hysteresis``: how much
     higher a challenger's t must be to replace it; ``min_outcomes``: scored forecasts before
     any switch; ``metrics_every``: ticks between metric snapshots per symbol.
     """
@@ -192,8 +192,8 @@ class CoreConfig:
     windows: tuple[int, ...] = (5, 20)
     metrics_window: int = 250
     interval_step: float = 0.05
-    champion_t: float = 3.0
-    champion_hysteresis: float = 0.5
+    select_t: float = 3.0
+    select_hysteresis: float = 0.5
     min_outcomes: int = 50
     metrics_every: int = 100
     drift: DriftConfig = field(default_factory=DriftConfig)
@@ -210,14 +210,16 @@ class CoreConfig:
             raise ConfigError(f"model names must be unique and not {SERVED!r}: {names}")
         if len(names) > 100:
             raise ConfigError(f"at most 100 models, got {len(names)}")
-        for name, value in (("metrics_window", self.metrics_window),
-                            ("metrics_every", self.metrics_every)):  # fmt: skip
+        for name, value in (
+            ("metrics_window", self.metrics_window),
+            ("metrics_every", self.metrics_every),
+        ):
             if value < 2:
                 raise ConfigError(f"{name} must be at least 2, got {value}")
         if not 0 < self.interval_step <= 1:
             raise ConfigError(f"interval_step must be within (0, 1], got {self.interval_step}")
-        if self.champion_t <= 0 or self.champion_hysteresis < 0:
-            raise ConfigError("champion_t must be positive and champion_hysteresis not negative")
+        if self.select_t <= 0 or self.select_hysteresis < 0:
+            raise ConfigError("select_t must be positive and select_hysteresis not negative")
         if not self.windows or any(not 2 <= w <= 10_000 for w in self.windows):
             raise ConfigError(f"feature windows must be within 2..10000 ticks, got {self.windows}")
         if self.drift.detector not in DETECTORS:
@@ -235,8 +237,8 @@ class CoreConfig:
         return [m.name for m in self.models]
 
     @functools.cached_property
-    def versions(self) -> list[str]:
-        return [m.version for m in self.models]
+    def fingerprints(self) -> list[str]:
+        return [m.fingerprint for m in self.models]
 
     @functools.cached_property
     def forecasters(self) -> list[str]:
@@ -259,8 +261,8 @@ class CoreConfig:
             "feature_names": names,
             "checked": [i for i, name in enumerate(names) if not name.startswith(CALENDAR)],
             "metrics_window": self.metrics_window,
-            "champion_t": self.champion_t,
-            "champion_hysteresis": self.champion_hysteresis,
+            "select_t": self.select_t,
+            "select_hysteresis": self.select_hysteresis,
             "min_outcomes": self.min_outcomes,
             "metrics_every": self.metrics_every,
             "warmup": max(self.windows),  # no learning until the volatility estimate has data
@@ -274,8 +276,17 @@ class CoreConfig:
         return Spec(self.resolved())
 
 
-CONFIG_KEYS = {"horizon", "level", "windows", "metrics_window", "interval_step", "champion_t",
-               "champion_hysteresis", "min_outcomes", "metrics_every"}  # fmt: skip
+CONFIG_KEYS = {
+    "horizon",
+    "level",
+    "windows",
+    "metrics_window",
+    "interval_step",
+    "select_t",
+    "select_hysteresis",
+    "min_outcomes",
+    "metrics_every",
+}
 
 
 def config_from_mapping(data: Mapping[str, Any], base: CoreConfig | None = None) -> CoreConfig:
@@ -284,8 +295,10 @@ def config_from_mapping(data: Mapping[str, Any], base: CoreConfig | None = None)
     base = base or CoreConfig()
     unknown = sorted(set(data) - CONFIG_KEYS - {"models", "drift"})
     if unknown:
-        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: models, drift, "
-                          f"{', '.join(sorted(CONFIG_KEYS))}")  # fmt: skip
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(unknown)}; known: models, drift, "
+            f"{', '.join(sorted(CONFIG_KEYS))}"
+        )
     values: dict[str, Any] = {k: data[k] for k in CONFIG_KEYS if k in data}
     if "windows" in values:
         values["windows"] = tuple(values["windows"])

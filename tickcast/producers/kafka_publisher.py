@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tickcast.messages import dumps
-from tickcast.monitor.metrics import PUBLISHED
+from tickcast.monitor.prometheus import PUBLISHED
 from tickcast.records import InvalidTickError, parse_tick
 
 __all__ = ["CODE", "PRODUCED_AT", "REASON", "TickPublisher", "ensure_topics"]

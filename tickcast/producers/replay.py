@@ -93,8 +93,7 @@ def _symbol_from(path: Path) -> str:
 def _records(frame: pd.DataFrame, path: Path, symbol: str | None) -> list[dict[str, Any]]:
     columns = {str(c).strip().lower(): c for c in frame.columns}
     if columns.keys() >= LONG_COLUMNS:
-        keep = {k: columns[k] for k in ("symbol", "ts", "price", "seq", *YF_FIELDS)
-                if k in columns}  # fmt: skip
+        keep = {k: columns[k] for k in ("symbol", "ts", "price", "seq", *YF_FIELDS) if k in columns}
         out = frame[list(keep.values())].rename(columns={v: k for k, v in keep.items()})
         if symbol:
             out = out.assign(symbol=symbol)

@@ -95,8 +95,12 @@ def synthetic_ticks(
     for i in range(n):
         k, step = i % len(names), i // len(names)
         price, volume = prices.move(k, step)
-        yield {"symbol": names[k], "ts": start_ms + step * step_ms, "price": price,
-               "volume": volume}  # fmt: skip
+        yield {
+            "symbol": names[k],
+            "ts": start_ms + step * step_ms,
+            "price": price,
+            "volume": volume,
+        }
 
 
 async def live_ticks(

@@ -41,19 +41,46 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 
 TABLE_RECORDS: dict[str, type] = {
-    "ticks": Tick, "forecasts": Forecast, "labels": Label, "model_metrics": MetricRow,
-    "drift_events": DriftEvent, "dead_letters": DeadLetter,
-}  # fmt: skip
+    "ticks": Tick,
+    "forecasts": Forecast,
+    "labels": Label,
+    "model_metrics": MetricRow,
+    "drift_events": DriftEvent,
+    "dead_letters": DeadLetter,
+}
 TABLE_COLUMNS = {table: columns(record) for table, record in TABLE_RECORDS.items()}
 VIEW_COLUMNS = {"outcomes": columns(Outcome)}
 MAX_PARTITIONS_PER_INSERT = 100  # ClickHouse's max_partitions_per_insert_block default
-ARROW_TYPES = {"String": pa.string(), "UInt32": pa.uint32(), "UInt64": pa.uint64(),
-               "Float64": pa.float64(),
-               "DateTime64": pa.timestamp("ms", tz="UTC")}  # fmt: skip
+ARROW_TYPES = {
+    "String": pa.string(),
+    "UInt32": pa.uint32(),
+    "UInt64": pa.uint64(),
+    "Float64": pa.float64(),
+    "DateTime64": pa.timestamp("ms", tz="UTC"),
+}
 # Server error codes that can pass by themselves (timeouts, network, memory, too many parts
 # while merges catch up, read-only replica); any other refusal is permanent.
-TRANSIENT_CODES = {3, 23, 24, 32, 159, 160, 202, 203, 209, 210, 236, 241, 242, 252, 319, 394,
-                   425, 999, 1000}  # fmt: skip
+TRANSIENT_CODES = {
+    3,
+    23,
+    24,
+    32,
+    159,
+    160,
+    202,
+    203,
+    209,
+    210,
+    236,
+    241,
+    242,
+    252,
+    319,
+    394,
+    425,
+    999,
+    1000,
+}
 CODE_RE = re.compile(r"Code: (\d+)")
 TABLE_RE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
 PARTITION_RE = re.compile(r"PARTITION BY toYYYYMM\((\w+)\)")
@@ -129,8 +156,12 @@ def arrow_type(kind: str) -> pa.DataType:
 
 
 SCHEMA = schema_tables()
-TIME_COLUMNS = {name for table in SCHEMA.values() for name, kind in table.types.items()
-                if kind.startswith("DateTime64")}  # fmt: skip
+TIME_COLUMNS = {
+    name
+    for table in SCHEMA.values()
+    for name, kind in table.types.items()
+    if kind.startswith("DateTime64")
+}
 
 
 class ClickHouseStore:
@@ -187,8 +218,10 @@ class ClickHouseStore:
             parameters={"tables": list(tables)},
         )
         found = {table: set(names) for table, names in result.result_rows}
-        wanted = {table: set(columns) | set(SCHEMA[table].server if table in SCHEMA else ())
-                  for table, columns in tables.items()}  # fmt: skip
+        wanted = {
+            table: set(columns) | set(SCHEMA[table].server if table in SCHEMA else ())
+            for table, columns in tables.items()
+        }
         for table, expected in wanted.items():
             if found.get(table, expected) != expected:
                 missing = sorted(expected - found[table])
@@ -239,9 +272,14 @@ class ClickHouseStore:
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
     def records(
-        self, table: str, record: type[R], where: str = "",
-        parameters: dict[str, Any] | None = None, order: str = "", limit: int | None = None,
-    ) -> list[R]:  # fmt: skip
+        self,
+        table: str,
+        record: type[R],
+        where: str = "",
+        parameters: dict[str, Any] | None = None,
+        order: str = "",
+        limit: int | None = None,
+    ) -> list[R]:
         """Rows of a table (collapsed, FINAL) or a view (it collapses its own) as records,
         event times as epoch ms again."""
         is_view = table in VIEW_COLUMNS

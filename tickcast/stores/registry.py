@@ -37,6 +37,7 @@ from tickcast.codecs import key_partition
 from tickcast.exceptions import TickcastError
 from tickcast.online_model import SERVED
 from tickcast.online_model.checkpoints import Checkpoint
+from tickcast.retry import Backoff
 
 __all__ = ["BackgroundRegistry", "Registry", "VersionInfo", "tracking_uri"]
 
@@ -71,8 +72,8 @@ class VersionInfo:
     version: int
     ts: int
     n_labels: int
-    champion_model: str
-    challenger_model: str
+    selected_model: str
+    runner_up_model: str
     served_mae_ratio: float | None
     aliases: tuple[str, ...]
     run_id: str
@@ -105,13 +106,17 @@ class Registry:
             tags={"symbol": checkpoint.symbol, "event_ts": str(checkpoint.ts), "origin": origin},
         )
         run_id = run.info.run_id
-        logged = {k: v for k, v in checkpoint.metrics.items()
-                  if k.startswith(f"{SERVED}.") or k.endswith(LOGGED_SUFFIXES)}  # fmt: skip
+        logged = {
+            k: v
+            for k, v in checkpoint.metrics.items()
+            if k.startswith(f"{SERVED}.") or k.endswith(LOGGED_SUFFIXES)
+        }
         metrics = [Metric(k, v, checkpoint.ts, checkpoint.n_labels) for k, v in logged.items()]
         params = [Param(key, value) for key, value in checkpoint.params.items()]
         for start in range(0, max(len(metrics), len(params)), 100):  # MLflow's batch limits
-            client.log_batch(run_id, metrics=metrics[start : start + 100],
-                             params=params[start : start + 100])  # fmt: skip
+            client.log_batch(
+                run_id, metrics=metrics[start : start + 100], params=params[start : start + 100]
+            )
         with tempfile.TemporaryDirectory() as folder:
             Path(folder, STATE_FILE).write_bytes(checkpoint.state)
             Path(folder, METRICS_FILE).write_text(json.dumps(checkpoint.metrics))
@@ -122,8 +127,8 @@ class Registry:
         tags = {
             "event_ts": str(checkpoint.ts),
             "n_labels": str(checkpoint.n_labels),
-            "champion_model": checkpoint.champion,
-            "challenger_model": checkpoint.challenger,
+            "selected_model": checkpoint.selected,
+            "runner_up_model": checkpoint.runner_up,
             "served_mae_ratio": str(checkpoint.served_mae_ratio),
             "served_advantage": f"{checkpoint.served_advantage:.3f}",
             "origin": origin,
@@ -254,8 +259,8 @@ def _info(symbol: str, version: Any, aliases: list[str]) -> VersionInfo:
         version=int(version.version),
         ts=int(tags.get("event_ts", 0)),
         n_labels=int(tags.get("n_labels", 0)),
-        champion_model=tags.get("champion_model", ""),
-        challenger_model=tags.get("challenger_model", ""),
+        selected_model=tags.get("selected_model", tags.get("champion_model", "")),  # older tags
+        runner_up_model=tags.get("runner_up_model", tags.get("challenger_model", "")),
         served_mae_ratio=None if ratio == "None" else float(ratio),
         aliases=tuple(sorted(aliases)),
         run_id=version.run_id or "",
@@ -352,26 +357,17 @@ class BackgroundRegistry:
         self.submitted += 1
 
     @property
-    def written(self) -> int:
+    def stats(self) -> Stats:
+        """What the child reported last: checkpoints written, failed attempts to reach MLflow,
+        old checkpoints dropped."""
         self.poll()
-        return self._stats.written
-
-    @property
-    def failures(self) -> int:
-        """Failed attempts to reach MLflow so far."""
-        self.poll()
-        return self._stats.failures
-
-    @property
-    def dropped(self) -> int:
-        self.poll()
-        return self._stats.dropped
+        return self._stats
 
     @property
     def pending(self) -> int:
         """Checkpoints submitted and neither written nor dropped yet."""
-        self.poll()
-        return self.submitted - self._stats.written - self._stats.dropped
+        stats = self.stats
+        return self.submitted - stats.written - stats.dropped
 
     def request_warm(self, partitions: set[int], total: int) -> None:
         """Ask for the champions of the symbols in these partitions (of ``total``)."""
@@ -429,13 +425,19 @@ class BackgroundRegistry:
 
 
 def _child_main(
-    uri: str, poll_s: float, watch: bool, max_pending: int, requests: Any, events: Any,
+    uri: str,
+    poll_s: float,
+    watch: bool,
+    max_pending: int,
+    requests: Any,
+    events: Any,
     parent: int,
-) -> None:  # fmt: skip
+) -> None:
     """The registry process: a reader thread takes requests off the queue at once (so the
     stream's side never fills up), the loop writes them and watches the aliases."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # one line per attempt is ours
     threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
     writer = _Writer(uri, poll_s, watch, max_pending, events.put)
@@ -487,8 +489,11 @@ class _Writer:
                     self.pending.popleft()
                     self.dropped += 1
                     if self.dropped % 100 == 1:
-                        log.warning("registry %s behind: %d old checkpoint(s) dropped so far",
-                                    self.uri, self.dropped)  # fmt: skip
+                        log.warning(
+                            "registry %s behind: %d old checkpoint(s) dropped so far",
+                            self.uri,
+                            self.dropped,
+                        )
                     self.emit_stats()
         self.wake.set()
 
@@ -502,7 +507,8 @@ class _Writer:
 
     def run(self) -> None:
         registry: Registry | None = None
-        backoff = 1.0
+        backoff = Backoff(1.0, max_s=MAX_BACKOFF_S)
+        delays = backoff.delays()
         next_poll = 0.0
         while not self.stop.is_set():
             wait: float | None
@@ -513,16 +519,19 @@ class _Writer:
                 if self.watch and time.monotonic() >= next_poll:
                     self._poll(registry)
                     next_poll = time.monotonic() + self.poll_s
-                backoff = 1.0
+                delays = backoff.delays()  # answered: the next failure waits the least again
                 wait = max(0.0, next_poll - time.monotonic()) if self.watch else None
             except Exception as exc:  # MLflow down or slow: keep the checkpoints, try again
                 self.failures += 1
                 self.emit_stats()
+                wait = next(delays)
                 log.warning(
                     "registry %s unavailable (%s); retrying in %.0f s, %d checkpoint(s) waiting",
-                    self.uri, _short(exc), backoff, len(self.pending),
-                )  # fmt: skip
-                wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_S)
+                    self.uri,
+                    _short(exc),
+                    wait,
+                    len(self.pending),
+                )
             self.wake.wait(wait)
             self.wake.clear()
 
@@ -562,8 +571,12 @@ class _Writer:
             self.champions = champions
             self.emit(WarmReply(request.request, states))
             self.warm_requests.popleft()
-            log.info("registry %s: champions of %d symbol(s) loaded for partitions %s",
-                     self.uri, len(states), list(request.partitions))  # fmt: skip
+            log.info(
+                "registry %s: champions of %d symbol(s) loaded for partitions %s",
+                self.uri,
+                len(states),
+                list(request.partitions),
+            )
 
     def _poll(self, registry: Registry) -> None:
         champions = registry.champions()

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS forecasts
     seq              UInt32,
     horizon          UInt32,
     model            LowCardinality(String),
-    model_version    LowCardinality(String),
+    model_fingerprint LowCardinality(String),
     based_on         LowCardinality(String),
     price            Float64,
     predicted_return Float64,

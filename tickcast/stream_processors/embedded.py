@@ -21,6 +21,8 @@ from tickcast.stream_processors.runtime import Runtime
 
 __all__ = ["run_embedded"]
 
+FLUSH_INTERVAL_S: float = Settings.model_fields["flush_interval_s"].default
+FLUSH_MAX_ROWS: int = Settings.model_fields["flush_max_rows"].default
 QUEUE_SIZE = 10_000
 CHUNK = 500
 _END = object()
@@ -53,8 +55,8 @@ async def run_embedded(
     records: AsyncIterable[Any] | Iterable[Any],
     runtime: Runtime,
     *,
-    flush_interval_s: float = Settings.flush_interval_s,
-    flush_max_rows: int = Settings.flush_max_rows,
+    flush_interval_s: float = FLUSH_INTERVAL_S,
+    flush_max_rows: int = FLUSH_MAX_ROWS,
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
     """Process every record; returns the number of records consumed."""

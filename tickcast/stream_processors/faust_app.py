@@ -82,12 +82,10 @@ class ResumeKeepsFetched(FlowControlEvent):
 class PromptConsumerThread(drv.AIOKafkaConsumerThread):
     """Faust's consumer with a short fetch wait (``FETCH_MAX_WAIT_MS`` instead of 1,500 ms).
 
-    aiokafka keeps one fetch in flight per broker, and leaves a partition out of the next fetch
-    while its last records are still being handed to the stream. A fetch built at such a moment
-    can name only partitions with nothing new, and the broker then holds it for the whole wait,
-    with every other partition's ticks piling up behind it: at a steady 1,000 ticks/s the
-    worker fell into a mode where every forecast came 1.1 to 1.6 s late; with 100 ms the p50 is
-    under 10 ms. Faust hard-codes the wait, hence this subclass.
+    A fetch built while the busy partitions' records are still being handed to the stream
+    names only idle partitions, and the broker holds it for the whole wait while the others'
+    ticks pile up (bench/latency.py: forecasts 1.1-1.6 s late at 1,000 ticks/s). Faust
+    hard-codes the wait, hence this subclass.
     """
 
     def _create_worker_consumer(self, transport: Any) -> Any:
@@ -159,10 +157,12 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
     # bytes types (not a schema) make Faust use "raw" for the changelog, recovery included.
     table = app.Table(STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     shell = bootstrap.worker(
-        settings, config, table=table,
+        settings,
+        config,
+        table=table,
         release=lambda message: app.consumer.unacked.discard(message),
         highwater=lambda tp: app.consumer.highwater(tp),
-    )  # fmt: skip
+    )
 
     @app.agent(ticks, name="forecast-ticks")
     async def forecast_ticks(stream: Any) -> None:

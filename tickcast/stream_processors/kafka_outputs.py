@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 
 from tickcast.codecs import key_partition
 from tickcast.exceptions import TransientWriteError
-from tickcast.monitor.metrics import SINK_BATCH_ROWS
+from tickcast.monitor.prometheus import SINK_BATCH_ROWS
 from tickcast.producers.kafka_publisher import CODE, REASON
 from tickcast.stream_processors.outputs import Outputs
 
@@ -137,11 +137,17 @@ class DeadLetterSink(TopicSink):
 
     def part(self, outputs: Outputs) -> list[Message]:
         return [
-            (None, letter.original or letter.payload.encode(),
-             [(REASON, letter.reason.encode()), (CODE, letter.code.encode()),
-              ("source", letter.source.encode())])
+            (
+                None,
+                letter.original or letter.payload.encode(),
+                [
+                    (REASON, letter.reason.encode()),
+                    (CODE, letter.code.encode()),
+                    ("source", letter.source.encode()),
+                ],
+            )
             for letter in outputs.dead_letters
-        ]  # fmt: skip
+        ]
 
 
 class ChangelogSink:

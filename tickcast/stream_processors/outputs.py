@@ -48,8 +48,10 @@ def _dictionary(indexes: np.ndarray, values: list[str]) -> pa.DictionaryArray:
 
 def _columns(buffers: dict[str, bytes]) -> dict[str, np.ndarray]:
     """The core's column buffers as arrays (floats unless named in ``INTEGERS``), no copy."""
-    return {name: np.frombuffer(buffer, dtype=INTEGERS.get(name, np.float64))
-            for name, buffer in buffers.items()}  # fmt: skip
+    return {
+        name: np.frombuffer(buffer, dtype=INTEGERS.get(name, np.float64))
+        for name, buffer in buffers.items()
+    }
 
 
 def _floats(values: np.ndarray, nullable: bool = False) -> pa.Array:
@@ -85,8 +87,9 @@ class Outputs:
         config = self.config
         columns: dict[str, pa.Array] = {
             "symbol": _dictionary(c["symbol"], self._symbols),
-            "ts": pa.array(c["ts"]).cast(TIME), "seq": pa.array(c["seq"]),
-        }  # fmt: skip
+            "ts": pa.array(c["ts"]).cast(TIME),
+            "seq": pa.array(c["seq"]),
+        }
         if table == "ticks":
             columns["price"] = _floats(c["price"])
             for name in ("volume", "open", "high", "low", "close"):
@@ -94,7 +97,7 @@ class Outputs:
         elif table == "forecasts":
             columns["horizon"] = pa.array(np.full(n, config.horizon, dtype=np.uint32))
             columns["model"] = _dictionary(c["model"], config.forecasters)
-            columns["model_version"] = _dictionary(c["based_on"], config.versions)
+            columns["model_fingerprint"] = _dictionary(c["based_on"], config.fingerprints)
             columns["based_on"] = _dictionary(c["based_on"], config.names)
             for name in ("price", "predicted_return", "predicted_price", "lower", "upper"):
                 columns[name] = _floats(c[name])
@@ -135,10 +138,13 @@ class Outputs:
         values = {name: c[name][rows] for name in metrics}
         forecasters = self.config.forecasters
         return [
-            (self._symbols[symbol[row]], forecasters[model[row]],
-             {name: float(values[name][i]) for name in metrics})
+            (
+                self._symbols[symbol[row]],
+                forecasters[model[row]],
+                {name: float(values[name][i]) for name in metrics},
+            )
             for i, row in enumerate(rows)
-        ]  # fmt: skip
+        ]
 
     def messages(self) -> list[tuple[bytes, bytes]]:
         """The ``forecasts`` topic's messages: (key = symbol, value) per ok tick."""
@@ -146,8 +152,9 @@ class Outputs:
 
     def metric_rows(self) -> list[MetricRow]:
         config = self.config
-        return [metric_row(row, config.forecasters, config.names)
-                for row in self.batch.metric_rows()]  # fmt: skip
+        return [
+            metric_row(row, config.forecasters, config.names) for row in self.batch.metric_rows()
+        ]
 
     def drift_events(self) -> list[DriftEvent]:
         forecasters = self.config.forecasters
@@ -159,12 +166,37 @@ class Outputs:
         config = self.config
         forecasts = []
         for row in self.batch.forecast_rows(wanted):
-            symbol, ts, seq, model, based_on, price, predicted, predicted_price, lower, upper, \
-                p_up = row  # fmt: skip
-            forecasts.append(Forecast(
-                symbol, ts, seq, config.horizon, config.forecasters[model],
-                config.versions[based_on], config.names[based_on], price, predicted,
-                predicted_price, lower, upper, config.level, p_up))  # fmt: skip
+            (
+                symbol,
+                ts,
+                seq,
+                model,
+                based_on,
+                price,
+                predicted,
+                predicted_price,
+                lower,
+                upper,
+                p_up,
+            ) = row
+            forecasts.append(
+                Forecast(
+                    symbol,
+                    ts,
+                    seq,
+                    config.horizon,
+                    config.forecasters[model],
+                    config.fingerprints[based_on],
+                    config.names[based_on],
+                    price,
+                    predicted,
+                    predicted_price,
+                    lower,
+                    upper,
+                    config.level,
+                    p_up,
+                )
+            )
         return forecasts
 
     def forecasts(self) -> list[Forecast]:
@@ -186,5 +218,6 @@ def _records(table: pa.Table) -> list[dict[str, Any]]:
         if pa.types.is_timestamp(column.type):
             column = column.cast(pa.int64())
         columns[name] = column.to_pylist()
-    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
-                                                                      strict=True)]  # fmt: skip
+    return [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]

@@ -21,7 +21,7 @@ from tickcast._core import Batch, step_batch
 from tickcast.codecs import StateMismatchError
 from tickcast.config import Settings
 from tickcast.messages import MAX_MESSAGE_BYTES, decode_tick
-from tickcast.monitor.metrics import observe_pipeline
+from tickcast.monitor.prometheus import observe_pipeline
 from tickcast.online_model import CoreConfig, SymbolState, SymbolStates
 from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, restore, take
 from tickcast.online_model.learner import STATUSES
@@ -156,8 +156,12 @@ class Pipeline:
             return None
         if tick.ts > horizon_ms:
             ahead = (tick.ts - horizon_ms) / 1000 + self.max_ahead_s
-            self.reject(message, f"ts {tick.ts} is {ahead:.0f} s ahead of this process's clock "
-                        f"(at most {self.max_ahead_s:.0f} s)", "ahead_of_clock")  # fmt: skip
+            self.reject(
+                message,
+                f"ts {tick.ts} is {ahead:.0f} s ahead of this process's clock "
+                f"(at most {self.max_ahead_s:.0f} s)",
+                "ahead_of_clock",
+            )
             return None
         return tick
 
@@ -219,8 +223,12 @@ class Pipeline:
         try:
             state = restore(data, self.config)
         except StateMismatchError as exc:
-            log.warning("%s: the recovered state is not usable (%s); starting it from the "
-                        "registry's champion or fresh", symbol, exc.reason)  # fmt: skip
+            log.warning(
+                "%s: the recovered state is not usable (%s); starting it from the "
+                "registry's champion or fresh",
+                symbol,
+                exc.reason,
+            )
             return None
         log.info("recovered %s at event time %s", symbol, state.last_ts)
         return state
@@ -235,13 +243,21 @@ class Pipeline:
         try:
             chosen = restore(data, self.config)
         except StateMismatchError as exc:
-            log.warning("%s: no warm start from registry version %d: %s; starting fresh",
-                        symbol, version, exc.reason)  # fmt: skip
+            log.warning(
+                "%s: no warm start from registry version %d: %s; starting fresh",
+                symbol,
+                version,
+                exc.reason,
+            )
             return None
         state = SymbolState(symbol, self.config)
         adopt_learned(state, chosen)
-        log.info("warm start of %s from registry version %d (learned up to event time %s)",
-                 symbol, version, chosen.last_ts)  # fmt: skip
+        log.info(
+            "warm start of %s from registry version %d (learned up to event time %s)",
+            symbol,
+            version,
+            chosen.last_ts,
+        )
         return state
 
     def adopt_chosen(self) -> list[str]:
@@ -257,11 +273,16 @@ class Pipeline:
             try:
                 adopt_learned(live, restore(adoption.state, self.config))
             except StateMismatchError as exc:
-                log.error("%s: cannot adopt registry version %d: %s; serving on as before",
-                          adoption.symbol, adoption.version, exc.reason)  # fmt: skip
+                log.error(
+                    "%s: cannot adopt registry version %d: %s; serving on as before",
+                    adoption.symbol,
+                    adoption.version,
+                    exc.reason,
+                )
                 continue
-            log.info("%s now serves the models of registry version %d", adoption.symbol,
-                     adoption.version)  # fmt: skip
+            log.info(
+                "%s now serves the models of registry version %d", adoption.symbol, adoption.version
+            )
             changed.append(adoption.symbol)
         self.dirty.update(changed)
         return changed

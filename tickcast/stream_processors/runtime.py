@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tickcast.codecs import encode_state
-from tickcast.monitor.metrics import observe_processing
+from tickcast.monitor.prometheus import observe_processing
 from tickcast.online_model import SymbolState
 from tickcast.retry import Backoff, retry
 from tickcast.stream_processors.pipeline import Pipeline
@@ -88,8 +88,11 @@ class Runtime:
         """Take the batch (see the module docstring); the latest forecasts are written first."""
         self.write_latest()
         outputs = self.pipeline.take()
-        parts = {sink.name: sink.part(outputs) for sink in self.sinks} if len(outputs) or \
-            outputs.dead_letters else {}  # fmt: skip
+        parts = (
+            {sink.name: sink.part(outputs) for sink in self.sinks}
+            if len(outputs) or outputs.dead_letters
+            else {}
+        )
         dirty = self.pipeline.take_dirty()
         states = self.states.part(_encoded(dirty)) if self.states is not None and dirty else None
         self.pipeline.observe()
@@ -97,8 +100,11 @@ class Runtime:
 
     async def complete(self, cut: Cut, ack: Callable[[Any], Awaitable[Any]] | None = None) -> None:
         """Outputs written and confirmed, then states, then the acks (see the module)."""
-        writes = [retry(name, _writer(sink, cut.parts[name]), self.backoff)
-                  for sink in self.sinks if (name := sink.name) in cut.parts]  # fmt: skip
+        writes = [
+            retry(name, _writer(sink, cut.parts[name]), self.backoff)
+            for sink in self.sinks
+            if (name := sink.name) in cut.parts
+        ]
         await asyncio.gather(*writes)
         if self.states is not None and cut.states is not None:
             await retry("state", _writer(self.states, cut.states), self.backoff)

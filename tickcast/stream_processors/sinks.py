@@ -23,7 +23,7 @@ from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
-from tickcast.monitor.metrics import DRIFT_EVENTS, MODEL_ROLLING, SINK_BATCH_ROWS, SINK_FAILURES
+from tickcast.monitor.prometheus import DRIFT_EVENTS, MODEL_ROLLING, SINK_BATCH_ROWS, SINK_FAILURES
 from tickcast.records import DeadLetter, DriftEvent, Forecast, Label, MetricRow, Outcome, Tick
 from tickcast.stores import ClickHouseStore, LatestStore
 from tickcast.stores.latest import newer
@@ -64,10 +64,13 @@ class ClickHouseSink:
     def part(self, outputs: Outputs) -> dict[str, pa.Table | list[Any]]:
         tables: dict[str, pa.Table | list[Any]] = {
             table: outputs.arrow(table, served_only=self.served_only)
-            for table in ("ticks", "forecasts", "labels", "model_metrics") if outputs.rows(table)
-        }  # fmt: skip
-        for table, rows in (("drift_events", outputs.drift_events()),
-                            ("dead_letters", outputs.dead_letters)):  # fmt: skip
+            for table in ("ticks", "forecasts", "labels", "model_metrics")
+            if outputs.rows(table)
+        }
+        for table, rows in (
+            ("drift_events", outputs.drift_events()),
+            ("dead_letters", outputs.dead_letters),
+        ):
             if rows:
                 tables[table] = rows
         return tables
@@ -234,7 +237,20 @@ class MemorySink:
             realised = label.realised_return
             lower, upper = math.log(f.lower / f.price), math.log(f.upper / f.price)
             inside = f.lower <= f.price * math.exp(realised) <= f.upper
-            scored.append(Outcome(f.symbol, f.ts, f.seq, label.label_ts, f.horizon, f.model,
-                                  f.predicted_return, realised, lower, upper, inside,
-                                  f.p_up))  # fmt: skip
+            scored.append(
+                Outcome(
+                    f.symbol,
+                    f.ts,
+                    f.seq,
+                    label.label_ts,
+                    f.horizon,
+                    f.model,
+                    f.predicted_return,
+                    realised,
+                    lower,
+                    upper,
+                    inside,
+                    f.p_up,
+                )
+            )
         return scored

@@ -22,7 +22,7 @@ from typing import Any
 from tickcast.config import Settings
 from tickcast.exceptions import PermanentWriteError
 from tickcast.monitor.loop import LoopWatch
-from tickcast.monitor.metrics import CONSUMER_LAG, END_TO_END_LATENCY
+from tickcast.monitor.prometheus import CONSUMER_LAG, END_TO_END_LATENCY
 from tickcast.producers.kafka_publisher import PRODUCED_AT
 from tickcast.stores import ClickHouseStore, LatestStore
 from tickcast.stores.registry import BackgroundRegistry
@@ -205,11 +205,15 @@ class WorkerShell:
             self._lag(observe=True)
             return
         if isinstance(error, PermanentWriteError):
-            log.critical("%s; the worker stops without acknowledging the batch, which is "
-                         "processed again once this is fixed", error)  # fmt: skip
+            log.critical(
+                "%s; the worker stops without acknowledging the batch, which is "
+                "processed again once this is fixed",
+                error,
+            )
             os._exit(EXIT_PERMANENT_WRITE)
-        log.critical("writing a batch failed unexpectedly; exiting without acknowledging it",
-                     exc_info=error)  # fmt: skip
+        log.critical(
+            "writing a batch failed unexpectedly; exiting without acknowledging it", exc_info=error
+        )
         os._exit(EXIT_CORE_FAILURE)
 
     def _settle(self) -> None:
@@ -326,8 +330,11 @@ class WorkerShell:
         while not self.registry.wait_warm(0) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         if not self.registry.wait_warm(0):
-            log.warning("registry %s did not answer within %.0f s: symbols without state start "
-                        "fresh", self.settings.mlflow_uri, REGISTRY_WAIT_S)  # fmt: skip
+            log.warning(
+                "registry %s did not answer within %.0f s: symbols without state start fresh",
+                self.settings.mlflow_uri,
+                REGISTRY_WAIT_S,
+            )
         self.warming = False
 
 

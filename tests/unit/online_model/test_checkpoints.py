@@ -54,8 +54,8 @@ def test_a_checkpoint_restores_the_learner_that_forecasts_on_identically(
     live = stepped(ticks[:400], config)
     checkpoint = take(live)
     assert checkpoint.n_labels == 399
-    assert checkpoint.champion == live.champion_name
-    assert checkpoint.challenger != checkpoint.champion
+    assert checkpoint.selected == live.selected_name
+    assert checkpoint.runner_up != checkpoint.selected
     assert checkpoint.params["linear.loss"] == "squared"
     assert checkpoint.metrics["random_walk.cumulative.mae"] > 0
     restored = restore(checkpoint.state, config)
@@ -140,8 +140,10 @@ def test_adopting_carries_a_learning_rate_boost_for_the_labels_it_had_left(
     config: CoreConfig,
 ) -> None:
     boosting = replace(config, drift=replace(config.drift, reaction="boost_lr"))
-    reversing = [parse_tick(r) for r in synthetic_ticks(6000, 1, seed=3, ar=0.7, jump_prob=0.0,
-                                                       regime_every=3000)]  # fmt: skip
+    reversing = [
+        parse_tick(r)
+        for r in synthetic_ticks(6000, 1, seed=3, ar=0.7, jump_prob=0.0, regime_every=3000)
+    ]
     old = SymbolState("SYN000", boosting)
     for tick in reversing:  # until concept drift boosts a model
         old.step(tick)

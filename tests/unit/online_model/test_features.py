@@ -74,8 +74,9 @@ def test_calendar_features_before_1970_count_days_forward() -> None:
 
 
 def test_range_and_volume_features_use_optional_fields() -> None:
-    ticks = [Tick("X", 1_700_000_000_000 + i, 10.0, volume=100.0 + i, high=11, low=10)
-             for i in range(25)]  # fmt: skip
+    ticks = [
+        Tick("X", 1_700_000_000_000 + i, 10.0, volume=100.0 + i, high=11, low=10) for i in range(25)
+    ]
     names, x = features(ticks)
     assert x[-1, names.index("range")] == math.log(11 / 10)
     assert x[-1, names.index("volume_z")] > 1.0  # the newest volume is the largest

@@ -117,7 +117,7 @@ def test_served_forecast_is_not_worse_than_the_random_walk_on_noise() -> None:
 
 def test_champion_follows_a_model_that_really_beats_the_random_walk() -> None:
     _, states = run(make_ticks(12_000, symbols=2, ar=0.5, seed=3), CoreConfig())
-    assert all(state.champion_name != "random_walk" for state in states)
+    assert all(state.selected_name != "random_walk" for state in states)
     assert pooled_ratio(states, SERVED) < 0.95
 
 

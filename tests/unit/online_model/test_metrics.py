@@ -42,7 +42,7 @@ def oracle(frame: pd.DataFrame, weights: np.ndarray) -> dict[str, float]:
     }
 
 
-@pytest.mark.parametrize("model", ["linear", "direction", "champion"])
+@pytest.mark.parametrize("model", ["linear", "direction", "served"])
 def test_cumulative_metrics_match_their_definitions(model: str) -> None:
     state, frame = scored()
     mine = frame[frame.model == model]
@@ -85,6 +85,6 @@ def test_intervals_cover_at_the_nominal_level_and_start_from_the_normal_quantile
     fresh = SymbolState("SYN000", CoreConfig())
     assert fresh.interval_quantiles[0] == pytest.approx(1.6449, abs=1e-4)
     state, _ = scored(n=20_000)
-    for model in ("random_walk", "champion", "linear"):
+    for model in ("random_walk", "served", "linear"):
         coverage = state.summary()[model]["coverage"]
         assert 0.88 <= coverage <= 0.92, (model, coverage)

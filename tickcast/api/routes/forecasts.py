@@ -64,8 +64,9 @@ async def symbol_forecast(symbol: SymbolPath, request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
-@router.get("/{symbol}/history", response_model=list[ForecastOut],
-            responses={**NOT_FOUND, **UNAVAILABLE})  # fmt: skip
+@router.get(
+    "/{symbol}/history", response_model=list[ForecastOut], responses={**NOT_FOUND, **UNAVAILABLE}
+)
 def symbol_history(
     symbol: SymbolPath,
     history: History,
@@ -74,9 +75,13 @@ def symbol_history(
     """The served forecasts of one symbol, newest first, from ClickHouse."""
     try:
         found = history.records(
-            "forecasts", Forecast, "symbol = {symbol:String} AND model = {model:String}",
-            {"symbol": symbol, "model": SERVED}, order="ts DESC, seq DESC", limit=limit,
-        )  # fmt: skip
+            "forecasts",
+            Forecast,
+            "symbol = {symbol:String} AND model = {model:String}",
+            {"symbol": symbol, "model": SERVED},
+            order="ts DESC, seq DESC",
+            limit=limit,
+        )
     except Exception as exc:  # a store failure is the client's 503, not a 500
         raise HTTPException(503, f"history is unavailable: {exc}".splitlines()[0]) from None
     if not found:

@@ -3,6 +3,7 @@
 ``/stream`` sends the latest forecast of every (or each requested) symbol at once, then each
 new one as the latest store announces it: the Redis publish with a Redis store, the writer's
 own call in the embedded demo. A slow client loses old events, never the newest one.
+FastAPI's own Server-Sent Events support writes the events and the keep-alive pings.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import HTMLResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from tickcast.api.deps import NOT_FOUND, UNAVAILABLE, History, Latest, ServicesDep
 from tickcast.api.routes.forecasts import SymbolPath, wanted_symbols
+from tickcast.online_model import SERVED
 from tickcast.records import Forecast
 
 router = APIRouter(tags=["live"])
 QUEUE_SIZE = 1000
-KEEPALIVE_S = 15.0
 RETRY_MS = 2000  # how soon a browser reconnects after the server went away
 
 
@@ -33,15 +35,21 @@ def page() -> HTMLResponse:
     return HTMLResponse(resources.files("tickcast.api").joinpath("static/index.html").read_text())
 
 
-@router.get("/stream", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})  # fmt: skip
+def streamed_symbols(
+    symbols: Annotated[str | None, Query(description="comma-separated; all when absent")] = None,
+) -> set[str] | None:
+    """The symbols a stream asks for, checked before the stream starts (a 422, not a broken
+    stream)."""
+    return set(wanted_symbols([symbols] if symbols else None)) or None
+
+
+@router.get("/stream", response_class=EventSourceResponse)
 async def stream(
     latest: Latest,
     services: ServicesDep,
-    symbols: Annotated[str | None, Query(description="comma-separated; all when absent")] = None,
-) -> StreamingResponse:
+    wanted: Annotated[set[str] | None, Depends(streamed_symbols)],
+) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: one ``forecast`` event per new served forecast (JSON data)."""
-    wanted = set(wanted_symbols([symbols] if symbols else None)) or None
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Forecast] = asyncio.Queue(QUEUE_SIZE)
 
@@ -55,31 +63,21 @@ async def stream(
             loop.call_soon_threadsafe(put, forecast)
 
     unsubscribe = await run_in_threadpool(latest.subscribe, on_forecast)
-    current = await run_in_threadpool(
-        lambda: latest.get_many(sorted(wanted) if wanted else latest.symbols())
-    )
-
-    async def events() -> AsyncIterator[str]:
-        try:
-            yield f"retry: {RETRY_MS}\n\n"
-            for forecast in current.values():
-                yield _event(services.render(forecast))
-            while True:
-                try:
-                    forecast = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                yield _event(services.render(forecast))
-        finally:
-            unsubscribe()
-
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    try:
+        current = await run_in_threadpool(
+            lambda: latest.get_many(sorted(wanted) if wanted else latest.symbols())
+        )
+        yield ServerSentEvent(comment="connected", retry=RETRY_MS)
+        for forecast in current.values():
+            yield _event(services.render(forecast))
+        while True:
+            yield _event(services.render(await queue.get()))
+    finally:
+        unsubscribe()
 
 
-def _event(body: bytes) -> str:
-    return f"event: forecast\ndata: {body.decode()}\n\n"
+def _event(body: bytes) -> ServerSentEvent:
+    return ServerSentEvent(raw_data=body.decode(), event="forecast")
 
 
 @router.get("/symbols/{symbol}/quality", responses={**NOT_FOUND, **UNAVAILABLE})
@@ -100,8 +98,8 @@ def quality(symbol: SymbolPath, history: History) -> dict[str, Any]:
     if not rows:
         raise HTTPException(404, f"no metrics yet for symbol {symbol!r}")
     models = {row.pop("model"): {k: _number(v) for k, v in row.items()} for row in rows}
-    served = models.get("champion", {})
-    return {"symbol": symbol, "champion": served.get("based_on"), "models": models}
+    served = models.get(SERVED, {})
+    return {"symbol": symbol, "selected": served.get("based_on"), "models": models}
 
 
 def _number(value: Any) -> Any:

@@ -94,8 +94,8 @@ async function quality() {
     const answer = await fetch(`/symbols/${encodeURIComponent(state.selected)}/quality`);
     if (!answer.ok) return;
     const q = await answer.json();
-    const served = q.models.champion || {};
-    $("champion").textContent = q.champion || "–";
+    const served = q.models.served || {};
+    $("selected").textContent = q.selected || "–";
     $("mae-ratio").textContent = fmt(served.mae_ratio, 4);
     $("hit-rate").textContent = pct(served.hit_rate);
     $("coverage").textContent = pct(served.coverage);

@@ -1,0 +1,154 @@
+"""The commands that bring ticks in: ``produce`` (to Kafka) and ``fetch`` (yfinance history)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tickcast.cli.app import app, err, settings_of
+from tickcast.cli.common import Source, log, open_source, progress, serve_metrics
+from tickcast.cli.options import SourceOptions, finite_positive, with_source_options
+from tickcast.config import Settings
+from tickcast.exceptions import TickcastError
+
+if TYPE_CHECKING:
+    from tickcast.producers.kafka_publisher import TickPublisher
+
+
+@app.command()
+@with_source_options
+def produce(
+    ctx: typer.Context,
+    source: SourceOptions,
+    sample: Annotated[bool, typer.Option(help="publish the bundled SP500 sample")] = False,
+    yfinance: Annotated[
+        str | None, typer.Option(help="poll 1-minute bars of these symbols (comma-separated)")
+    ] = None,
+    poll_s: Annotated[
+        float, typer.Option(help="seconds between yfinance polls", callback=finite_positive)
+    ] = 60.0,
+) -> None:
+    """Publish ticks to Kafka: replayed files, the sample, synthetic load (--live: stamped with
+    the wall clock, paced, until stopped), or live yfinance bars."""
+    from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
+
+    settings = settings_of(ctx)
+    if not (source.files or source.synthetic or sample or source.live or yfinance):
+        raise TickcastError(
+            "give tick files, --synthetic N, --live, --sample or --yfinance SYMBOLS"
+        )
+    ticks = None if yfinance else open_source(source)
+    try:
+        ensure_topics(
+            settings.kafka_bootstrap,
+            {settings.ticks_topic: settings.partitions, settings.dlq_topic: 1},
+        )
+        publisher = TickPublisher(
+            settings.kafka_bootstrap, settings.ticks_topic, settings.dlq_topic
+        )
+    except Exception as exc:  # the broker is down or refuses: one line, not a traceback
+        raise TickcastError(f"Kafka at {settings.kafka_bootstrap}: {exc}") from None
+    metrics = serve_metrics(settings, settings.producer_metrics_port)
+    if ticks is None:
+        _poll_yfinance(settings, publisher, (yfinance or "").split(","), poll_s, metrics)
+        return
+    log.info(
+        "tickcast produce: kafka=%s topic=%s dlq=%s source=%s ticks=%s speed=%s rate=%s metrics=%s",
+        settings.kafka_bootstrap,
+        settings.ticks_topic,
+        settings.dlq_topic,
+        ticks.name,
+        ticks.total or "unbounded",
+        source.speed,
+        source.rate if source.live else "-",
+        metrics,
+    )
+    start = time.perf_counter()
+    with progress("produce", ticks.total) as advance:
+        counts = asyncio.run(_publish(publisher, ticks, source.speed, advance))
+    elapsed = time.perf_counter() - start
+    publisher.close()
+    n = sum(counts.values())
+    typer.echo(
+        json.dumps(
+            {
+                "ticks": n,
+                "seconds": round(elapsed, 3),
+                "ticks_per_s": round(n / elapsed) if elapsed else 0,
+                "counts": dict(counts),
+            }
+        )
+    )
+
+
+async def _publish(
+    publisher: TickPublisher, source: Source, speed: float, advance: Callable[[int], None]
+) -> Counter[str]:
+    """Publish every record (paced when asked, or as the live source makes them) until the
+    source ends or SIGINT/SIGTERM; returns the publisher's counts."""
+    from tickcast.producers import paced
+
+    records = source.records
+    if not isinstance(records, AsyncIterator):
+        if not speed:
+            return publisher.publish_all(records, on_progress=advance)
+        records = paced(records, speed)
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
+    with contextlib.suppress(asyncio.CancelledError):
+        async for record in records:
+            publisher.publish(record)
+            advance(1)
+    publisher.flush()
+    return publisher.counts
+
+
+def _poll_yfinance(
+    settings: Settings, publisher: TickPublisher, symbols: list[str], poll_s: float, metrics: str
+) -> None:
+    from tickcast.producers.yfinance_source import poll_new_bars
+
+    log.info(
+        "tickcast produce: kafka=%s topic=%s yfinance=%s every %ss metrics=%s",
+        settings.kafka_bootstrap,
+        settings.ticks_topic,
+        ",".join(symbols),
+        poll_s,
+        metrics,
+    )
+    last_seen: dict[str, int] = {}
+    try:
+        while True:
+            bars = poll_new_bars(symbols, last_seen)
+            for bar in bars:
+                publisher.publish(bar)
+            publisher.flush()
+            log.info("published %d new bars", len(bars))
+            time.sleep(poll_s)
+    except KeyboardInterrupt:
+        publisher.close()
+
+
+@app.command()
+def fetch(
+    symbols: Annotated[list[str], typer.Argument(help="e.g. AAPL MSFT ^GSPC")],
+    out: Annotated[Path, typer.Option(help="Parquet file to write")] = Path("data/history.parquet"),
+    period: Annotated[str, typer.Option(help="yfinance period, e.g. 1y, 5d, max")] = "1y",
+    interval: Annotated[str, typer.Option(help="yfinance interval, e.g. 1d, 1m")] = "1d",
+) -> None:
+    """Download price history with yfinance into a long-format Parquet file (needs internet)."""
+    from tickcast.producers.yfinance_source import fetch_history
+
+    frame = fetch_history(symbols, out, period=period, interval=interval)
+    err.print(f"wrote {len(frame)} rows for {', '.join(symbols)} to {out}")
