@@ -318,7 +318,7 @@ pub fn encode(state: &State) -> Vec<u8> {
             put_prediction(&mut w, prediction);
         }
     }
-    w.u64(state.champion as u64);
+    w.u64(state.selected as u64);
     w.f64(state.shrink);
     w.f64(state.label_mean);
     for v in [state.n_ticks, state.n_labels, state.n_duplicates, state.n_late] {
@@ -403,9 +403,9 @@ pub fn decode(bytes: &[u8], cfg: &Config) -> Decoded<State> {
         let predictions = (0..=n).map(|_| get_prediction(&mut r)).collect::<Decoded<Vec<_>>>()?;
         pending.push_back(Pending { ts, seq, price, z, sigma, predictions });
     }
-    let champion = r.u64()? as usize;
-    if champion >= n {
-        return Err(format!("served model {champion} of {n}"));
+    let selected = r.u64()? as usize;
+    if selected >= n {
+        return Err(format!("served model {selected} of {n}"));
     }
     let shrink = r.f64()?;
     let label_mean = r.f64()?;
@@ -436,7 +436,7 @@ pub fn decode(bytes: &[u8], cfg: &Config) -> Decoded<State> {
     state.intervals = intervals;
     state.metrics = metrics;
     state.pending = pending;
-    state.champion = champion;
+    state.selected = selected;
     state.shrink = shrink;
     state.label_mean = label_mean;
     state.n_ticks = n_ticks;

@@ -132,7 +132,7 @@ pub struct State {
     pub intervals: Vec<Tracker>,
     pub metrics: Vec<Metrics>,
     pub pending: VecDeque<Pending>,
-    pub champion: usize,
+    pub selected: usize,
     pub shrink: f64,
     pub label_mean: f64,
     pub n_ticks: u64,
@@ -160,7 +160,7 @@ impl State {
             intervals: (0..=n).map(|_| Tracker::new(cfg.prior)).collect(),
             metrics: (0..=n).map(|_| Metrics::new()).collect(),
             pending: VecDeque::new(),
-            champion: 0,
+            selected: 0,
             shrink: 0.0,
             label_mean: 0.0,
             n_ticks: 0,
@@ -295,7 +295,7 @@ impl State {
     /// random walk, the served forecast or the model being served.
     fn react(&mut self, cfg: &Config, i: usize, ext: &mut dyn Externals) -> Reaction {
         let reaction = cfg.drift.reaction;
-        if reaction == Reaction::Log || i == 0 || i >= self.models.len() || i == self.champion {
+        if reaction == Reaction::Log || i == 0 || i >= self.models.len() || i == self.selected {
             return Reaction::Log;
         }
         if reaction == Reaction::Reset {
@@ -345,7 +345,7 @@ impl State {
                 best = i;
             }
         }
-        let mut current = self.champion;
+        let mut current = self.selected;
         if t[current] < cfg.select_t / 2.0 {
             current = 0;
         }
@@ -355,18 +355,18 @@ impl State {
         {
             current = best;
         }
-        if current != self.champion {
+        if current != self.selected {
             self.drift.prediction = Shift::new(); // another model's forecasts: a new reference
         }
-        self.champion = current;
+        self.selected = current;
         let rolling = &self.metrics[current].rolling;
         self.shrink = if current > 0 { shrinkage(rolling.yhat_y, rolling.yhat2) } else { 0.0 };
     }
 
     /// The runner-up of the online selection: the best advantage after the served model's.
-    pub fn challenger(&self) -> usize {
+    pub fn runner_up(&self) -> usize {
         let n = self.models.len();
-        let others = (0..n).filter(|&i| i != self.champion);
+        let others = (0..n).filter(|&i| i != self.selected);
         let t = |i: usize| if i == 0 { 0.0 } else { self.metrics[i].rolling.advantage() };
         others.fold(None, |best: Option<usize>, i| match best {
             Some(b) if t(b) >= t(i) => Some(b),
@@ -388,14 +388,14 @@ impl State {
             };
             predictions.push(self.interval(i, u_hat, sigma, p_up));
         }
-        let best = predictions[self.champion];
+        let best = predictions[self.selected];
         let k = self.shrink;
         let served = self.interval(n, k * best.u_hat, sigma, 0.5 + k * (best.p_up - 0.5));
         predictions.push(served);
         self.drift.prediction.update(served.u_hat, cfg.drift.window);
         for (i, prediction) in predictions.iter().enumerate() {
             out.forecasts.push(ForecastRow {
-                ts: tick.ts, seq: tick.seq, forecaster: i, selected: self.champion,
+                ts: tick.ts, seq: tick.seq, forecaster: i, selected: self.selected,
                 price: tick.price, prediction: *prediction,
             });
         }
@@ -414,7 +414,7 @@ impl State {
     /// the selected model's.
     pub fn inputs(&self, cfg: &Config) -> Vec<usize> {
         let mut counts: Vec<usize> = self.models.iter().map(|m| m.n_inputs(cfg.width)).collect();
-        counts.push(counts[self.champion]);
+        counts.push(counts[self.selected]);
         counts
     }
 
@@ -424,7 +424,7 @@ impl State {
             let metrics = &self.metrics[i];
             for (rolling, sums) in [(true, &metrics.rolling), (false, &metrics.cumulative)] {
                 out.metrics.push(MetricRow {
-                    ts, forecaster: i, rolling, selected: self.champion,
+                    ts, forecaster: i, rolling, selected: self.selected,
                     values: sums.summary(n_inputs),
                 });
             }
@@ -478,7 +478,7 @@ impl State {
         self.scaler = chosen.scaler.clone();
         self.models = chosen.models.clone();
         self.intervals = chosen.intervals.clone();
-        self.champion = chosen.champion;
+        self.selected = chosen.selected;
         self.shrink = chosen.shrink;
         self.boosted = chosen
             .boosted

@@ -315,12 +315,12 @@ impl SymbolCore {
     /// The index of the model whose forecast is served.
     #[getter]
     fn selected(&self) -> usize {
-        self.state.champion
+        self.state.selected
     }
     /// The runner-up of the online selection.
     #[getter]
     fn runner_up(&self) -> usize {
-        self.state.challenger()
+        self.state.runner_up()
     }
     #[getter]
     fn shrink(&self) -> f64 {

@@ -14,7 +14,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tickcast.cli.app import err
-from tickcast.cli.options import SourceOptions
+from tickcast.cli.options import ModelOptions, SourceOptions
 from tickcast.config import Settings
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import CoreConfig, resolve_models
@@ -24,14 +24,15 @@ from tickcast.online_model.spec import config_from_mapping
 log = logging.getLogger("tickcast")
 
 
-def core_config(
-    settings: Settings,
-    horizon: int | None = None,
-    models: str | None = None,
-    level: float | None = None,
-    models_file: Path | None = None,
-) -> CoreConfig:
+def core_config(settings: Settings, flags: ModelOptions | None = None) -> CoreConfig:
     """The core's configuration: flags over the models file over the environment."""
+    flags = flags or ModelOptions()
+    models, models_file, horizon, level = (
+        flags.models,
+        flags.models_file,
+        flags.horizon,
+        flags.level,
+    )
     names = [m.strip() for m in models.split(",") if m.strip()] if models else settings.model_names
     base = CoreConfig(
         horizon=settings.horizon,

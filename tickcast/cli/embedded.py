@@ -18,18 +18,15 @@ from rich.table import Table
 from tickcast.cli.app import app, err, settings_of
 from tickcast.cli.common import Source, announce, core_config, fmt, open_source, progress
 from tickcast.cli.options import (
-    HorizonOpt,
     HostOpt,
-    LevelOpt,
-    ModelsFileOpt,
-    ModelsOpt,
+    ModelOptions,
     MoveAliasesOpt,
     OptionalFiles,
     PortOpt,
     SourceOptions,
     SpeedOpt,
     SymbolOpt,
-    with_source_options,
+    with_option_groups,
 )
 from tickcast.cli.serve import serve
 from tickcast.config import Settings
@@ -44,14 +41,12 @@ if TYPE_CHECKING:
 
 
 @app.command()
+@with_option_groups
 def backtest(
     ctx: typer.Context,
+    model: ModelOptions,
     files: OptionalFiles = None,
     symbol: SymbolOpt = None,
-    horizon: HorizonOpt = None,
-    models: ModelsOpt = None,
-    level: LevelOpt = None,
-    models_file: ModelsFileOpt = None,
     sample: Annotated[bool, typer.Option(help="use the bundled SP500 sample")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     report_dir: Annotated[
@@ -66,7 +61,7 @@ def backtest(
     settings = settings_of(ctx)
     if not files and not sample:
         raise TickcastError("give tick files, or --sample for the bundled sample")
-    config = core_config(settings, horizon, models, level, models_file)
+    config = core_config(settings, model)
     source = open_source(SourceOptions(files=files, symbol=symbol))
     assert isinstance(source.records, list), "files and the sample are read up front"
     memory = MemorySink() if report_dir else None
@@ -169,20 +164,18 @@ async def run_pipeline(
 
 
 @app.command()
-@with_source_options
+@with_option_groups
 def replay(
     ctx: typer.Context,
     source: SourceOptions,
-    horizon: HorizonOpt = None,
-    models: ModelsOpt = None,
-    models_file: ModelsFileOpt = None,
+    model: ModelOptions,
     move_aliases: MoveAliasesOpt = False,
 ) -> None:
     """Run ticks through the embedded pipeline into ClickHouse and the latest store."""
     from tickcast import bootstrap
 
     settings = settings_of(ctx)
-    config = core_config(settings, horizon, models, None, models_file)
+    config = core_config(settings, model)
     ticks = open_source(source)
     stores = bootstrap.open_stores(settings)
     announce("replay", settings, source=ticks.name, ticks=ticks.total, speed=source.speed)

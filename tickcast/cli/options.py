@@ -84,34 +84,50 @@ class SourceOptions:
     ] = 0
 
 
-def with_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The command with SourceOptions' fields as its options, handed to it as ``source``
-    (one definition for every command that reads ticks). Typer reads a command's signature
-    and annotations: both are given here, resolved."""
+@dataclass(frozen=True)
+class ModelOptions:
+    """The core's configuration from flags, over a models file over the environment."""
+
+    horizon: HorizonOpt = None
+    models: ModelsOpt = None
+    level: LevelOpt = None
+    models_file: ModelsFileOpt = None
+
+
+GROUPS = (SourceOptions, ModelOptions)
+
+
+def with_option_groups(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The command with the fields of each option group it takes (a parameter annotated
+    SourceOptions or ModelOptions) as options of its own, handed to it as one object each:
+    one definition of them for every command. Typer reads the signature and annotations
+    given here, resolved."""
     hints = typing.get_type_hints(command, include_extras=True)
-    hints.pop("source", None)
     hints.pop("return", None)
-    source_hints = typing.get_type_hints(SourceOptions, include_extras=True)
-    own = [
+    groups = {name: kind for name, kind in hints.items() if kind in GROUPS}
+    params = [
         p.replace(annotation=hints[p.name])
         for p in inspect.signature(command).parameters.values()
-        if p.name != "source"
+        if p.name not in groups
     ]
-    added = [
-        inspect.Parameter(
-            f.name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=f.default,
-            annotation=source_hints[f.name],
-        )
-        for f in fields(SourceOptions)
-    ]
+    for kind in groups.values():
+        group_hints = typing.get_type_hints(kind, include_extras=True)
+        params += [
+            inspect.Parameter(
+                f.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=f.default,
+                annotation=group_hints[f.name],
+            )
+            for f in fields(kind)
+        ]
 
     @functools.wraps(command)
     def run(**kwargs: Any) -> Any:
-        source = SourceOptions(**{f.name: kwargs.pop(f.name) for f in fields(SourceOptions)})
-        return command(source=source, **kwargs)
+        for name, kind in groups.items():
+            kwargs[name] = kind(**{f.name: kwargs.pop(f.name) for f in fields(kind)})
+        return command(**kwargs)
 
-    run.__signature__ = inspect.Signature([*own, *added])  # type: ignore[attr-defined]
-    run.__annotations__ = {**hints, **source_hints}
+    run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in params}
     return run

@@ -16,7 +16,7 @@ import typer
 
 from tickcast.cli.app import app, err, settings_of
 from tickcast.cli.common import Source, log, open_source, progress, serve_metrics
-from tickcast.cli.options import SourceOptions, finite_positive, with_source_options
+from tickcast.cli.options import SourceOptions, finite_positive, with_option_groups
 from tickcast.config import Settings
 from tickcast.exceptions import TickcastError
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 @app.command()
-@with_source_options
+@with_option_groups
 def produce(
     ctx: typer.Context,
     source: SourceOptions,

@@ -6,17 +6,13 @@ import typer
 
 from tickcast.cli.app import app, settings_of
 from tickcast.cli.common import announce, core_config, serve_metrics
-from tickcast.cli.options import HorizonOpt, ModelsFileOpt, ModelsOpt
+from tickcast.cli.options import ModelOptions, with_option_groups
 from tickcast.exceptions import TickcastError
 
 
 @app.command()
-def worker(
-    ctx: typer.Context,
-    horizon: HorizonOpt = None,
-    models: ModelsOpt = None,
-    models_file: ModelsFileOpt = None,
-) -> None:
+@with_option_groups
+def worker(ctx: typer.Context, model: ModelOptions) -> None:
     """Run a Faust worker: consume ticks, forecast, write Kafka, ClickHouse and Redis."""
     from faust import Worker
 
@@ -24,7 +20,7 @@ def worker(
     from tickcast.stream_processors.faust_app import STATE_TABLE, build_app
 
     settings = settings_of(ctx)
-    config = core_config(settings, horizon, models, None, models_file)
+    config = core_config(settings, model)
     try:
         ensure_topics(
             settings.kafka_bootstrap,

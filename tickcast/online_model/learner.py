@@ -119,24 +119,9 @@ class SymbolState:
         return result
 
     def _forecast(self, row: tuple[Any, ...]) -> Forecast:
-        ts, seq, i, selected, price, ret, predicted, lower, upper, p_up = row
-        based_on = selected if i == len(self.names) else i
-        config = self.config
-        return Forecast(
-            self.symbol,
-            ts,
-            seq,
-            config.horizon,
-            self.forecasters[i],
-            self.fingerprints[based_on],
-            self.names[based_on],
-            price,
-            ret,
-            predicted,
-            lower,
-            upper,
-            config.level,
-            p_up,
+        ts, seq, i, selected, *values = row
+        return self.config.forecast(
+            self.symbol, (ts, seq, i, self.config.based_on(i, selected), *values)
         )
 
     def _outcome(self, row: tuple[Any, ...]) -> Outcome:
@@ -157,7 +142,7 @@ class SymbolState:
         )
 
     def _metric_row(self, row: tuple[Any, ...]) -> MetricRow:
-        return metric_row((self.symbol, *row), self.forecasters, self.names)
+        return metric_row((self.symbol, *row), self.config)
 
     def _drift_event(self, row: tuple[Any, ...]) -> DriftEvent:
         return drift_event((self.symbol, *row), self.forecasters)
@@ -187,16 +172,14 @@ class SymbolState:
 
 
 def metric_row(
-    row: tuple[str, int, int, bool, int, dict[str, Any]], forecasters: list[str], names: list[str]
+    row: tuple[str, int, int, bool, int, dict[str, Any]], config: CoreConfig
 ) -> MetricRow:
     """A model_metrics row from the core's tuple (symbol, ts, forecaster, rolling, selected,
     values)."""
     symbol, ts, i, rolling, selected, values = row
-    name = forecasters[i]
-    based_on = names[selected] if name == SERVED else name
-    return _metric_record(
-        symbol, ts, name, "rolling" if rolling else "cumulative", based_on, values
-    )
+    based_on = config.names[config.based_on(i, selected)]
+    window: Literal["rolling", "cumulative"] = "rolling" if rolling else "cumulative"
+    return _metric_record(symbol, ts, config.forecasters[i], window, based_on, values)
 
 
 def _metric_record(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from statistics import NormalDist
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from tickcast._core import Spec
 from tickcast.exceptions import ConfigError
 from tickcast.online_model.drift import DETECTORS, REACTIONS, DriftConfig
+from tickcast.records import Forecast
 
 __all__ = [
     "BASELINE",
@@ -242,8 +243,40 @@ class CoreConfig:
 
     @functools.cached_property
     def forecasters(self) -> list[str]:
-        """Every model, then the served forecast."""
+        """The names of the core's rows of a tick, by the core's numbers: every model in order
+        (the random walk first), then the served forecast (``served_index``)."""
         return [*self.names, SERVED]
+
+    @property
+    def served_index(self) -> int:
+        return len(self.models)
+
+    def based_on(self, forecaster: int, selected: int) -> int:
+        """The model a row of the core comes from: itself, or for the served forecast the
+        selected model."""
+        return selected if forecaster == self.served_index else forecaster
+
+    def forecast(self, symbol: str, row: Sequence[Any]) -> Forecast:
+        """A Forecast from the core's numbers: (ts, seq, forecaster, based_on, price,
+        predicted_return, predicted_price, lower, upper, p_up)."""
+        ts, seq, forecaster, based_on, price, predicted, predicted_price, lower, upper, p_up = row
+        model = self.models[based_on]
+        return Forecast(
+            symbol,
+            ts,
+            seq,
+            self.horizon,
+            self.forecasters[forecaster],
+            model.fingerprint,
+            model.name,
+            price,
+            predicted,
+            predicted_price,
+            lower,
+            upper,
+            self.level,
+            p_up,
+        )
 
     @functools.cached_property
     def feature_names(self) -> list[str]:

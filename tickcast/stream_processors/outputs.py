@@ -151,10 +151,7 @@ class Outputs:
         return self.batch.messages()
 
     def metric_rows(self) -> list[MetricRow]:
-        config = self.config
-        return [
-            metric_row(row, config.forecasters, config.names) for row in self.batch.metric_rows()
-        ]
+        return [metric_row(row, self.config) for row in self.batch.metric_rows()]
 
     def drift_events(self) -> list[DriftEvent]:
         forecasters = self.config.forecasters
@@ -163,41 +160,9 @@ class Outputs:
     def latest(self, rows: list[int] | None = None) -> list[Forecast]:
         """Each symbol's last served forecast in this batch (or the forecasts of ``rows``)."""
         wanted = [row for _, row in self.batch.latest()] if rows is None else rows
-        config = self.config
-        forecasts = []
-        for row in self.batch.forecast_rows(wanted):
-            (
-                symbol,
-                ts,
-                seq,
-                model,
-                based_on,
-                price,
-                predicted,
-                predicted_price,
-                lower,
-                upper,
-                p_up,
-            ) = row
-            forecasts.append(
-                Forecast(
-                    symbol,
-                    ts,
-                    seq,
-                    config.horizon,
-                    config.forecasters[model],
-                    config.fingerprints[based_on],
-                    config.names[based_on],
-                    price,
-                    predicted,
-                    predicted_price,
-                    lower,
-                    upper,
-                    config.level,
-                    p_up,
-                )
-            )
-        return forecasts
+        return [
+            self.config.forecast(symbol, rest) for symbol, *rest in self.batch.forecast_rows(wanted)
+        ]
 
     def forecasts(self) -> list[Forecast]:
         """Every forecast as a record (tests and reports: the hot path reads columns)."""
