@@ -63,7 +63,7 @@ def run_backtest(
     records: Iterable[Any],
     config: CoreConfig,
     *,
-    sinks: Sequence[Sink] = (),
+    sinks: Sequence[Sink[Any]] = (),
     on_progress: Callable[[int], None] | None = None,
 ) -> BacktestReport:
     """Feed ``records`` through the embedded runner (no stores: ``sinks`` only, a batch

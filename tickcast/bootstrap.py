@@ -66,7 +66,7 @@ def open_stores(settings: Settings, *, setup: bool = True) -> Stores:
 
 def runtime(
     config: CoreConfig,
-    sinks: Sequence[Sink] = (),
+    sinks: Sequence[Sink[Any]] = (),
     *,
     latest: LatestStore | None = None,
     states: StateSink | None = None,
@@ -99,11 +99,11 @@ def embedded(
     source: str = "replay",
     move_aliases: bool = False,
     registry: BackgroundRegistry | None = None,
-    sinks: Sequence[Sink] = (),
+    sinks: Sequence[Sink[Any]] = (),
 ) -> Runtime:
     """The runtime of ``replay`` and ``demo``: every sink of ``stores``, checkpoints into
     ``registry`` when given (a replay never warm-starts: it stays repeatable)."""
-    outputs: list[Sink] = [
+    outputs: list[Sink[Any]] = [
         ClickHouseSink(stores.clickhouse, settings.clickhouse_forecasts),
         PrometheusSink(settings.metrics_symbols),
         *sinks,
@@ -141,7 +141,7 @@ def worker(
     kafka = KafkaOutputs(settings.kafka_bootstrap, f"{settings.app_id}-outputs")
     registry = registry_of(settings, watch=True)
     partition_of: dict[str, int] = {}
-    sinks: list[Sink] = [
+    sinks: list[Sink[Any]] = [
         TopicSink(kafka, settings.forecasts_topic),
         DeadLetterSink(kafka, settings.dlq_topic),
         ClickHouseSink(stores.clickhouse, settings.clickhouse_forecasts),

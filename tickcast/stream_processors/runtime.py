@@ -62,7 +62,7 @@ class Runtime:
     def __init__(
         self,
         pipeline: Pipeline,
-        sinks: Sequence[Sink] = (),
+        sinks: Sequence[Sink[Any]] = (),
         *,
         latest: LatestSink | None = None,
         states: StateSink | None = None,

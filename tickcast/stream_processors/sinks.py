@@ -19,7 +19,7 @@ import math
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import pyarrow as pa
 
@@ -36,11 +36,14 @@ ForecastRows = Literal["served", "all"]  # which forecasts ClickHouse keeps
 ROLLING_METRICS = ("mae", "mae_ratio_vs_random_walk", "coverage", "hit_rate", "bias")
 
 
-class Sink(Protocol):
+P = TypeVar("P")  # what a sink takes of a cut
+
+
+class Sink(Protocol[P]):
     name: str
 
-    def part(self, outputs: Outputs) -> Any: ...
-    async def write(self, part: Any) -> None: ...
+    def part(self, outputs: Outputs) -> P: ...
+    async def write(self, part: P) -> None: ...
 
 
 class ClickHouseSink:

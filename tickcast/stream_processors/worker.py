@@ -16,8 +16,8 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 from tickcast.config import Settings
 from tickcast.exceptions import PermanentWriteError
@@ -42,6 +42,41 @@ EXIT_PERMANENT_WRITE = 74  # sysexits' EX_IOERR: an output refused the batch for
 EXIT_CORE_FAILURE = 70  # sysexits' EX_SOFTWARE: a bug
 
 
+class TopicPartition(Protocol):
+    """What the shell reads of Faust's (and aiokafka's) topic partition."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    def __hash__(self) -> int: ...
+
+
+class Message(Protocol):
+    """What the shell reads of a Kafka record as Faust delivers it."""
+
+    @property
+    def tp(self) -> TopicPartition: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def headers(self) -> Any: ...  # a list of pairs or a mapping, by client version
+
+
+class Event(Protocol):
+    """A delivered record: its value and its message."""
+
+    @property
+    def value(self) -> Any: ...  # the payload as Faust decoded it (bytes with our raw codec)
+    @property
+    def message(self) -> Message: ...
+
+
+Ack = Callable[[Event], Awaitable[Any]]
+
+
 class OffsetGuard:
     """The next offset to process per topic partition, so a record delivered twice runs once.
 
@@ -51,9 +86,9 @@ class OffsetGuard:
     """
 
     def __init__(self) -> None:
-        self.next_offset: dict[Any, int] = {}
+        self.next_offset: dict[TopicPartition, int] = {}
 
-    def is_new(self, tp: Any, offset: int) -> bool:
+    def is_new(self, tp: TopicPartition, offset: int) -> bool:
         expected = self.next_offset.get(tp)
         if expected is not None and offset < expected:
             log.debug("%s offset %d delivered again: passed over", tp, offset)
@@ -63,7 +98,7 @@ class OffsetGuard:
         self.next_offset[tp] = offset + 1
         return True
 
-    def forget(self, tps: set[Any]) -> None:
+    def forget(self, tps: set[TopicPartition]) -> None:
         """Partitions that moved away: their next owner keeps its own count."""
         for tp in tps:
             self.next_offset.pop(tp, None)
@@ -91,8 +126,8 @@ class WorkerShell:
         latest: LatestStore,
         registry: BackgroundRegistry | None,
         partition_of: dict[str, int],
-        release: Callable[[Any], None] = lambda message: None,
-        highwater: Callable[[Any], int | None] = lambda tp: None,
+        release: Callable[[Message], None] = lambda message: None,
+        highwater: Callable[[TopicPartition], int | None] = lambda tp: None,
     ) -> None:
         self.settings = settings
         self.runtime = runtime
@@ -104,13 +139,13 @@ class WorkerShell:
         self.partition_of = partition_of  # symbol -> partition of its ticks
         self.offsets = OffsetGuard()
         self.lock = asyncio.Lock()
-        self.events: list[Any] = []  # every event of the open batch, repeats included
+        self.events: list[Event] = []  # every event of the open batch, repeats included
         self.new = 0  # of them, the ones processed (not delivered again)
-        self.repeats: set[Any] = set()  # messages delivered again: released once acknowledged
+        self.repeats: set[Message] = set()  # delivered again: released once acknowledged
         self.release = release  # tells the consumer a repeat needs no acknowledgement
         self.highwater = highwater  # a partition's end offset, for the lag gauge
         self.produced_at: list[int] = []  # producers' send times (ms) of ticks not yet visible
-        self.ack: Any = None
+        self.ack: Ack | None = None
         self.last_flush = time.monotonic()
         self.latest_timer: asyncio.TimerHandle | None = None
         self.warming = False  # champions were asked for and have not come yet
@@ -127,7 +162,7 @@ class WorkerShell:
         if self.registry is not None:
             self.registry.start()
 
-    async def process_events(self, events: Sequence[Any], ack: Any) -> None:
+    async def process_events(self, events: Sequence[Event], ack: Ack) -> None:
         """Run the events Faust has delivered so far through the core at once (one core call
         for the lot); flush once the batch is full."""
         async with self.lock:
@@ -187,7 +222,8 @@ class WorkerShell:
         if self.runtime.completing is not None:
             self.runtime.completing.add_done_callback(self._completed)
 
-    async def _acknowledge(self, event: Any) -> None:
+    async def _acknowledge(self, event: Event) -> None:
+        assert self.ack is not None, "events come with their acknowledgement"
         await self.ack(event)
         if event.message in self.repeats:  # Faust refuses a second ack of an offset and would
             self.repeats.discard(event.message)  # wait for it at shutdown
@@ -254,7 +290,7 @@ class WorkerShell:
             END_TO_END_LATENCY.observe(max(0.0, now_ms - sent) / 1000)
         self.produced_at = []
 
-    def _run_core(self, events: Sequence[Any]) -> None:
+    def _run_core(self, events: Sequence[Event]) -> None:
         """The core on these events; a failure here is a bug, and the process ends before
         anything unwritten is acknowledged."""
         arrived = time.perf_counter()
@@ -294,7 +330,7 @@ class WorkerShell:
                     CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
         return total
 
-    async def forget(self, revoked: set[Any]) -> None:
+    async def forget(self, revoked: set[TopicPartition]) -> None:
         """Flush and complete what is pending, then drop the in-memory state of symbols whose
         partitions moved to another worker."""
         async with self.lock:
@@ -311,7 +347,7 @@ class WorkerShell:
                     "partitions %s revoked: released %d symbols", sorted(partitions), len(gone)
                 )
 
-    def assign(self, assigned: set[Any]) -> None:
+    def assign(self, assigned: set[TopicPartition]) -> None:
         """Ask the registry for the champions of the symbols in these partitions (only theirs:
         the other workers serve the rest); the next event waits for them (:meth:`_warmed`)."""
         partitions = sorted(
