@@ -84,10 +84,10 @@ def runtime(
     )
     return Runtime(
         steps,
-        sinks,
+        list(sinks),
         latest=None if latest is None else LatestSink(latest),
         states=states,
-        backoff=backoff,
+        backoff=backoff or Backoff(),
     )
 
 

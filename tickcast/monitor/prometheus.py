@@ -1,4 +1,4 @@
-"""Prometheus metrics of the pipeline and the API.
+"""Prometheus series of the pipeline and the API.
 
 The pipeline is observed at flush time from its counters (no per-tick metric calls on the hot
 path); the API times each request in a middleware.

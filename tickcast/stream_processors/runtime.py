@@ -56,24 +56,16 @@ class Cut:
         return not (self.ticks or self.parts or self.states or self.events)
 
 
+@dataclass
 class Runtime:
     """Cut and complete batches of ``pipeline``'s outputs into ``sinks``, then ``states``."""
 
-    def __init__(
-        self,
-        pipeline: Pipeline,
-        sinks: Sequence[Sink[Any]] = (),
-        *,
-        latest: LatestSink | None = None,
-        states: StateSink | None = None,
-        backoff: Backoff | None = None,
-    ) -> None:
-        self.pipeline = pipeline
-        self.sinks = list(sinks)
-        self.latest = latest
-        self.states = states
-        self.backoff = backoff or Backoff()
-        self.completing: asyncio.Task[None] | None = None
+    pipeline: Pipeline
+    sinks: Sequence[Sink[Any]] = ()
+    latest: LatestSink | None = None
+    states: StateSink | None = None
+    backoff: Backoff = field(default_factory=Backoff)
+    completing: asyncio.Task[None] | None = field(default=None, init=False)
 
     def write_latest(self) -> int:
         """Write the newest served forecasts now (on the loop, between messages); returns how

@@ -1,4 +1,4 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness and the Prometheus series (at /metrics, Prometheus's own path)."""
 
 from __future__ import annotations
 
