@@ -152,9 +152,22 @@ pub struct Config {
     pub drift: DriftConfig,
 }
 
+/// The random walk's number among the models: the set always starts with it.
+pub const BASELINE: usize = 0;
+
 impl Config {
     pub fn n_models(&self) -> usize {
         self.models.len()
+    }
+
+    /// The served forecast's number among a tick's rows: after every model's.
+    pub fn served(&self) -> usize {
+        self.models.len()
+    }
+
+    /// The model a row comes from: itself, or for the served forecast the selected model.
+    pub fn based_on(&self, forecaster: usize, selected: usize) -> usize {
+        if forecaster == self.served() { selected } else { forecaster }
     }
 
     pub fn has_externals(&self) -> bool {

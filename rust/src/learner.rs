@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use crate::config::{Config, Detector, Reaction};
+use crate::config::{Config, Detector, Reaction, BASELINE};
 use crate::drift::{PageHinkley, Shift};
 use crate::features::{Features, TickFields};
 use crate::intervals::Tracker;
@@ -295,7 +295,7 @@ impl State {
     /// random walk, the served forecast or the model being served.
     fn react(&mut self, cfg: &Config, i: usize, ext: &mut dyn Externals) -> Reaction {
         let reaction = cfg.drift.reaction;
-        if reaction == Reaction::Log || i == 0 || i >= self.models.len() || i == self.selected {
+        if reaction == Reaction::Log || i == BASELINE || i >= self.models.len() || i == self.selected {
             return Reaction::Log;
         }
         if reaction == Reaction::Reset {
@@ -367,7 +367,7 @@ impl State {
     pub fn runner_up(&self) -> usize {
         let n = self.models.len();
         let others = (0..n).filter(|&i| i != self.selected);
-        let t = |i: usize| if i == 0 { 0.0 } else { self.metrics[i].rolling.advantage() };
+        let t = |i: usize| if i == BASELINE { 0.0 } else { self.metrics[i].rolling.advantage() };
         others.fold(None, |best: Option<usize>, i| match best {
             Some(b) if t(b) >= t(i) => Some(b),
             _ => Some(i),

@@ -489,7 +489,6 @@ impl Batch {
 
     /// The tick's `forecasts` topic message, from its forecast rows (`first_row` on).
     fn write_message(&mut self, cfg: &Config, s: u32, tick: &TickFields, first_row: usize) {
-        let n = cfg.n_models();
         let m = &mut self.messages;
         m.extend_from_slice(b"{\"symbol\":");
         json_str(m, &self.symbols[s as usize]);
@@ -504,7 +503,7 @@ impl Batch {
                 m.push(b',');
             }
             m.extend_from_slice(b"{\"model\":");
-            json_str(m, if forecaster == n { SERVED } else { &cfg.models[forecaster].name });
+            json_str(m, if forecaster == cfg.served() { SERVED } else { &cfg.models[forecaster].name });
             m.extend_from_slice(b",\"model_fingerprint\":");
             json_str(m, &cfg.models[based_on].fingerprint);
             m.extend_from_slice(b",\"based_on\":");
@@ -533,12 +532,11 @@ impl Batch {
         self.t_high.push(tick.high.unwrap_or(nan));
         self.t_low.push(tick.low.unwrap_or(nan));
         self.t_close.push(close.unwrap_or(nan));
-        let n = cfg.n_models();
         let first_row = self.f_ts.len();
         for f in &out.forecasts {
-            let based_on = if f.forecaster == n { f.selected } else { f.forecaster };
+            let based_on = cfg.based_on(f.forecaster, f.selected);
             let (predicted, lower, upper) = prices(f.price, &f.prediction);
-            if f.forecaster == n {
+            if f.forecaster == cfg.served() {
                 self.latest.insert(s, self.f_ts.len());
                 self.served.push(self.f_ts.len());
             }
@@ -569,8 +567,7 @@ impl Batch {
             self.m_ts.push(row.ts);
             self.m_model.push(row.forecaster as u8);
             self.m_rolling.push(row.rolling as u8);
-            let n = cfg.n_models();
-            self.m_based_on.push(if row.forecaster == n { row.selected } else { row.forecaster } as u8);
+            self.m_based_on.push(cfg.based_on(row.forecaster, row.selected) as u8);
             let start = self.m_values.len();
             self.m_values.resize(start + METRIC_NAMES.len(), nan);
             for (name, value) in &row.values {

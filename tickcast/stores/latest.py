@@ -33,6 +33,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PREFIX = "tickcast:"
+RECONNECT_LOG_EVERY = 60  # failed reconnections (one a second) between two warnings
 # KEYS: the latest hash, the positions hash; ARGV: the channel, then symbol, ts, seq, payload
 # for each forecast. Writes and publishes the forecasts newer than the stored ones.
 MOVE_FORWARD = """
@@ -158,6 +159,7 @@ class RedisLatestStore:
         self._listeners = Listeners()
         self._gap_listeners: list[Callable[[], None]] = []
         self._pubsub_thread: Any = None
+        self._channel_failures = 0  # reconnection attempts since the channel last worked
 
     def put_many(self, forecasts: Iterable[Forecast]) -> None:
         """Write (and publish) each forecast that is newer than the stored one, atomically."""
@@ -206,13 +208,21 @@ class RedisLatestStore:
         return self._listeners.add(listener)
 
     def _on_error(self, exc: BaseException, pubsub: Any, thread: Any) -> None:
-        """Redis went away: tell who keeps copies, wait, and let the thread reconnect."""
-        log.warning("forecast channel: %s; reconnecting", exc)
+        """Redis went away: tell who keeps copies, wait, and let the thread reconnect (logged
+        at the first failure and once a minute while it lasts, not every second)."""
+        if self._channel_failures % RECONNECT_LOG_EVERY == 0:
+            log.warning(
+                "forecast channel: %s; reconnecting (%d failed attempts so far)",
+                exc,
+                self._channel_failures + 1,
+            )
+        self._channel_failures += 1
         for on_gap in list(self._gap_listeners):
             on_gap()
         time.sleep(1.0)
 
     def _on_message(self, message: dict[str, Any]) -> None:
+        self._channel_failures = 0
         self._listeners.notify(forecast_from_json(message["data"]))
 
     def close(self) -> None:
