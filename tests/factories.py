@@ -85,6 +85,22 @@ def write_long_csv(path: Path, symbols: list[str], n: int = 200, seed: int = 3) 
 START = 1_700_000_000_000  # epoch ms of regime_ticks' first tick
 
 
+WIDTH = len(CoreConfig().feature_names)  # of the default core's feature vector
+
+
+def linear_samples(
+    n: int, seed: int = 3, intercept: float = 0.0
+) -> list[tuple[list[float], float]]:
+    """(standardised features z, target u) with u linear in two of the features plus noise:
+    a fixed stream for the models' and optimizers' checks."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        z = [rng.gauss(0, 1) for _ in range(WIDTH)]
+        out.append((z, 0.8 * z[0] - 0.5 * z[1] + intercept + rng.gauss(0, 0.3)))
+    return out
+
+
 def regime_ticks(n: int, change_at: int | None = None, after_vol: float = 0.03) -> list[Tick]:
     """One-second ticks of symbol X: a random walk with 1 % volatility that jumps to
     ``after_vol`` at tick ``change_at`` (a planted regime change)."""

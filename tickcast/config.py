@@ -22,6 +22,11 @@ __all__ = ["PREFIX", "Settings", "load_settings", "override"]
 
 PREFIX = "TICKCAST_"
 log = logging.getLogger(__name__)
+Positive = Annotated[float, Field(gt=0)]
+NotNegative = Annotated[float, Field(ge=0)]
+AtLeastOne = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=0)]
+Port = Annotated[int, Field(ge=0, le=65535)]  # 0: none
 
 
 class Settings(BaseSettings):
@@ -32,7 +37,7 @@ class Settings(BaseSettings):
     )
 
     clickhouse_url: str = "chdb://./data/olap"
-    clickhouse_ttl_days: Annotated[int, Field(ge=0)] = 0  # 0 keeps rows forever
+    clickhouse_ttl_days: Count = 0  # 0 keeps rows forever
     # served: the served forecast's row of each tick; all: every model's too
     clickhouse_forecasts: Literal["served", "all"] = "served"
     redis_url: str = ""  # empty: the in-process latest store
@@ -41,46 +46,30 @@ class Settings(BaseSettings):
     ticks_topic: str = "ticks"
     forecasts_topic: str = "forecasts"
     dlq_topic: str = "ticks.dlq"
-    partitions: Annotated[int, Field(ge=1)] = 4
+    partitions: AtLeastOne = 4
     app_id: str = "tickcast"  # Faust app id = consumer group and changelog topic prefix
     state_dir: str = "./data/faust"
-    session_timeout_s: Annotated[float, Field(gt=0)] = (
-        10.0  # how long a dead worker keeps its partitions
-    )
+    session_timeout_s: Positive = 10.0  # how long a dead worker keeps its partitions
     api_host: str = "127.0.0.1"
     api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
-    horizon: Annotated[int, Field(ge=1)] = 1
+    horizon: AtLeastOne = 1
     interval_level: Annotated[float, Field(gt=0, lt=1)] = 0.9
     models: str = ""  # comma-separated model names; empty: the default set
     models_file: str = ""  # a TOML file of model specs and core settings (overrides models)
     mlflow_uri: str = "sqlite:///./data/mlflow.db"  # empty: no registry, no checkpoints
-    checkpoint_every_labels: Annotated[int, Field(ge=0)] = 5000  # learned ticks between checkpoints
-    checkpoint_every_s: Annotated[float, Field(ge=0)] = (
-        0.0  # event time between checkpoints; 0: off
-    )
-    registry_poll_s: Annotated[float, Field(gt=0)] = (
-        5.0  # how often a worker looks for new versions
-    )
+    checkpoint_every_labels: Count = 5000  # learned ticks between checkpoints of a symbol
+    checkpoint_every_s: NotNegative = 0.0  # event time between checkpoints; 0: off
+    registry_poll_s: Positive = 5.0  # how often a worker looks for new versions
     drift_reaction: Reaction = "log"  # to concept drift
     drift_detector: ConceptDetector = "page_hinkley"  # of concept drift
-    max_ahead_s: Annotated[float, Field(gt=0)] = (
-        300.0  # a tick this far ahead of the wall clock: DLQ
-    )
-    flush_interval_s: Annotated[float, Field(gt=0)] = 0.5
-    flush_max_rows: Annotated[int, Field(ge=1)] = (
-        20_000  # ticks per batch at most (bench/io_rates.py)
-    )
-    latest_interval_s: Annotated[float, Field(ge=0)] = (
-        0.002  # new latest forecasts this soon; 0: at flush
-    )
+    max_ahead_s: Positive = 300.0  # a tick this far ahead of the wall clock: dead letter
+    flush_interval_s: Positive = 0.5
+    flush_max_rows: AtLeastOne = 20_000  # ticks per batch at most (bench/io_rates.py)
+    latest_interval_s: NotNegative = 0.002  # new latest forecasts this soon; 0: at flush
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    metrics_symbols: Annotated[int, Field(ge=0)] = (
-        100  # symbols with per-model gauges (bounded labels)
-    )
-    worker_metrics_port: Annotated[int, Field(ge=0, le=65535)] = (
-        9108  # the worker's /metrics; 0: none
-    )
-    producer_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9109  # the producer's; 0: none
+    metrics_symbols: Count = 100  # symbols with per-model gauges (bounded label sets)
+    worker_metrics_port: Port = 9108  # the worker's /metrics; 0: none
+    producer_metrics_port: Port = 9109  # the producer's /metrics; 0: none
 
     @field_validator("log_level", mode="before")
     @classmethod

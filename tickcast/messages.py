@@ -41,7 +41,7 @@ def forecast_from_json(data: bytes | str) -> Forecast:
 
 def forecasts_from_message(data: bytes | str) -> list[Forecast]:
     """The forecasts of one ``forecasts`` topic message (one message per tick: the shared
-    fields once, then every model's forecast, the served one named ``champion``)."""
+    fields once, then every model's forecast, the served one named ``served``)."""
     message = orjson.loads(data)
     shared = {k: message[k] for k in SHARED_FIELDS}
     return [Forecast(**shared, **entry) for entry in message["forecasts"]]

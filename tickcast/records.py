@@ -91,7 +91,7 @@ class Tick:
 class Forecast:
     """A model's forecast of the log return over the next ``horizon`` ticks, made at ``ts``.
 
-    ``model`` is the forecaster's name; the served forecast is the row named ``champion`` and
+    ``model`` is the forecaster's name; the served forecast is the row named ``served`` and
     ``based_on`` names the model it was selected from (for other rows it equals ``model``).
     ``lower``/``upper`` bound the price at the nominal interval ``level``. (symbol, ts, seq,
     model) is the identity: a re-delivered tick produces the very same row again.

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, free_port, wait_for_port
+from tests.dashboards import clickhouse_queries, expand
 from tests.factories import write_yfinance_csv
 from tests.integration.kafka_support import TICKCAST, TopicCollector, Worker, topics_env
 from tickcast.stores import ClickHouseStore
@@ -251,37 +252,6 @@ def default_range(board: dict[str, Any]) -> tuple[int, int]:
         return now - int(amount) * units[unit] if amount else now
 
     return at(board["time"]["from"]), at(board["time"]["to"])
-
-
-def clickhouse_queries(board: dict[str, Any]) -> list[tuple[str, str]]:
-    """(title, SQL) of every ClickHouse query of a board: panels, annotations, variables."""
-    found = [
-        (p["title"], t["rawSql"]) for p in board["panels"] for t in p["targets"] if "rawSql" in t
-    ]
-    found += [
-        (a["name"], a["target"]["rawSql"]) for a in board["annotations"]["list"] if "target" in a
-    ]
-    found += [
-        (v["name"], v["query"])
-        for v in board["templating"]["list"]
-        if v["datasource"]["uid"] == "clickhouse"
-    ]
-    return found
-
-
-def expand(query: str, start: int, end: int, symbol: str) -> str:
-    """The plugin's macros and the dashboard variable, as Grafana expands them."""
-    query = re.sub(
-        r"\$__timeFilter\((\w+)\)", rf"\1 >= toDateTime({start}) AND \1 <= toDateTime({end})", query
-    )
-    query = re.sub(
-        r"\$__timeInterval\((\w+)\)",
-        r"toStartOfInterval(toDateTime(\1), INTERVAL 60 second)",
-        query,
-    )
-    query = query.replace("${symbol}", symbol)
-    assert "$" not in query, f"unexpanded macro in {query}"
-    return query
 
 
 def test_every_dashboard_panel_has_rows_in_its_default_range_on_the_stack_producers_data(

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
+from tests.dashboards import clickhouse_queries, expand
 from tests.factories import START, regime_ticks, replay
 from tickcast.stores import ClickHouseStore
 from tickcast.stream_processors import ClickHouseSink
@@ -39,33 +40,6 @@ def load_builder() -> Any:
 
 def panels(board: dict[str, Any]) -> list[dict[str, Any]]:
     return list(board["panels"])
-
-
-def clickhouse_queries(board: dict[str, Any]) -> list[tuple[str, str]]:
-    found = [
-        (p["title"], t["rawSql"]) for p in panels(board) for t in p["targets"] if "rawSql" in t
-    ]
-    found += [
-        (a["name"], a["target"]["rawSql"]) for a in board["annotations"]["list"] if "target" in a
-    ]
-    variables = board["templating"]["list"]
-    found += [(v["name"], v["query"]) for v in variables if v["datasource"]["uid"] == "clickhouse"]
-    return found
-
-
-def expand(query: str, symbol: str = "X") -> str:
-    """The plugin's macros and the dashboard variable, as Grafana would send them."""
-    query = re.sub(
-        r"\$__timeFilter\((\w+)\)", rf"\1 >= toDateTime({FROM}) AND \1 <= toDateTime({TO})", query
-    )
-    query = re.sub(
-        r"\$__timeInterval\((\w+)\)",
-        r"toStartOfInterval(toDateTime(\1), INTERVAL 60 second)",
-        query,
-    )
-    query = query.replace("${symbol}", symbol)
-    assert "$" not in query, f"unexpanded macro in {query}"
-    return query
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +101,7 @@ def test_every_clickhouse_query_runs_against_the_schema(
     board = json.loads(file.read_text())
     for title, query in clickhouse_queries(board):
         try:
-            rows = filled.query(expand(query))
+            rows = filled.query(expand(query, FROM, TO, "X"))
         except Exception as exc:  # name the panel, not just the SQL error
             raise AssertionError(f"{file.name} / {title}: {exc}") from None
         if "drift" not in title.lower() or file.stem == "drift":

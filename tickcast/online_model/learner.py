@@ -153,21 +153,19 @@ class SymbolState:
 
     def metric_rows(self, ts: int) -> list[MetricRow]:
         """A snapshot of every forecaster's rolling and cumulative metrics at event time ts."""
+        config, selected = self.config, self.core.selected
         return [
             _metric_record(
-                self.symbol,
-                ts,
-                name,
-                window,
-                self.selected_name if name == SERVED else name,
-                summary,
+                self.symbol, ts, name, window, config.names[config.based_on(i, selected)], summary
             )
             for window in ("rolling", "cumulative")
-            for name, summary in zip(self.forecasters, self.core.summaries(window), strict=True)
+            for i, (name, summary) in enumerate(
+                zip(self.forecasters, self.core.summaries(window), strict=True)
+            )
         ]
 
     def summary(self, window: str = "cumulative") -> dict[str, dict[str, Any]]:
-        """Metrics per forecaster, the served one under ``champion``."""
+        """Metrics per forecaster, the served forecast under ``served``."""
         return dict(zip(self.forecasters, self.core.summaries(window), strict=True))
 
 

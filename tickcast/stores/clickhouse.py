@@ -60,27 +60,10 @@ ARROW_TYPES = {
 }
 # Server error codes that can pass by themselves (timeouts, network, memory, too many parts
 # while merges catch up, read-only replica); any other refusal is permanent.
-TRANSIENT_CODES = {
-    3,
-    23,
-    24,
-    32,
-    159,
-    160,
-    202,
-    203,
-    209,
-    210,
-    236,
-    241,
-    242,
-    252,
-    319,
-    394,
-    425,
-    999,
-    1000,
-}
+BROKEN = {3, 23, 24, 32, 209, 210, 1000}  # the connection or the stream broke
+BUSY = {159, 160, 202, 203, 236, 241, 252, 394}  # timeouts, load, memory, parts piling up
+IN_DOUBT = {242, 319, 425, 999}  # a read-only replica, an insert of unknown status, the system
+TRANSIENT_CODES = BROKEN | BUSY | IN_DOUBT
 CODE_RE = re.compile(r"Code: (\d+)")
 TABLE_RE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
 PARTITION_RE = re.compile(r"PARTITION BY toYYYYMM\((\w+)\)")

@@ -4,28 +4,17 @@ compiled models' learning on fixed streams."""
 from __future__ import annotations
 
 import copy
-import random
 from dataclasses import replace
 
 import pytest
 
 from tests.conftest import make_ticks
+from tests.factories import linear_samples
 from tickcast._core import model_stream
 from tickcast.codecs import decode_state, encode_state
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import BASELINE, CoreConfig, ModelSpec, SymbolState
 from tickcast.online_model.spec import CATALOGUE, DEFAULT_MODELS, resolve_models, spec
-
-WIDTH = len(CoreConfig().feature_names)
-
-
-def samples(n: int, seed: int = 3) -> list[tuple[list[float], float]]:
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        z = [rng.gauss(0, 1) for _ in range(WIDTH)]
-        out.append((z, 0.8 * z[0] - 0.5 * z[1] + rng.gauss(0, 0.3)))
-    return out
 
 
 def alone(model: ModelSpec) -> CoreConfig:
@@ -80,7 +69,7 @@ def test_linear_learns_a_linear_signal_with_every_loss_and_optimizer(
     loss: str, optimizer: str
 ) -> None:
     lr = 0.001 if optimizer == "momentum" else 0.01  # momentum steps lr / (1 - rho)
-    data = samples(4000)
+    data = linear_samples(4000)
     forecasts = learned(spec("m", "linear", loss=loss, optimizer=optimizer, lr=lr), data)
     mae = sum(abs(f - u) for f, (_, u) in zip(forecasts[3000:], data[3000:], strict=True)) / 1000
     mae_zero = sum(abs(u) for _, u in data[3000:]) / 1000
@@ -88,7 +77,7 @@ def test_linear_learns_a_linear_signal_with_every_loss_and_optimizer(
 
 
 def test_direction_learns_the_sign() -> None:
-    data = samples(3000)
+    data = linear_samples(3000)
     rows = model_stream(alone(spec("d", "direction", optimizer="adam", lr=0.01)).spec, 1, data)
     hits = sum(
         (p_up > 0.5) == (u > 0) for (_, p_up), (_, u) in zip(rows[2000:], data[2000:], strict=True)

@@ -11,20 +11,10 @@ import numpy as np
 import pytest
 from river import drift, linear_model, optim
 
+from tests.factories import WIDTH, linear_samples
 from tickcast._core import model_stream, page_hinkley_stream, quantile_stream
 from tickcast.online_model import BASELINE, CoreConfig, ModelSpec
 from tickcast.online_model.spec import CATALOGUE, spec
-
-WIDTH = len(CoreConfig().feature_names)
-
-
-def stream(n: int, seed: int = 11) -> list[tuple[list[float], float]]:
-    rng = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        z = [rng.gauss(0, 1) for _ in range(WIDTH)]
-        rows.append((z, 0.6 * z[0] - 0.3 * z[2] + 0.1 + rng.gauss(0, 0.5)))
-    return rows
 
 
 def compiled(model: ModelSpec, rows: list[tuple[list[float], float]]) -> list[tuple[float, float]]:
@@ -45,7 +35,7 @@ def river_stream(model: object, rows: list[tuple[list[float], float]], up: bool)
 def test_linear_regression_with_sgd_is_rivers(l2: float, clip: float) -> None:
     """River's squared loss is (y - y_hat)^2, ours half of it: its gradient is twice ours, so
     River with half our step, twice our L2 and twice our clip takes the very same steps."""
-    rows = stream(3000)
+    rows = linear_samples(3000, seed=11, intercept=0.1)
     lr = 0.01
     ours = [
         u_hat
@@ -60,7 +50,7 @@ def test_linear_regression_with_sgd_is_rivers(l2: float, clip: float) -> None:
 
 
 def test_logistic_regression_with_sgd_is_rivers() -> None:
-    rows = stream(3000, seed=12)
+    rows = linear_samples(3000, seed=12, intercept=0.1)
     lr, l2 = 0.02, 0.001
     ours = [
         p_up for _, p_up in compiled(spec("d", "direction", optimizer="sgd", lr=lr, l2=l2), rows)
@@ -160,7 +150,7 @@ def adam(lr: float, beta1: float, beta2: float, eps: float) -> object:
 def test_the_optimizers_take_their_textbook_steps(
     optimizer: str, params: dict[str, float], step: Any
 ) -> None:
-    rows = stream(2000, seed=13)
+    rows = linear_samples(2000, seed=13, intercept=0.1)
     model = spec("m", "linear", loss="squared", optimizer=optimizer, **params)
     ours = [u_hat for u_hat, _ in compiled(model, rows)]
     expected = numpy_linear(rows, step(*params.values()))
