@@ -26,12 +26,9 @@ class Spec:
     width: Final[int]
     has_externals: Final[bool]
 
-class SymbolCore:
-    def __init__(self, spec: Spec, externals: Any = None) -> None: ...
-    def step(
-        self, tick: _Tick
-    ) -> tuple[int, list[ForecastRow], list[OutcomeRow], list[MetricRow], list[DriftRow]]: ...
-    externals: Final[Any]
+class Progress:
+    """How far a symbol's stream has got."""
+
     n_ticks: Final[int]
     n_labels: Final[int]
     n_duplicates: Final[int]
@@ -39,6 +36,14 @@ class SymbolCore:
     last_ts: Final[int | None]
     last_seq: Final[int]
     first_ts: Final[int | None]
+
+class SymbolCore:
+    def __init__(self, spec: Spec, externals: Any = None) -> None: ...
+    def step(
+        self, tick: _Tick
+    ) -> tuple[int, list[ForecastRow], list[OutcomeRow], list[MetricRow], list[DriftRow]]: ...
+    externals: Final[Any]
+    progress: Final[Progress]
     selected: Final[int]
     runner_up: Final[int]
     shrink: Final[float]

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::drift::{PageHinkley, Phase, Shift};
 use crate::features::{Features, N_LAGS};
 use crate::intervals::Tracker;
-use crate::learner::{DriftMonitor, Pending, Prediction, State};
+use crate::learner::{DriftMonitor, Pending, Prediction, Progress, State};
 use crate::metrics::{Metrics, Sums};
 use crate::models::{Direction, Linear, Model, Optimizer, Scaler};
 use crate::stats::{Ewma, Rolling};
@@ -321,12 +321,13 @@ pub fn encode(state: &State) -> Vec<u8> {
     w.u64(state.selected as u64);
     w.f64(state.shrink);
     w.f64(state.label_mean);
-    for v in [state.n_ticks, state.n_labels, state.n_duplicates, state.n_late] {
+    let p = &state.progress;
+    for v in [p.n_ticks, p.n_labels, p.n_duplicates, p.n_late] {
         w.u64(v);
     }
-    w.opt_i64(state.last_ts);
-    w.u32(state.last_seq);
-    w.opt_i64(state.first_ts);
+    w.opt_i64(p.last_ts);
+    w.u32(p.last_seq);
+    w.opt_i64(p.first_ts);
     w.opt_i64(state.checkpointed.map(|(n, _)| n as i64));
     w.opt_i64(state.checkpointed.map(|(_, ts)| ts));
     let d = &state.drift;
@@ -409,10 +410,15 @@ pub fn decode(bytes: &[u8], cfg: &Config) -> Decoded<State> {
     }
     let shrink = r.f64()?;
     let label_mean = r.f64()?;
-    let (n_ticks, n_labels, n_duplicates, n_late) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
-    let last_ts = r.opt_i64()?;
-    let last_seq = r.u32()?;
-    let first_ts = r.opt_i64()?;
+    let progress = Progress {
+        n_ticks: r.u64()?,
+        n_labels: r.u64()?,
+        n_duplicates: r.u64()?,
+        n_late: r.u64()?,
+        last_ts: r.opt_i64()?,
+        last_seq: r.u32()?,
+        first_ts: r.opt_i64()?,
+    };
     let checkpoint_labels = r.opt_i64()?;
     let checkpoint_ts = r.opt_i64()?;
     let checkpointed = checkpoint_labels.zip(checkpoint_ts).map(|(n, ts)| (n as u64, ts));
@@ -439,13 +445,7 @@ pub fn decode(bytes: &[u8], cfg: &Config) -> Decoded<State> {
     state.selected = selected;
     state.shrink = shrink;
     state.label_mean = label_mean;
-    state.n_ticks = n_ticks;
-    state.n_labels = n_labels;
-    state.n_duplicates = n_duplicates;
-    state.n_late = n_late;
-    state.last_ts = last_ts;
-    state.last_seq = last_seq;
-    state.first_ts = first_ts;
+    state.progress = progress;
     state.checkpointed = checkpointed;
     state.drift = DriftMonitor { errors, inputs, prediction, biased, seen };
     state.boosted = boosted;

@@ -124,6 +124,20 @@ pub struct DriftMonitor {
     pub seen: u64,
 }
 
+/// How far a symbol's stream has got: what it counted and the last tick's identity (read by
+/// the shells' checkpoints and logs, so Python sees it as one read-only object).
+#[pyo3::pyclass(frozen, get_all, module = "tickcast._core")]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub n_ticks: u64,
+    pub n_labels: u64,
+    pub n_duplicates: u64,
+    pub n_late: u64,
+    pub last_ts: Option<i64>,
+    pub last_seq: u32,
+    pub first_ts: Option<i64>,
+}
+
 #[derive(Clone, Debug)]
 pub struct State {
     pub features: Features,
@@ -135,13 +149,7 @@ pub struct State {
     pub selected: usize,
     pub shrink: f64,
     pub label_mean: f64,
-    pub n_ticks: u64,
-    pub n_labels: u64,
-    pub n_duplicates: u64,
-    pub n_late: u64,
-    pub last_ts: Option<i64>,
-    pub last_seq: u32,
-    pub first_ts: Option<i64>,
+    pub progress: Progress,
     pub checkpointed: Option<(u64, i64)>,
     pub drift: DriftMonitor,
     pub boosted: Vec<Option<(f64, u64)>>, // per model: its learning rate, and until which label
@@ -163,13 +171,7 @@ impl State {
             selected: 0,
             shrink: 0.0,
             label_mean: 0.0,
-            n_ticks: 0,
-            n_labels: 0,
-            n_duplicates: 0,
-            n_late: 0,
-            last_ts: None,
-            last_seq: 0,
-            first_ts: None,
+            progress: Progress::default(),
             checkpointed: None,
             drift: DriftMonitor {
                 errors: (0..=n).map(|_| PageHinkley::new()).collect(),
@@ -196,21 +198,21 @@ impl State {
     pub fn step(
         &mut self, cfg: &Config, tick: &TickFields, ext: &mut dyn Externals, out: &mut Outputs,
     ) -> Status {
-        if let Some(last) = self.last_ts {
-            if tick.ts < last || (tick.ts == last && tick.seq < self.last_seq) {
-                self.n_late += 1;
+        if let Some(last) = self.progress.last_ts {
+            if tick.ts < last || (tick.ts == last && tick.seq < self.progress.last_seq) {
+                self.progress.n_late += 1;
                 return Status::Late;
             }
-            if tick.ts == last && tick.seq == self.last_seq {
-                self.n_duplicates += 1;
+            if tick.ts == last && tick.seq == self.progress.last_seq {
+                self.progress.n_duplicates += 1;
                 return Status::Duplicate;
             }
         } else {
-            self.first_ts = Some(tick.ts);
+            self.progress.first_ts = Some(tick.ts);
         }
-        self.last_ts = Some(tick.ts);
-        self.last_seq = tick.seq;
-        self.n_ticks += 1;
+        self.progress.last_ts = Some(tick.ts);
+        self.progress.last_seq = tick.seq;
+        self.progress.n_ticks += 1;
         let mut x = std::mem::take(&mut self.x);
         self.features.update(tick, &mut x);
         self.on_features(cfg, &x);
@@ -224,7 +226,7 @@ impl State {
         }
         self.forecast(cfg, tick, &z, sigma, ext, out);
         self.z = z;
-        if self.n_ticks % cfg.metrics_every == 0 {
+        if self.progress.n_ticks % cfg.metrics_every == 0 {
             self.metric_rows(cfg, tick.ts, out);
             self.drift_checks(cfg, tick.ts, out);
         }
@@ -274,7 +276,7 @@ impl State {
                 realised: y,
             });
         }
-        if sigma > 0.0 && self.n_ticks > cfg.warmup {
+        if sigma > 0.0 && self.progress.n_ticks > cfg.warmup {
             let u = (y / sigma).clamp(-U_CLIP, U_CLIP);
             for (i, model) in self.models.iter_mut().enumerate() {
                 match model {
@@ -283,10 +285,10 @@ impl State {
                 }
             }
         }
-        self.n_labels += 1;
-        self.label_mean += (y - self.label_mean) / self.n_labels as f64;
+        self.progress.n_labels += 1;
+        self.label_mean += (y - self.label_mean) / self.progress.n_labels as f64;
         self.end_boosts();
-        if self.n_labels % cfg.block == 0 {
+        if self.progress.n_labels % cfg.block == 0 {
             self.select(cfg);
         }
     }
@@ -308,7 +310,7 @@ impl State {
         }
         match self.models[i].optimizer_mut() {
             Some(optimizer) => {
-                self.boosted[i] = Some((optimizer.lr(), self.n_labels + cfg.drift.boost_labels));
+                self.boosted[i] = Some((optimizer.lr(), self.progress.n_labels + cfg.drift.boost_labels));
                 optimizer.set_lr(optimizer.lr() * cfg.drift.boost);
                 Reaction::BoostLr
             }
@@ -319,7 +321,7 @@ impl State {
     fn end_boosts(&mut self) {
         for i in 0..self.boosted.len() {
             if let Some((lr, until)) = self.boosted[i] {
-                if self.n_labels >= until {
+                if self.progress.n_labels >= until {
                     if let Some(optimizer) = self.models[i].optimizer_mut() {
                         optimizer.set_lr(lr);
                     }
@@ -483,7 +485,7 @@ impl State {
         self.boosted = chosen
             .boosted
             .iter()
-            .map(|b| b.map(|(lr, until)| (lr, self.n_labels + until.saturating_sub(chosen.n_labels))))
+            .map(|b| b.map(|(lr, until)| (lr, self.progress.n_labels + until.saturating_sub(chosen.progress.n_labels))))
             .collect();
     }
 

@@ -25,7 +25,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use config::{Config, Detector, DriftConfig, ModelConfig, ModelKind, OptimizerSpec, Reaction};
 use features::TickFields;
-use learner::{Externals, NoExternals, Outputs, State, Status};
+use learner::{Externals, NoExternals, Outputs, Progress, State, Status};
 use models::Loss;
 
 fn get<'py, T: FromPyObject<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
@@ -284,33 +284,10 @@ impl SymbolCore {
         ]))
     }
 
+    /// How far the stream has got (counts and the last tick's identity).
     #[getter]
-    fn n_ticks(&self) -> u64 {
-        self.state.n_ticks
-    }
-    #[getter]
-    fn n_labels(&self) -> u64 {
-        self.state.n_labels
-    }
-    #[getter]
-    fn n_duplicates(&self) -> u64 {
-        self.state.n_duplicates
-    }
-    #[getter]
-    fn n_late(&self) -> u64 {
-        self.state.n_late
-    }
-    #[getter]
-    fn last_ts(&self) -> Option<i64> {
-        self.state.last_ts
-    }
-    #[getter]
-    fn last_seq(&self) -> u32 {
-        self.state.last_seq
-    }
-    #[getter]
-    fn first_ts(&self) -> Option<i64> {
-        self.state.first_ts
+    fn progress(&self) -> Progress {
+        self.state.progress
     }
     /// The index of the model whose forecast is served.
     #[getter]
@@ -777,12 +754,13 @@ impl Batch {
 /// Whether a checkpoint of the state is due: `every_labels` learned ticks or `every_ms` of
 /// event time since the last one (or the first tick); 0 turns a trigger off.
 fn checkpoint_due(state: &State, every_labels: u64, every_ms: i64) -> bool {
-    let (Some(last_ts), Some(first_ts)) = (state.last_ts, state.first_ts) else { return false };
-    if state.n_labels == 0 {
+    let p = &state.progress;
+    let (Some(last_ts), Some(first_ts)) = (p.last_ts, p.first_ts) else { return false };
+    if p.n_labels == 0 {
         return false;
     }
     let (labels, ts) = state.checkpointed.unwrap_or((0, first_ts));
-    (every_labels > 0 && state.n_labels - labels >= every_labels)
+    (every_labels > 0 && p.n_labels - labels >= every_labels)
         || (every_ms > 0 && last_ts - ts >= every_ms)
 }
 
@@ -994,6 +972,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Spec>()?;
     m.add_class::<SymbolCore>()?;
     m.add_class::<Batch>()?;
+    m.add_class::<Progress>()?;
     m.add_function(wrap_pyfunction!(step_batch, m)?)?;
     m.add_function(wrap_pyfunction!(pooled, m)?)?;
     Ok(())

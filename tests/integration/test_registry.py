@@ -96,7 +96,7 @@ def test_a_version_loaded_back_forecasts_exactly_as_the_live_learner_did(
     config = CoreConfig(min_outcomes=30, metrics_every=50)
     state = restore(registry.load_bytes("SYN001", middle.version), config)
     assert isinstance(state, SymbolState)
-    assert state.last_ts == middle.ts
+    assert state.progress.last_ts == middle.ts
     later = [t for t in map(parse_tick, records) if t.symbol == "SYN001" and t.ts > middle.ts]
     replayed_forecasts = [f for tick in later for f in state.step(tick).forecasts]
     live = [f for f in memory.forecasts if f.symbol == "SYN001" and f.ts > middle.ts]
@@ -172,7 +172,7 @@ def test_a_moved_champion_is_queued_for_the_hot_path_to_adopt(tmp_path: Path) ->
         assert watcher.wait_warm(30)
         warm = watcher.warm_state("SYN000")
         assert warm is not None
-        assert restore(warm[1], CoreConfig()).n_labels == 2 * EVERY
+        assert restore(warm[1], CoreConfig()).progress.n_labels == 2 * EVERY
         assert watcher.take_adoptions() == []  # nothing moved yet
         Registry(uri).promote("SYN000", 1)
         deadline = time.monotonic() + 20
@@ -180,7 +180,10 @@ def test_a_moved_champion_is_queued_for_the_hot_path_to_adopt(tmp_path: Path) ->
         while not adoptions and time.monotonic() < deadline:
             time.sleep(0.1)
             adoptions = watcher.take_adoptions()
-        moved = [(a.symbol, a.version, restore(a.state, CoreConfig()).n_labels) for a in adoptions]
+        moved = [
+            (a.symbol, a.version, restore(a.state, CoreConfig()).progress.n_labels)
+            for a in adoptions
+        ]
         assert moved == [("SYN000", 1, EVERY)]
     finally:
         watcher.close(timeout=5)

@@ -64,7 +64,7 @@ def test_a_tick_far_ahead_of_the_clock_is_a_dead_letter_and_moves_no_clock() -> 
     [letter] = pipeline.take().dead_letters
     assert letter.code == "ahead_of_clock"
     assert "ahead of this process's clock" in letter.reason
-    assert pipeline.states["AAPL"].last_ts == now_ms - 1000  # the clock did not jump ahead
+    assert pipeline.states["AAPL"].progress.last_ts == now_ms - 1000  # the clock did not jump ahead
 
 
 def test_a_little_ahead_of_the_clock_is_accepted() -> None:

@@ -33,12 +33,13 @@ class CheckpointPolicy:
             raise ConfigError("checkpoint cadence must not be negative")
 
     def due(self, state: SymbolState) -> bool:
-        if state.n_labels == 0 or state.last_ts is None or state.first_ts is None:
+        p = state.progress
+        if p.n_labels == 0 or p.last_ts is None or p.first_ts is None:
             return False
-        labels, ts = state.checkpointed or (0, state.first_ts)
-        if self.every_labels and state.n_labels - labels >= self.every_labels:
+        labels, ts = state.checkpointed or (0, p.first_ts)
+        if self.every_labels and p.n_labels - labels >= self.every_labels:
             return True
-        return bool(self.every_s) and state.last_ts - ts >= self.every_s * 1000
+        return bool(self.every_s) and p.last_ts - ts >= self.every_s * 1000
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ def take(state: SymbolState, *, moves_aliases: bool = True) -> Checkpoint:
 
     ``moves_aliases``: whether the registry may move the aliases live workers follow for this
     checkpoint (a live worker's do; a replay's or backtest's do only when asked)."""
-    assert state.last_ts is not None, "a checkpoint needs a tick"
-    state.checkpointed = (state.n_labels, state.last_ts)
+    assert state.progress.last_ts is not None, "a checkpoint needs a tick"
+    state.checkpointed = (state.progress.n_labels, state.progress.last_ts)
     advantage, _ = state.core.served_evidence()
     rolling = state.summary("rolling")[SERVED]
     config = state.config
@@ -93,8 +94,8 @@ def take(state: SymbolState, *, moves_aliases: bool = True) -> Checkpoint:
         params.update({f"{spec.name}.{key}": str(value) for key, value in spec.params})
     return Checkpoint(
         symbol=state.symbol,
-        ts=state.last_ts,
-        n_labels=state.n_labels,
+        ts=state.progress.last_ts,
+        n_labels=state.progress.n_labels,
         selected=state.selected_name,
         runner_up=state.runner_up_name,
         served_mae_ratio=_finite(rolling.get("mae_ratio_vs_random_walk")),

@@ -84,7 +84,7 @@ class SymbolState:
         return self.config.forecasters
 
     def __getattr__(self, name: str) -> Any:
-        # n_ticks, n_labels, n_duplicates, n_late, last_ts, last_seq, first_ts, selected,
+        # progress (counts and the last tick), selected,
         # runner_up, shrink, checkpointed, boosted, learning_rates, interval_quantiles
         return getattr(self.core, name)
 

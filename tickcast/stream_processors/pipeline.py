@@ -230,7 +230,7 @@ class Pipeline:
                 exc.reason,
             )
             return None
-        log.info("recovered %s at event time %s", symbol, state.last_ts)
+        log.info("recovered %s at event time %s", symbol, state.progress.last_ts)
         return state
 
     def _warm(self, symbol: str) -> SymbolState | None:
@@ -256,7 +256,7 @@ class Pipeline:
             "warm start of %s from registry version %d (learned up to event time %s)",
             symbol,
             version,
-            chosen.last_ts,
+            chosen.progress.last_ts,
         )
         return state
 
@@ -292,7 +292,8 @@ class Pipeline:
         if self.registry is None:
             return
         for state in self.states.states.values():
-            if state.n_labels and state.checkpointed != (state.n_labels, state.last_ts):
+            p = state.progress
+            if p.n_labels and state.checkpointed != (p.n_labels, p.last_ts):
                 self.registry.submit(take(state, moves_aliases=self.moves_aliases))
 
     def reject(self, message: Any, reason: str, code: RejectCode) -> None:

@@ -67,7 +67,7 @@ def test_the_codec_header_names_format_and_configuration(config: CoreConfig) -> 
     data = encode_state(stepped(make_ticks(50, symbols=1), config))
     magic, version, _ = HEADER.unpack_from(data)
     assert (magic, version) == (b"TKST", 2)
-    assert decode_state(data, config).n_ticks == 50
+    assert decode_state(data, config).progress.n_ticks == 50
     assert len(data) <= 8 * 1024  # the default model set's state, compressed
 
 
@@ -112,7 +112,10 @@ def test_adopting_takes_what_was_learned_and_keeps_the_data_state(config: CoreCo
         live.step(tick)
     adopt_learned(live, old)
     assert live.interval_quantiles == old.interval_quantiles  # the calibration came over
-    assert (live.n_labels, live.last_ts) == (599, ticks[599].ts)  # the stream goes on
+    assert (live.progress.n_labels, live.progress.last_ts) == (
+        599,
+        ticks[599].ts,
+    )  # the stream goes on
     assert live.summary()["random_walk"]["n"] == 599  # its own metrics stayed
     moved_on = stepped(ticks[:600], config)
     step = ticks[600]
@@ -150,11 +153,11 @@ def test_adopting_carries_a_learning_rate_boost_for_the_labels_it_had_left(
         if any(old.boosted):
             break
     i, (base_lr, until) = next((i, b) for i, b in enumerate(old.boosted) if b)
-    left = until - old.n_labels
+    left = until - old.progress.n_labels
     assert old.learning_rates[i] == pytest.approx(3 * base_lr)
     live = stepped(make_ticks(200, symbols=1), boosting)
     adopt_learned(live, old)
-    assert live.boosted[i] == (base_lr, live.n_labels + left)
+    assert live.boosted[i] == (base_lr, live.progress.n_labels + left)
     assert live.learning_rates[i] == pytest.approx(3 * base_lr)
     for tick in make_ticks(200 + left + 1, symbols=1)[200:]:
         live.step(tick)  # the labels it had left: the boost has ended

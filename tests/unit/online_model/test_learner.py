@@ -76,8 +76,8 @@ def test_duplicate_and_late_ticks_are_counted_and_not_learned(config: CoreConfig
     dirty, dirty_states = run(noisy, config)
     assert dirty == clean
     states = list(dirty_states)
-    assert sum(s.n_duplicates for s in states) == 40
-    assert sum(s.n_late for s in states) == 23
+    assert sum(s.progress.n_duplicates for s in states) == 40
+    assert sum(s.progress.n_late for s in states) == 23
     for clean_state, dirty_state in zip(clean_states, dirty_states, strict=True):
         assert repr(clean_state.summary()) == repr(dirty_state.summary())  # nothing learned twice
 
@@ -140,7 +140,7 @@ def test_two_ticks_in_one_millisecond_are_both_forecast_and_a_repeat_is_not(
     assert {(f.ts, f.seq) for f in result.forecasts} == {(second.ts, 1)}
     assert state.step(second).status == "duplicate"  # re-delivered
     assert state.step(first).status == "late"  # behind the (ts, seq) position
-    assert state.n_duplicates == state.n_late == 1
+    assert state.progress.n_duplicates == state.progress.n_late == 1
 
 
 def test_adjusted_r2_charges_each_model_the_inputs_it_fits(config: CoreConfig) -> None:
