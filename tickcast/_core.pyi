@@ -38,7 +38,7 @@ class Progress:
     first_ts: Final[int | None]
 
 class SymbolCore:
-    def __init__(self, spec: Spec, externals: Any = None) -> None: ...
+    def __init__(self, spec: Spec, externals: Any = None, seed: int = 0) -> None: ...
     def step(
         self, tick: _Tick
     ) -> tuple[int, list[ForecastRow], list[OutcomeRow], list[MetricRow], list[DriftRow]]: ...
@@ -50,6 +50,7 @@ class SymbolCore:
     checkpointed: tuple[int, int] | None
     boosted: Final[list[tuple[float, int] | None]]
     learning_rates: Final[list[float | None]]
+    gradient_norms: Final[list[list[float] | None]]
     interval_quantiles: Final[list[float]]
     def inputs(self) -> list[int]: ...
     def summaries(self, window: str) -> list[dict[str, Any]]: ...

@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 MAGIC = b"TKST"
-FORMAT_VERSION = 2  # payload: LZ4 of (symbol, the compiled state's bytes, River parts pickled)
+FORMAT_VERSION = 3  # 3: metric sums carry log loss. Payload: LZ4 of (symbol, the compiled
+# state's bytes, River parts pickled)
 HEADER = struct.Struct(">4sH16s")
 PARTS = struct.Struct("<HI")  # the symbol's and the compiled state's lengths
 PICKLE_PROTOCOL = 5

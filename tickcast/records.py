@@ -171,6 +171,7 @@ class MetricRow:
     recall: float
     f1: float
     roc_auc: float
+    log_loss: float
 
 
 ConceptDetector = Literal["page_hinkley", "adwin"]  # the concept-drift check's choice

@@ -4,7 +4,8 @@ A transient failure (:class:`~tickcast.exceptions.TransientWriteError`, or any e
 raises that it did not class as permanent) waits and is tried again, the wait doubling up to a
 cap; one that goes on for ``give_up_s`` counts as permanent. A
 :class:`~tickcast.exceptions.PermanentWriteError` is raised at once: retrying would only
-repeat it.
+repeat it. So is a defect in the write itself (a missing key, a wrong type): an outage
+passes, a bug does not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from tickcast.exceptions import PermanentWriteError
 __all__ = ["Backoff", "retry"]
 
 log = logging.getLogger(__name__)
+
+DEFECTS = (LookupError, TypeError, AttributeError, NameError, AssertionError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ async def retry(what: str, write: Callable[[], Awaitable[None]], backoff: Backof
             return
         except PermanentWriteError:
             raise
+        except DEFECTS as exc:
+            raise PermanentWriteError(f"writing {what} fails on a defect: {exc!r}") from exc
         except Exception as exc:  # down, slow, busy: wait and try again
             failing_for = time.monotonic() - started
             if failing_for + delay > backoff.give_up_s:

@@ -11,6 +11,7 @@ use crate::intervals::Tracker;
 use crate::learner::{DriftMonitor, Pending, Prediction, Progress, State};
 use crate::metrics::{Metrics, Sums};
 use crate::models::{Direction, Linear, Model, Optimizer, Scaler};
+use crate::network::Mlp;
 use crate::stats::{Ewma, Rolling};
 
 pub struct Writer {
@@ -177,6 +178,13 @@ fn put_model(w: &mut Writer, m: &Model) {
             w.f64s(&direction.linear.weights);
             put_optimizer(w, &direction.linear.optimizer);
         }
+        Model::Mlp(mlp) => {
+            w.u64(mlp.seed);
+            w.u64(mlp.steps);
+            w.f64s(&mlp.params);
+            w.f64s(&mlp.grad_norms);
+            put_optimizer(w, &mlp.optimizer);
+        }
     }
 }
 
@@ -197,6 +205,14 @@ fn get_model(r: &mut Reader, template: &Model, width: usize) -> Decoded<Model> {
                 ..direction.linear.clone()
             },
         }),
+        Model::Mlp(mlp) => Model::Mlp(Box::new(Mlp {
+            seed: r.u64()?,
+            steps: r.u64()?,
+            params: r.f64s_of(mlp.n_params(), "a network")?,
+            grad_norms: r.f64s_of(mlp.grad_norms.len(), "a network's gradient norms")?,
+            optimizer: get_optimizer(r, &mlp.optimizer)?,
+            ..(**mlp).clone()
+        })),
     })
 }
 
@@ -204,6 +220,7 @@ fn put_sums(w: &mut Writer, s: &Sums) {
     for v in [
         s.w, s.w2, s.abs_err, s.sq_err, s.err, s.y, s.y2, s.sq_err_mean, s.abs_rw, s.gain,
         s.gain2, s.hits, s.yhat_y, s.yhat2, s.winkler, s.covered, s.tp, s.fp, s.fn_, s.tn,
+        s.log_loss,
     ] {
         w.f64(v);
     }
@@ -212,17 +229,17 @@ fn put_sums(w: &mut Writer, s: &Sums) {
 }
 
 fn get_sums(r: &mut Reader) -> Decoded<Sums> {
-    let mut v = [0.0; 20];
+    let mut v = [0.0; 21];
     for x in v.iter_mut() {
         *x = r.f64()?;
     }
     let [w, w2, abs_err, sq_err, err, y, y2, sq_err_mean, abs_rw, gain, gain2, hits, yhat_y,
-         yhat2, winkler, covered, tp, fp, fn_, tn] = v;
+         yhat2, winkler, covered, tp, fp, fn_, tn, log_loss] = v;
     let pos_bins = r.f64s_of(crate::metrics::AUC_BINS, "AUC bins")?;
     let neg_bins = r.f64s_of(crate::metrics::AUC_BINS, "AUC bins")?;
     Ok(Sums {
         w, w2, abs_err, sq_err, err, y, y2, sq_err_mean, abs_rw, gain, gain2, hits, yhat_y,
-        yhat2, winkler, covered, tp, fp, fn_, tn, pos_bins, neg_bins,
+        yhat2, winkler, covered, tp, fp, fn_, tn, log_loss, pos_bins, neg_bins,
     })
 }
 

@@ -2,6 +2,7 @@
 //! stay there, in `tickcast.online_model.spec`; this is the resolved, typed form).
 
 use crate::models::{Direction, Linear, Loss, Model, Optimizer};
+use crate::network::{Activation, Head, Mlp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reaction {
@@ -86,8 +87,26 @@ pub enum ModelKind {
     RandomWalk,
     Mean,
     Linear { loss: Loss, optimizer: OptimizerSpec, l1: f64, l2: f64, huber_delta: f64, clip: f64 },
-    Direction { optimizer: OptimizerSpec, l2: f64 },
+    Direction { optimizer: OptimizerSpec, l1: f64, l2: f64 },
+    Mlp(MlpSpec),
     External { n_inputs: usize },
+}
+
+#[derive(Clone, Debug)]
+pub struct MlpSpec {
+    pub hidden: Vec<usize>,
+    pub activations: Vec<Activation>, // one per hidden layer
+    pub head: Head,
+    pub dropout: f64,
+    pub l1: f64,
+    pub l2: f64,
+    pub clip: f64,
+    pub optimizer: OptimizerSpec,
+}
+
+/// A 64-bit hash of a text (FNV-1a): the network's initial weights follow from its fingerprint.
+pub fn text_seed(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[derive(Clone, Debug)]
@@ -114,17 +133,24 @@ impl ModelConfig {
                     weights: vec![0.0; width + 1],
                 })
             }
-            ModelKind::Direction { optimizer, l2 } => Model::Direction(Direction {
+            ModelKind::Direction { optimizer, l1, l2 } => Model::Direction(Direction {
                 linear: Linear {
                     loss: Loss::Squared,
                     optimizer: optimizer.build(),
-                    l1: 0.0,
+                    l1: *l1,
                     l2: *l2,
                     huber_delta: 1.345,
                     clip: 10.0,
                     weights: vec![0.0; width + 1],
                 },
             }),
+            ModelKind::Mlp(m) => {
+                let sizes = [vec![width], m.hidden.clone(), vec![1]].concat();
+                Model::Mlp(Box::new(Mlp::new(
+                    sizes, m.activations.clone(), m.head, m.dropout, m.l1, m.l2, m.clip,
+                    m.optimizer.build(), text_seed(&self.fingerprint),
+                )))
+            }
             ModelKind::External { n_inputs } => Model::External { n_inputs: *n_inputs },
         }
     }

@@ -187,6 +187,24 @@ impl State {
         }
     }
 
+    /// Seed the networks' dropout masks (from the symbol: replays draw the same masks).
+    pub fn seed_dropout(&mut self, seed: u64) {
+        for model in &mut self.models {
+            if let Model::Mlp(mlp) = model {
+                mlp.seed = seed;
+            }
+        }
+    }
+
+    fn dropout_seed(&self) -> u64 {
+        self.models.iter().find_map(|m| if let Model::Mlp(mlp) = m { Some(mlp.seed) } else { None }).unwrap_or(0)
+    }
+
+    /// Per model: each layer's average gradient norm (the output layer last), for networks.
+    pub fn gradient_norms(&self) -> Vec<Option<Vec<f64>>> {
+        self.models.iter().map(|m| if let Model::Mlp(mlp) = m { Some(mlp.grad_norms.clone()) } else { None }).collect()
+    }
+
     /// The scratch buffers are not part of the state: rebuilt after decoding.
     pub fn with_scratch(mut self, cfg: &Config) -> Self {
         self.x = vec![0.0; cfg.width];
@@ -477,8 +495,10 @@ impl State {
     /// Serve what `chosen` learned from now on, keeping this state's data state (features,
     /// pending forecasts, metrics, drift references, event-time position).
     pub fn adopt_learned(&mut self, chosen: &State) {
+        let seed = self.dropout_seed();
         self.scaler = chosen.scaler.clone();
         self.models = chosen.models.clone();
+        self.seed_dropout(seed);
         self.intervals = chosen.intervals.clone();
         self.selected = chosen.selected;
         self.shrink = chosen.shrink;

@@ -14,6 +14,7 @@ mod intervals;
 mod learner;
 mod metrics;
 mod models;
+mod network;
 mod stats;
 
 use std::fmt::Write;
@@ -23,9 +24,11 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
-use config::{Config, Detector, DriftConfig, ModelConfig, ModelKind, OptimizerSpec, Reaction};
+use config::{Config, Detector, DriftConfig, MlpSpec, ModelConfig, ModelKind, OptimizerSpec, Reaction};
+use network::{Activation, Head};
 use features::TickFields;
 use learner::{Externals, NoExternals, Outputs, Progress, State, Status};
+use metrics::METRIC_NAMES;
 use models::Loss;
 
 fn get<'py, T: FromPyObject<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
@@ -49,25 +52,59 @@ fn optimizer_spec(d: &Bound<'_, PyDict>) -> PyResult<OptimizerSpec> {
     })
 }
 
+fn loss(d: &Bound<'_, PyDict>) -> PyResult<Loss> {
+    Ok(match get::<String>(d, "loss")?.as_str() {
+        "squared" => Loss::Squared,
+        "absolute" => Loss::Absolute,
+        "huber" => Loss::Huber,
+        other => return Err(PyValueError::new_err(format!("unknown loss {other:?}"))),
+    })
+}
+
+fn activation(name: &str) -> PyResult<Activation> {
+    Ok(match name {
+        "linear" => Activation::Linear,
+        "relu" => Activation::Relu,
+        "tanh" => Activation::Tanh,
+        "sigmoid" => Activation::Sigmoid,
+        "elu" => Activation::Elu,
+        other => return Err(PyValueError::new_err(format!("unknown activation {other:?}"))),
+    })
+}
+
 fn model_config(d: &Bound<'_, PyDict>) -> PyResult<ModelConfig> {
     let kind: String = get(d, "kind")?;
     let kind = match kind.as_str() {
         "random_walk" => ModelKind::RandomWalk,
         "mean" => ModelKind::Mean,
         "linear" => ModelKind::Linear {
-            loss: match get::<String>(d, "loss")?.as_str() {
-                "squared" => Loss::Squared,
-                "absolute" => Loss::Absolute,
-                "huber" => Loss::Huber,
-                other => return Err(PyValueError::new_err(format!("unknown loss {other:?}"))),
-            },
+            loss: loss(d)?,
             optimizer: optimizer_spec(d)?,
             l1: get(d, "l1")?,
             l2: get(d, "l2")?,
             huber_delta: get(d, "huber_delta")?,
             clip: get(d, "clip")?,
         },
-        "direction" => ModelKind::Direction { optimizer: optimizer_spec(d)?, l2: get(d, "l2")? },
+        "direction" => ModelKind::Direction {
+            optimizer: optimizer_spec(d)?, l1: get(d, "l1")?, l2: get(d, "l2")?,
+        },
+        "mlp" => ModelKind::Mlp(MlpSpec {
+            hidden: get(d, "hidden")?,
+            activations: get::<Vec<String>>(d, "activations")?
+                .iter()
+                .map(|a| activation(a))
+                .collect::<PyResult<_>>()?,
+            head: match get::<String>(d, "target")?.as_str() {
+                "return" => Head::Return { loss: loss(d)?, huber_delta: get(d, "huber_delta")? },
+                "direction" => Head::Direction,
+                other => return Err(PyValueError::new_err(format!("unknown target {other:?}"))),
+            },
+            dropout: get(d, "dropout")?,
+            l1: get(d, "l1")?,
+            l2: get(d, "l2")?,
+            clip: get(d, "clip")?,
+            optimizer: optimizer_spec(d)?,
+        }),
         "external" => ModelKind::External { n_inputs: get(d, "n_inputs")? },
         other => return Err(PyValueError::new_err(format!("unknown model kind {other:?}"))),
     };
@@ -241,9 +278,11 @@ fn summary_dict<'py>(py: Python<'py>, values: &[(&'static str, f64)]) -> PyResul
 #[pymethods]
 impl SymbolCore {
     #[new]
-    #[pyo3(signature = (spec, externals=None))]
-    fn new(spec: &Spec, externals: Option<PyObject>) -> Self {
-        SymbolCore { cfg: spec.cfg.clone(), state: State::new(&spec.cfg), externals }
+    #[pyo3(signature = (spec, externals=None, seed=0))]
+    fn new(spec: &Spec, externals: Option<PyObject>, seed: u64) -> Self {
+        let mut state = State::new(&spec.cfg);
+        state.seed_dropout(seed);
+        SymbolCore { cfg: spec.cfg.clone(), state, externals }
     }
 
     /// Step one tick; returns (status, forecasts, outcomes, metric rows, drift events) as
@@ -316,14 +355,15 @@ impl SymbolCore {
     fn boosted(&self) -> Vec<Option<(f64, u64)>> {
         self.state.boosted.clone()
     }
+    /// Per model: each layer's average gradient norm, the output layer last (networks only).
+    #[getter]
+    fn gradient_norms(&self) -> Vec<Option<Vec<f64>>> {
+        self.state.gradient_norms()
+    }
     /// The current learning rate of each model that has one (None for the others).
     #[getter]
     fn learning_rates(&self) -> Vec<Option<f64>> {
-        self.state.models.iter().map(|m| match m {
-            models::Model::Linear(l) => Some(l.optimizer.lr()),
-            models::Model::Direction(d) => Some(d.linear.optimizer.lr()),
-            _ => None,
-        }).collect()
+        self.state.models.iter().map(|m| m.optimizer().map(|o| o.lr())).collect()
     }
     /// The intervals' current half-widths in volatility units, per forecaster.
     #[getter]
@@ -409,14 +449,8 @@ struct Batch {
     with_messages: bool, // whether the forecasts topic's messages are written (a topic reads them)
 }
 
-/// The model_metrics columns after (symbol, ts, model, window, based_on), in order.
 /// The served forecast's name among the forecasters (tickcast.online_model.SERVED).
 const SERVED: &str = "served";
-
-const METRIC_NAMES: [&str; 16] = [
-    "n", "mae", "mse", "rmse", "r2", "adj_r2", "r2_oos", "mae_ratio_vs_random_walk", "hit_rate",
-    "coverage", "interval_score", "bias", "precision", "recall", "f1", "roc_auc",
-];
 
 fn json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');

@@ -10,10 +10,19 @@
 //! forecast whose sign matches the realised return, a zero forecast or a zero return counting
 //! half; the direction metrics (precision, recall, F1, ROC AUC) read P(up) > 0.5 as "up" and
 //! leave out outcomes whose return is exactly zero; ROC AUC is estimated from a histogram of
-//! logit P(up) in 32 bins over [-2, 2] (the backtest report computes it exactly).
+//! logit P(up) in 32 bins over [-2, 2] (the backtest report computes it exactly); log loss is
+//! the mean cross-entropy of P(up) over the same outcomes.
 
 pub const AUC_BINS: usize = 32;
+
+/// The model_metrics columns after (symbol, ts, model, window, based_on), in order: the names
+/// of a summary's values.
+pub const METRIC_NAMES: [&str; 17] = [
+    "n", "mae", "mse", "rmse", "r2", "adj_r2", "r2_oos", "mae_ratio_vs_random_walk", "hit_rate",
+    "coverage", "interval_score", "bias", "precision", "recall", "f1", "roc_auc", "log_loss",
+];
 const LOGIT_SPAN: f64 = 2.0;
+const LOG_LOSS_FLOOR: f64 = 1e-6; // a certain, wrong P(up) costs -ln(1e-6), not infinity
 
 /// One scored outcome of one forecaster.
 #[derive(Clone, Copy, Debug)]
@@ -48,6 +57,7 @@ pub struct Sums {
     pub fp: f64,
     pub fn_: f64,
     pub tn: f64,
+    pub log_loss: f64, // the cross-entropy of P(up) and the realised direction, summed
     pub pos_bins: Vec<f64>,
     pub neg_bins: Vec<f64>,
 }
@@ -127,6 +137,8 @@ impl Sums {
             (false, true) => self.fn_ += 1.0,
             (false, false) => self.tn += 1.0,
         }
+        let p = s.p_up.clamp(LOG_LOSS_FLOOR, 1.0 - LOG_LOSS_FLOOR);
+        self.log_loss -= if up { p.ln() } else { (1.0 - p).ln() };
         let bins = if up { &mut self.pos_bins } else { &mut self.neg_bins };
         bins[auc_bin(s.p_up)] += 1.0;
     }
@@ -139,6 +151,7 @@ impl Sums {
             &mut self.sq_err_mean, &mut self.abs_rw, &mut self.gain, &mut self.gain2,
             &mut self.hits, &mut self.yhat_y, &mut self.yhat2, &mut self.winkler,
             &mut self.covered, &mut self.tp, &mut self.fp, &mut self.fn_, &mut self.tn,
+            &mut self.log_loss,
         ] {
             *value *= d;
         }
@@ -169,6 +182,7 @@ impl Sums {
         self.fp += o.fp;
         self.fn_ += o.fn_;
         self.tn += o.tn;
+        self.log_loss += o.log_loss;
         for (a, b) in self.pos_bins.iter_mut().zip(&o.pos_bins) {
             *a += b;
         }
@@ -215,6 +229,7 @@ impl Sums {
         let sst = self.y2 - self.y * self.y / w;
         let r2 = if sst > 0.0 { 1.0 - self.sq_err / sst } else { nan };
         let dof = n - n_inputs as f64 - 1.0;
+        let directions = self.tp + self.fp + self.fn_ + self.tn;
         let precision = if self.tp + self.fp > 0.0 { self.tp / (self.tp + self.fp) } else { nan };
         let recall = if self.tp + self.fn_ > 0.0 { self.tp / (self.tp + self.fn_) } else { nan };
         let f1 = if precision + recall > 0.0 {
@@ -222,24 +237,26 @@ impl Sums {
         } else {
             nan
         };
-        vec![
-            ("n", n.round()),
-            ("mae", self.abs_err / w),
-            ("mse", self.sq_err / w),
-            ("rmse", (self.sq_err / w).sqrt()),
-            ("r2", r2),
-            ("adj_r2", if dof > 0.0 { 1.0 - (1.0 - r2) * (n - 1.0) / dof } else { nan }),
-            ("r2_oos", if self.sq_err_mean > 0.0 { 1.0 - self.sq_err / self.sq_err_mean } else { nan }),
-            ("mae_ratio_vs_random_walk", if self.abs_rw > 0.0 { self.abs_err / self.abs_rw } else { nan }),
-            ("hit_rate", self.hits / w),
-            ("coverage", self.covered / w),
-            ("interval_score", self.winkler / w),
-            ("bias", self.err / w),
-            ("precision", precision),
-            ("recall", recall),
-            ("f1", f1),
-            ("roc_auc", self.roc_auc()),
-        ]
+        let values = [
+            n.round(),
+            self.abs_err / w,
+            self.sq_err / w,
+            (self.sq_err / w).sqrt(),
+            r2,
+            if dof > 0.0 { 1.0 - (1.0 - r2) * (n - 1.0) / dof } else { nan },
+            if self.sq_err_mean > 0.0 { 1.0 - self.sq_err / self.sq_err_mean } else { nan },
+            if self.abs_rw > 0.0 { self.abs_err / self.abs_rw } else { nan },
+            self.hits / w,
+            self.covered / w,
+            self.winkler / w,
+            self.err / w,
+            precision,
+            recall,
+            f1,
+            self.roc_auc(),
+            if directions > 0.0 { self.log_loss / directions } else { nan },
+        ];
+        METRIC_NAMES.into_iter().zip(values).collect()
     }
 }
 

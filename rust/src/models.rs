@@ -6,6 +6,7 @@
 //! set (baselines, linear regression with any loss and optimiser, logistic direction) is here;
 //! opt-in models that River provides are external (called back in Python).
 
+use crate::network::Mlp;
 use crate::stats::normal_cdf;
 
 pub const EXPECTED_ABS_NORMAL: f64 = 0.797_884_560_802_865_4; // E|u| for a standard normal u
@@ -120,6 +121,26 @@ pub enum Loss {
     Huber,
 }
 
+/// -1, 0 or 1 (0 at 0, where L1's subgradient is taken as 0).
+pub fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// The loss's gradient with respect to the forecast, at error `err` = forecast - outcome.
+pub fn residual_gradient(loss: Loss, huber_delta: f64, err: f64) -> f64 {
+    match loss {
+        Loss::Squared => err,
+        Loss::Absolute => sign(err),
+        Loss::Huber => err.clamp(-huber_delta, huber_delta),
+    }
+}
+
 /// Online linear regression: squared, absolute or Huber loss, L1 and L2, any optimiser.
 #[derive(Clone, Debug)]
 pub struct Linear {
@@ -142,37 +163,17 @@ impl Linear {
         total
     }
 
-    fn residual_gradient(&self, u_hat: f64, u: f64) -> f64 {
-        let err = u_hat - u;
-        let grad = match self.loss {
-            Loss::Squared => err,
-            Loss::Absolute => {
-                if err > 0.0 {
-                    1.0
-                } else if err < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                }
-            }
-            Loss::Huber => err.clamp(-self.huber_delta, self.huber_delta),
-        };
-        grad.clamp(-self.clip, self.clip)
+    fn learn(&mut self, z: &[f64], u: f64, grads: &mut Vec<f64>) {
+        let g = residual_gradient(self.loss, self.huber_delta, self.score(z) - u);
+        self.step(z, g.clamp(-self.clip, self.clip), grads);
     }
 
-    fn learn(&mut self, z: &[f64], u: f64, grads: &mut Vec<f64>) {
-        let g = self.residual_gradient(self.score(z), u);
+    /// One optimiser step for the loss's gradient `g` with respect to the score, L1 and L2 added.
+    fn step(&mut self, z: &[f64], g: f64, grads: &mut Vec<f64>) {
         let (l1, l2, w) = (self.l1, self.l2, &self.weights);
         grads.clear();
         for (i, zi) in z.iter().enumerate() {
-            let mut grad = g * zi;
-            if l1 != 0.0 || l2 != 0.0 {
-                grad += l2 * w[i];
-            }
-            if l1 != 0.0 {
-                grad += if w[i] > 0.0 { l1 } else if w[i] < 0.0 { -l1 } else { 0.0 };
-            }
-            grads.push(grad);
+            grads.push(g * zi + l2 * w[i] + l1 * sign(w[i]));
         }
         grads.push(g);
         self.optimizer.step(&mut self.weights, grads);
@@ -192,14 +193,9 @@ impl Direction {
     }
 
     fn learn(&mut self, z: &[f64], u: f64, grads: &mut Vec<f64>) {
+        // The log loss's gradient with respect to the score: p - [u > 0].
         let g = self.probability(z) - if u > 0.0 { 1.0 } else { 0.0 };
-        let (l2, w) = (self.linear.l2, &self.linear.weights);
-        grads.clear();
-        for (i, zi) in z.iter().enumerate() {
-            grads.push(g * zi + l2 * w[i]);
-        }
-        grads.push(g);
-        self.linear.optimizer.step(&mut self.linear.weights, grads);
+        self.linear.step(z, g, grads);
     }
 }
 
@@ -211,6 +207,7 @@ pub enum Model {
     Mean { n: u64, mean: f64 },
     Linear(Linear),
     Direction(Direction),
+    Mlp(Box<Mlp>),
     External { n_inputs: usize },
 }
 
@@ -220,6 +217,7 @@ impl Model {
         match self {
             Model::RandomWalk | Model::Mean { .. } => 0,
             Model::Linear(_) | Model::Direction(_) => width,
+            Model::Mlp(mlp) => mlp.n_params(),
             Model::External { n_inputs } => *n_inputs,
         }
     }
@@ -237,6 +235,7 @@ impl Model {
                 let u_hat = (2.0 * direction.probability(z) - 1.0) * EXPECTED_ABS_NORMAL;
                 (u_hat, 0.5 + u_hat / (2.0 * EXPECTED_ABS_NORMAL))
             }
+            Model::Mlp(mlp) => mlp.predict(z),
             Model::External { .. } => unreachable!("external models are called in Python"),
         }
     }
@@ -250,6 +249,16 @@ impl Model {
             }
             Model::Linear(linear) => linear.learn(z, u, grads),
             Model::Direction(direction) => direction.learn(z, u, grads),
+            Model::Mlp(mlp) => mlp.learn(z, u, grads),
+        }
+    }
+
+    pub fn optimizer(&self) -> Option<&Optimizer> {
+        match self {
+            Model::Linear(linear) => Some(&linear.optimizer),
+            Model::Direction(direction) => Some(&direction.linear.optimizer),
+            Model::Mlp(mlp) => Some(&mlp.optimizer),
+            _ => None,
         }
     }
 
@@ -257,6 +266,7 @@ impl Model {
         match self {
             Model::Linear(linear) => Some(&mut linear.optimizer),
             Model::Direction(direction) => Some(&mut direction.linear.optimizer),
+            Model::Mlp(mlp) => Some(&mut mlp.optimizer),
             _ => None,
         }
     }

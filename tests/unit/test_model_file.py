@@ -49,7 +49,7 @@ def test_a_file_sets_models_windows_horizon_and_level() -> None:
         ({"horizn": 1}, r"unknown setting\(s\) horizn"),
         ({"models": {"x": {"loss": "huber"}}}, r"\[models.x\] needs kind"),
         ({"models": {"x": {"kind": "forest"}}}, "kind must be one of"),
-        ({"models": {"x": {"kind": "linear", "loss": "cubic"}}}, "loss must be one of"),
+        ({"models": {"x": {"kind": "linear", "loss": "cubic"}}}, "loss 'cubic' does not apply"),
         ({"models": {"x": {"kind": "linear", "optimizer": "rmsprop"}}}, "optimizer must be"),
         ({"models": {"x": {"kind": "linear", "lr": -1.0}}}, "lr must be a positive number"),
         ({"models": {"x": {"kind": "linear", "l3": 1.0}}}, "l3"),

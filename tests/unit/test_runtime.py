@@ -13,7 +13,7 @@ import pytest
 from tickcast import bootstrap
 from tickcast.exceptions import PermanentWriteError, TransientWriteError
 from tickcast.online_model import CoreConfig
-from tickcast.retry import Backoff
+from tickcast.retry import Backoff, retry
 from tickcast.stores.latest import InMemoryLatestStore
 from tickcast.stream_processors import MemorySink, Outputs, Runtime
 
@@ -119,7 +119,19 @@ async def test_a_transient_failure_is_retried_before_anything_later_happens() ->
     assert acked == ["e"]
 
 
-@pytest.mark.parametrize("error", [PermanentWriteError, TransientWriteError])
+async def test_a_defect_in_a_write_stops_at_once_instead_of_retrying_for_minutes() -> None:
+    calls: list[int] = []
+
+    async def write() -> None:
+        calls.append(1)
+        raise KeyError("log_loss")  # found: a sink's missing column retried for 5 minutes
+
+    with pytest.raises(PermanentWriteError, match="defect: KeyError"):
+        await retry("memory", write, Backoff(0.01, give_up_s=60))
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("error", [PermanentWriteError, TransientWriteError, KeyError])
 async def test_a_refused_write_writes_no_state_and_acknowledges_nothing(
     error: type[Exception],
 ) -> None:

@@ -15,6 +15,7 @@ reports); the runtime steps many ticks at once into columns (``tickcast._core.st
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
@@ -60,6 +61,11 @@ def externals_for(config: CoreConfig) -> RiverExternals | None:
     return RiverExternals(params, kinds, config.feature_names, config.horizon, config.drift)
 
 
+def symbol_seed(symbol: str) -> int:
+    """The seed of a symbol's dropout masks: the same symbol, the same masks on a replay."""
+    return int.from_bytes(hashlib.blake2b(symbol.encode(), digest_size=8).digest(), "little")
+
+
 class SymbolState:
     """A symbol's features, model set, calibrators, metrics and pending forecasts."""
 
@@ -68,7 +74,9 @@ class SymbolState:
     def __init__(self, symbol: str, config: CoreConfig, core: SymbolCore | None = None) -> None:
         self.symbol = symbol
         self.config = config
-        self.core = core if core is not None else SymbolCore(config.spec, externals_for(config))
+        if core is None:
+            core = SymbolCore(config.spec, externals_for(config), symbol_seed(symbol))
+        self.core = core
 
     @property
     def names(self) -> list[str]:
@@ -85,7 +93,8 @@ class SymbolState:
 
     def __getattr__(self, name: str) -> Any:
         # progress (counts and the last tick), selected,
-        # runner_up, shrink, checkpointed, boosted, learning_rates, interval_quantiles
+        # runner_up, shrink, checkpointed, boosted, learning_rates, gradient_norms,
+        # interval_quantiles
         return getattr(self.core, name)
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -33,8 +33,14 @@ __all__ = [
 
 BASELINE = "random_walk"
 SERVED = "served"  # the served forecast's name among the forecasters
-KINDS = ("random_walk", "mean", "linear", "direction", "tree", "snarimax")
-LOSSES = ("squared", "absolute", "huber")
+KINDS = ("random_walk", "mean", "linear", "direction", "mlp", "tree", "snarimax")
+LOSSES = (
+    "squared",
+    "absolute",
+    "huber",
+)  # for a return; a direction learns by "log" (cross-entropy)
+ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "elu")
+TARGETS = ("return", "direction")
 OPTIMIZERS: dict[str, dict[str, float]] = {  # each optimiser's hyper-parameters and defaults
     "sgd": {"lr": 0.01},
     "momentum": {"lr": 0.01, "rho": 0.9},
@@ -42,7 +48,18 @@ OPTIMIZERS: dict[str, dict[str, float]] = {  # each optimiser's hyper-parameters
     "adam": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
 }
 LINEAR = {"loss": "squared", "l1": 0.0, "l2": 0.0, "huber_delta": 1.345, "clip": 10.0}
-DIRECTION = {"l2": 0.0}
+DIRECTION = {"loss": "log", "l1": 0.0, "l2": 0.0}
+MLP = {
+    "hidden": (16, 8),
+    "activation": "tanh",  # one for every hidden layer, or a list with one per layer
+    "target": "return",
+    "loss": None,  # squared for a return, log for a direction
+    "huber_delta": 1.345,
+    "dropout": 0.0,
+    "l1": 0.0,
+    "l2": 0.0,
+    "clip": 1.0,  # the gradient's largest L2 norm
+}
 EMA_SPANS = (12, 26)
 N_LAGS = 3
 CALENDAR = ("tod_", "dow_")  # features that move with the clock by design: no drift check
@@ -85,6 +102,17 @@ DEFAULT_MODELS: tuple[ModelSpec, ...] = (
     spec("direction", "direction", optimizer="sgd", lr=0.002, l2=0.001),
 )
 OPTIONAL_MODELS: tuple[ModelSpec, ...] = (
+    spec("mlp", "mlp", hidden=(16, 8), activation="tanh", optimizer="adam", lr=0.001, l2=1e-4),
+    spec(
+        "mlp_direction",
+        "mlp",
+        target="direction",
+        hidden=(16, 8),
+        activation="relu",
+        optimizer="adam",
+        lr=0.001,
+        l2=1e-4,
+    ),
     spec("tree", "tree", max_depth=6, grace_period=200),
     spec("snarimax", "snarimax", p=2, d=0, q=1),
 )
@@ -126,6 +154,49 @@ def _optimizer(params: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _loss(loss: Any, target: str) -> str:
+    """The loss, checked against what the model forecasts (a return or a direction)."""
+    allowed = LOSSES if target == "return" else ("log",)
+    if loss not in allowed:
+        hint = "" if loss not in (*LOSSES, "log") else f" to a {target} target"
+        raise ConfigError(
+            f"loss {loss!r} does not apply{hint}; choose {' or '.join(map(repr, allowed))}"
+        )
+    return str(loss)
+
+
+def _network(params: dict[str, Any]) -> dict[str, Any]:
+    """A multilayer perceptron's checked hyper-parameters: 1-4 hidden layers of 1-256 units."""
+    values = _take(params, MLP)
+    hidden = values["hidden"]
+    if isinstance(hidden, int) and not isinstance(hidden, bool):
+        hidden = (hidden,)
+    if (
+        not isinstance(hidden, tuple | list)
+        or not 1 <= len(hidden) <= 4
+        or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 256 for h in hidden)
+    ):
+        raise ConfigError(f"hidden must be 1 to 4 layer sizes within 1..256, got {hidden!r}")
+    activation = values.pop("activation")
+    activations = [activation] * len(hidden) if isinstance(activation, str) else list(activation)
+    if len(activations) != len(hidden) or any(a not in ACTIVATIONS for a in activations):
+        raise ConfigError(
+            f"activation must be one of {', '.join(ACTIVATIONS)}, or a list of them with one per "
+            f"hidden layer, got {activation!r}"
+        )
+    if values["target"] not in TARGETS:
+        raise ConfigError(f"target must be one of {', '.join(TARGETS)}, got {values['target']!r}")
+    default_loss = "squared" if values["target"] == "return" else "log"
+    values["loss"] = _loss(values["loss"] or default_loss, values["target"])
+    if not 0 <= values["dropout"] < 1:
+        raise ConfigError(f"dropout must be within [0, 1), got {values['dropout']!r}")
+    for key in ("l1", "l2"):
+        values[key] = _not_negative(key, values[key])
+    for key in ("huber_delta", "clip"):
+        values[key] = _positive(key, values[key])
+    return values | {"hidden": list(hidden), "activations": activations}
+
+
 def _take(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     return {key: params.pop(key, default) for key, default in defaults.items()}
 
@@ -141,17 +212,18 @@ def _resolved(model_spec: ModelSpec, width: int) -> dict[str, Any]:
             values["kind"] = kind
         elif kind == "linear":
             values |= {"kind": kind, **_take(params, LINEAR), **_optimizer(params)}
-            if values["loss"] not in LOSSES:
-                raise ConfigError(
-                    f"loss must be one of {', '.join(LOSSES)}, got {values['loss']!r}"
-                )
+            _loss(values["loss"], "return")
             for key in ("l1", "l2"):
                 values[key] = _not_negative(key, values[key])
             values["huber_delta"] = _positive("huber_delta", values["huber_delta"])
             values["clip"] = _positive("clip", values["clip"])
         elif kind == "direction":
             values |= {"kind": kind, **_take(params, DIRECTION), **_optimizer(params)}
-            values["l2"] = _not_negative("l2", values["l2"])
+            _loss(values["loss"], "direction")
+            for key in ("l1", "l2"):
+                values[key] = _not_negative(key, values[key])
+        elif kind == "mlp":
+            values |= {"kind": kind, **_network(params), **_optimizer(params)}
         elif kind == "tree":
             from tickcast.online_model.models import RiverTree
 

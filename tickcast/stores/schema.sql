@@ -101,6 +101,7 @@ CREATE TABLE IF NOT EXISTS model_metrics
     recall                   Float64,
     f1                       Float64,
     roc_auc                  Float64,
+    log_loss                 Float64,
     written_at               DateTime DEFAULT now()
 )
 ENGINE = ReplacingMergeTree

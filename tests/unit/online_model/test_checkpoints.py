@@ -66,7 +66,7 @@ def test_a_checkpoint_restores_the_learner_that_forecasts_on_identically(
 def test_the_codec_header_names_format_and_configuration(config: CoreConfig) -> None:
     data = encode_state(stepped(make_ticks(50, symbols=1), config))
     magic, version, _ = HEADER.unpack_from(data)
-    assert (magic, version) == (b"TKST", 2)
+    assert (magic, version) == (b"TKST", 3)
     assert decode_state(data, config).progress.n_ticks == 50
     assert len(data) <= 8 * 1024  # the default model set's state, compressed
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
+from sklearn.metrics import f1_score, log_loss, precision_score, recall_score, roc_auc_score
 
 from tests.conftest import make_ticks
 from tickcast.online_model import CoreConfig, SymbolState
@@ -56,6 +56,8 @@ def test_cumulative_metrics_match_their_definitions(model: str) -> None:
     assert summary["precision"] == pytest.approx(precision_score(truth, said_up))
     assert summary["recall"] == pytest.approx(recall_score(truth, said_up))
     assert summary["f1"] == pytest.approx(f1_score(truth, said_up))
+    p_up = moved.p_up.clip(1e-6, 1 - 1e-6)  # the core's floor on a certain, wrong P(up)
+    assert summary["log_loss"] == pytest.approx(log_loss(truth, p_up, labels=[False, True]))
     if moved.p_up.nunique() > 1:
         exact = roc_auc_score(truth, moved.p_up)
         assert summary["roc_auc"] == pytest.approx(exact, abs=0.02)  # 32 logit bins

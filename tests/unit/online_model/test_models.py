@@ -22,9 +22,14 @@ def alone(model: ModelSpec) -> CoreConfig:
     return CoreConfig(models=(CATALOGUE[BASELINE], model) if model.name != BASELINE else (model,))
 
 
-@pytest.fixture(params=sorted(CATALOGUE), ids=str)
+# The catalogue's networks learn without dropout; the contract must hold with it too.
+DROPOUT = spec("mlp_dropout", "mlp", hidden=(8, 4), activation=("elu", "sigmoid"), dropout=0.3)
+CONTRACT = CATALOGUE | {DROPOUT.name: DROPOUT}
+
+
+@pytest.fixture(params=sorted(CONTRACT), ids=str)
 def model(request: pytest.FixtureRequest) -> ModelSpec:
-    return CATALOGUE[request.param]
+    return CONTRACT[request.param]
 
 
 def test_a_step_does_not_mutate_its_tick(model: ModelSpec) -> None:
@@ -85,20 +90,62 @@ def test_direction_learns_the_sign() -> None:
     assert hits / 1000 > 0.8
 
 
+@pytest.mark.parametrize("activation", ["linear", "relu", "tanh", "sigmoid", "elu"])
+@pytest.mark.parametrize("target", ["return", "direction"])
+def test_a_network_learns_a_linear_signal_with_every_activation(
+    activation: str, target: str
+) -> None:
+    data = linear_samples(4000)
+    network = spec("n", "mlp", hidden=(8,), activation=activation, target=target, lr=0.01)
+    rows = model_stream(
+        alone(replace(network, params=(*network.params, ("optimizer", "adam")))).spec, 1, data
+    )
+    tail = list(zip(rows[3000:], data[3000:], strict=True))
+    if target == "return":
+        mae = sum(abs(u_hat - u) for (u_hat, _), (_, u) in tail) / len(tail)
+        assert mae < 0.7 * sum(abs(u) for _, (_, u) in tail) / len(tail)
+    else:
+        assert sum((p_up > 0.5) == (u > 0) for (_, p_up), (_, u) in tail) / len(tail) > 0.8
+
+
+def test_a_network_reports_each_layers_gradient_norm() -> None:
+    state = SymbolState("SYN000", alone(CATALOGUE["mlp"]))
+    for tick in make_ticks(300, symbols=1):
+        state.step(tick)
+    baseline, norms = state.gradient_norms
+    assert baseline is None
+    assert len(norms) == 3
+    assert all(n > 0 for n in norms)
+
+
 def test_bad_specs_fail_at_construction_with_the_reason() -> None:
     def core(*models: ModelSpec) -> CoreConfig:
         return CoreConfig(models=(CATALOGUE[BASELINE], *models))
 
-    with pytest.raises(ConfigError, match="loss must be one of"):
+    with pytest.raises(ConfigError, match="loss 'cubic' does not apply; choose 'squared'"):
         core(spec("x", "linear", loss="cubic"))
+    with pytest.raises(ConfigError, match="loss 'log' does not apply to a return target"):
+        core(spec("x", "linear", loss="log"))
+    with pytest.raises(ConfigError, match="loss 'absolute' does not apply to a direction"):
+        core(spec("x", "direction", loss="absolute"))
+    with pytest.raises(ConfigError, match="loss 'squared' does not apply to a direction"):
+        core(spec("x", "mlp", target="direction", loss="squared"))
+    with pytest.raises(ConfigError, match="activation must be one of"):
+        core(spec("x", "mlp", activation="swish"))
+    with pytest.raises(ConfigError, match="one per hidden layer"):
+        core(spec("x", "mlp", hidden=(4, 4), activation=("relu",)))
+    with pytest.raises(ConfigError, match="hidden must be 1 to 4 layer sizes"):
+        core(spec("x", "mlp", hidden=(0,)))
+    with pytest.raises(ConfigError, match=r"dropout must be within \[0, 1\)"):
+        core(spec("x", "mlp", dropout=1.0))
     with pytest.raises(ConfigError, match="optimizer must be one of"):
         core(spec("x", "linear", optimizer="lbfgs"))
     with pytest.raises(ConfigError, match="max_depth must be within"):
         core(spec("x", "tree", max_depth=50))
     with pytest.raises(ConfigError, match="kind must be one of"):
         core(spec("x", "oracle"))
-    with pytest.raises(ConfigError, match=r"unknown parameter.* l1 for kind direction"):
-        core(spec("x", "direction", l1=0.1))
+    with pytest.raises(ConfigError, match=r"unknown parameter.* rho for kind direction"):
+        core(spec("x", "direction", rho=0.1))
     with pytest.raises(ConfigError, match="lr must be a positive number"):
         core(spec("x", "linear", lr=-1))
     with pytest.raises(ConfigError, match="unknown model"):
