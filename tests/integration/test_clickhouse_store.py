@@ -105,6 +105,24 @@ def test_a_table_of_another_layout_is_refused_at_setup_in_one_line(chdb_url: str
     store.close()
 
 
+def test_a_table_an_older_version_made_gets_the_new_columns_and_keeps_its_rows(
+    chdb_url: str,
+) -> None:
+    old = ClickHouseStore(chdb_url)
+    old.setup()
+    old.client.command("ALTER TABLE model_metrics DROP COLUMN log_loss")  # before log loss
+    old.client.command(
+        "INSERT INTO model_metrics (symbol, ts, model, window, based_on, n, mae) "
+        "VALUES ('AAPL', '2024-01-02 00:00:00', 'linear', 'rolling', 'linear', 5, 0.01)"
+    )
+    old.close()
+    store = ClickHouseStore(chdb_url)
+    store.setup()
+    rows = store.query("SELECT n, mae, log_loss FROM model_metrics")
+    assert rows == [{"n": 5, "mae": 0.01, "log_loss": 0.0}]
+    store.close()
+
+
 def test_a_refused_insert_is_permanent_and_names_the_table(clickhouse: ClickHouseStore) -> None:
     clickhouse.client.command("ALTER TABLE labels DROP COLUMN realised_return")
     with pytest.raises(PermanentWriteError, match="refused rows for table labels"):

@@ -67,6 +67,7 @@ TRANSIENT_CODES = BROKEN | BUSY | IN_DOUBT
 CODE_RE = re.compile(r"Code: (\d+)")
 TABLE_RE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
 PARTITION_RE = re.compile(r"PARTITION BY toYYYYMM\((\w+)\)")
+ORDER_RE = re.compile(r"ORDER BY \(([^)]*)\)")
 # No merge of the inserted block on insert: rows collapse at merges and FINAL reads either way,
 # and the insert costs a third less CPU (measured on chdb, 30,000-row forecast blocks).
 INSERT_SETTINGS = {"optimize_on_insert": 0, "max_threads": 1, "max_insert_threads": 1}
@@ -105,6 +106,7 @@ class Table:
     types: dict[str, str]
     server: tuple[str, ...]
     partition: str
+    key: tuple[str, ...]  # the sorting key: rows with the same key replace each other
 
 
 def schema_tables() -> dict[str, Table]:
@@ -123,7 +125,13 @@ def schema_tables() -> dict[str, Table]:
             if " DEFAULT " in f" {kind} ":
                 server.append(name)
         partition = PARTITION_RE.search(statement)
-        tables[head.group(1)] = Table(types, tuple(server), partition.group(1) if partition else "")
+        key = ORDER_RE.search(statement)
+        tables[head.group(1)] = Table(
+            types,
+            tuple(server),
+            partition.group(1) if partition else "",
+            tuple(c.strip() for c in key.group(1).split(",")) if key else (),
+        )
     return tables
 
 
@@ -182,6 +190,7 @@ class ClickHouseStore:
         for statement in statements:
             if statement not in views:
                 self._client.command(statement)
+        self._add_new_columns()
         self._check_columns(TABLE_COLUMNS)  # before the views, which read the tables
         for statement in views:
             self._client.command(statement)
@@ -192,15 +201,33 @@ class ClickHouseStore:
                     f"ALTER TABLE {table} MODIFY TTL written_at + INTERVAL {int(self.ttl_days)} DAY"
                 )
 
-    def _check_columns(self, tables: dict[str, list[str]]) -> None:
-        """A table made by another version (other columns) is refused here, in one line,
-        rather than at the first insert."""
+    def _columns(self, tables: Sequence[str]) -> dict[str, set[str]]:
         result = self._client.query(
             "SELECT table, groupArray(name) FROM system.columns WHERE database = "
             "currentDatabase() AND table IN {tables:Array(String)} GROUP BY table",
             parameters={"tables": list(tables)},
         )
-        found = {table: set(names) for table, names in result.result_rows}
+        return {table: set(names) for table, names in result.result_rows}
+
+    def _add_new_columns(self) -> None:
+        """A table an older version made gets the columns this version added (a newer
+        metric, say), in the schema file's types: an upgrade keeps its history. A table
+        without part of its sorting key, or with columns this version does not know, is
+        another layout: left for :meth:`_check_columns` to refuse."""
+        for table, found in self._columns(list(TABLE_COLUMNS)).items():
+            schema = SCHEMA[table]
+            missing = [name for name in schema.types if name not in found]
+            if set(missing) & set(schema.key) or found - set(schema.types):
+                continue
+            for name in missing:
+                kind = schema.types[name]
+                self._client.command(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                log.info("clickhouse: added column %s.%s (%s)", table, name, kind)
+
+    def _check_columns(self, tables: dict[str, list[str]]) -> None:
+        """A table made by another version (other columns) is refused here, in one line,
+        rather than at the first insert."""
+        found = self._columns(list(tables))
         wanted = {
             table: set(columns) | set(SCHEMA[table].server if table in SCHEMA else ())
             for table, columns in tables.items()
