@@ -172,6 +172,9 @@ class MetricRow:
     f1: float
     roc_auc: float
     log_loss: float
+    in_sample_mae: float
+    grad_norm_input: float
+    grad_norm_output: float
 
 
 ConceptDetector = Literal["page_hinkley", "adwin"]  # the concept-drift check's choice

@@ -4,7 +4,11 @@ Plots (PNG, matplotlib's Agg backend, no display needed):
 - ``price_<SYMBOL>.png``: the last ticks' price, the served forecast and its interval band;
 - ``rolling_mae_ratio.png``: each model's rolling MAE over random_walk's (below 1 beats it);
 - ``coverage.png``: rolling coverage of the served interval against its nominal level;
-- ``direction_roc.png``: the ROC curve of the direction model's P(up).
+- ``direction_roc.png``: the ROC curve of the direction model's P(up);
+- ``learning_curves.png``: per model, the rolling prequential MAE (before learning a tick)
+  beside the in-sample MAE (after learning it), averaged over symbols: a gap means over-fitting;
+- ``gradient_norms.png``: each network's average gradient norm at its first and last layer (a
+  first layer's far below its last: vanishing gradients; growing without bound: exploding).
 The same folder can be logged to MLflow as one run (:func:`log_to_mlflow`).
 """
 
@@ -28,7 +32,7 @@ __all__ = ["TABLE_COLUMNS", "column_title", "exact_roc_auc", "log_to_mlflow", "w
 
 PRICE_TICKS = 300  # ticks shown in each price plot
 PRICE_SYMBOLS = 3  # symbols that get a price plot
-TABLE_COLUMNS = METRIC_NAMES  # every score of a model_metrics row
+TABLE_COLUMNS = METRIC_NAMES[:-2]  # every score of a model_metrics row (not the gradient norms)
 TITLES = {"mae_ratio_vs_random_walk": "mae/rw", "interval_score": "winkler"}
 
 
@@ -64,6 +68,8 @@ def write_report(
         _ratio_plot(out / "rolling_mae_ratio.png", scored, window),
         _coverage_plot(out / "coverage.png", scored, window, report.config.level),
         _roc_plot(out / "direction_roc.png", scored),
+        _learning_plot(out / "learning_curves.png", result["learning_curves"]),
+        _gradient_plot(out / "gradient_norms.png", result["learning_curves"]),
     ]
     page = out / "index.html"
     page.write_text(_page(result, [p for p in plots if p is not None]))
@@ -173,6 +179,54 @@ def _roc_plot(path: Path, scored: pd.DataFrame) -> Path | None:
     return _save(fig, path)
 
 
+def curve_frame(curves: dict[str, dict[str, dict[str, list[Any]]]]) -> pd.DataFrame:
+    """The learning curves as one long frame: symbol, model, ts and the curves' fields."""
+    frames = [
+        pd.DataFrame(series).assign(symbol=symbol, model=model)
+        for symbol, models in curves.items()
+        for model, series in models.items()
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _learning_plot(path: Path, curves: dict[str, Any]) -> Path | None:
+    import matplotlib.pyplot as plt
+
+    frame = curve_frame(curves)
+    if frame.empty:
+        return None
+    models = [m for m in frame.model.unique() if m not in (BASELINE, SERVED)]
+    if not models:
+        return None
+    fig, axes = plt.subplots(len(models), 1, figsize=(10, 2.6 * len(models)), squeeze=False)
+    for ax, model in zip(axes[:, 0], models, strict=True):
+        mean = frame[frame.model == model].groupby("ts")[["mae", "in_sample_mae"]].mean()
+        ax.plot(_times(mean.index), mean.mae, lw=1, label="prequential (before learning)")
+        ax.plot(_times(mean.index), mean.in_sample_mae, lw=1, label="in-sample (after)")
+        ax.set_title(f"{model}: rolling MAE, averaged over symbols")
+        ax.legend(loc="upper right")
+    return _save(fig, path)
+
+
+def _gradient_plot(path: Path, curves: dict[str, Any]) -> Path | None:
+    import matplotlib.pyplot as plt
+
+    frame = curve_frame(curves)
+    if frame.empty or frame.grad_norm_input.isna().all():
+        return None
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    for model, rows in frame.dropna(subset=["grad_norm_input"]).groupby("model"):
+        if model == SERVED:
+            continue
+        mean = rows.groupby("ts")[["grad_norm_input", "grad_norm_output"]].mean()
+        ax.plot(_times(mean.index), mean.grad_norm_input, lw=1, label=f"{model}: first layer")
+        ax.plot(_times(mean.index), mean.grad_norm_output, lw=1, ls="--", label=f"{model}: last")
+    ax.set_yscale("log")
+    ax.set_title("networks' average gradient norm per layer")
+    ax.legend(loc="upper right")
+    return _save(fig, path)
+
+
 def _page(result: dict[str, Any], plots: list[Path]) -> str:
     titles = ("model", *(column_title(c) for c in TABLE_COLUMNS))
     head = "".join(f"<th>{html.escape(c)}</th>" for c in titles)
@@ -189,6 +243,8 @@ def _page(result: dict[str, Any], plots: list[Path]) -> str:
         for p in plots
     )
     symbols = ", ".join(html.escape(s) for s in result["symbols"])
+    fits = "".join(f"<li>{html.escape(v['words'])}</li>" for v in result["fit"].values())
+    fits = f"<h2>Over- and under-fitting</h2><ul>{fits}</ul>" if fits else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tickcast backtest</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
@@ -199,6 +255,7 @@ img{{max-width:100%}}figure{{margin:1.5em 0}}</style></head><body>
 {result["interval_level"]:.0%}. Pooled prequential metrics; <code>served</code> is the served
 forecast. Full numbers in <a href="metrics.json">metrics.json</a>.</p>
 <table><tr>{head}</tr>{rows}</table>
+{fits}
 {images}
 </body></html>
 """

@@ -220,7 +220,7 @@ fn put_sums(w: &mut Writer, s: &Sums) {
     for v in [
         s.w, s.w2, s.abs_err, s.sq_err, s.err, s.y, s.y2, s.sq_err_mean, s.abs_rw, s.gain,
         s.gain2, s.hits, s.yhat_y, s.yhat2, s.winkler, s.covered, s.tp, s.fp, s.fn_, s.tn,
-        s.log_loss,
+        s.log_loss, s.fit_w, s.fit_abs_err,
     ] {
         w.f64(v);
     }
@@ -229,17 +229,18 @@ fn put_sums(w: &mut Writer, s: &Sums) {
 }
 
 fn get_sums(r: &mut Reader) -> Decoded<Sums> {
-    let mut v = [0.0; 21];
+    let mut v = [0.0; 23];
     for x in v.iter_mut() {
         *x = r.f64()?;
     }
     let [w, w2, abs_err, sq_err, err, y, y2, sq_err_mean, abs_rw, gain, gain2, hits, yhat_y,
-         yhat2, winkler, covered, tp, fp, fn_, tn, log_loss] = v;
+         yhat2, winkler, covered, tp, fp, fn_, tn, log_loss, fit_w, fit_abs_err] = v;
     let pos_bins = r.f64s_of(crate::metrics::AUC_BINS, "AUC bins")?;
     let neg_bins = r.f64s_of(crate::metrics::AUC_BINS, "AUC bins")?;
     Ok(Sums {
         w, w2, abs_err, sq_err, err, y, y2, sq_err_mean, abs_rw, gain, gain2, hits, yhat_y,
-        yhat2, winkler, covered, tp, fp, fn_, tn, log_loss, pos_bins, neg_bins,
+        yhat2, winkler, covered, tp, fp, fn_, tn, log_loss, fit_w, fit_abs_err, pos_bins,
+        neg_bins,
     })
 }
 

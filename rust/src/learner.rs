@@ -14,7 +14,7 @@ use crate::config::{Config, Detector, Reaction, BASELINE};
 use crate::drift::{PageHinkley, Shift};
 use crate::features::{Features, TickFields};
 use crate::intervals::Tracker;
-use crate::metrics::{shrinkage, advantage, Metrics, Scored};
+use crate::metrics::{advantage, shrinkage, Metrics, Scored, Sums, METRIC_NAMES, N_SCORES};
 use crate::models::{Model, Scaler};
 
 pub const U_CLIP: f64 = 8.0; // beyond 8 sigma, a return trains as 8 sigma: one jump must not wreck a model
@@ -297,10 +297,17 @@ impl State {
         if sigma > 0.0 && self.progress.n_ticks > cfg.warmup {
             let u = (y / sigma).clamp(-U_CLIP, U_CLIP);
             for (i, model) in self.models.iter_mut().enumerate() {
-                match model {
-                    Model::External { .. } => ext.learn(i, &entry.z, u),
-                    _ => model.learn(&entry.z, u, &mut self.grads),
-                }
+                let (u_after, _) = match model {
+                    Model::External { .. } => {
+                        ext.learn(i, &entry.z, u);
+                        ext.predict(i, &entry.z)
+                    }
+                    _ => {
+                        model.learn(&entry.z, u, &mut self.grads);
+                        model.predict(&entry.z)
+                    }
+                };
+                self.metrics[i].fit((u_after * sigma - y).abs());
             }
         }
         self.progress.n_labels += 1;
@@ -438,6 +445,20 @@ impl State {
         counts
     }
 
+    /// A forecaster's scores from `sums`, then its model's gradient norms (the served
+    /// forecast's are the selected model's).
+    pub fn summary(&self, cfg: &Config, i: usize, sums: &Sums, n_inputs: usize) -> Vec<(&'static str, f64)> {
+        let mut values = sums.summary(n_inputs);
+        if values.len() == N_SCORES {
+            let norms = match &self.models[cfg.based_on(i, self.selected)] {
+                Model::Mlp(mlp) => (mlp.grad_norms[0], mlp.grad_norms[mlp.grad_norms.len() - 1]),
+                _ => (f64::NAN, f64::NAN),
+            };
+            values.extend(METRIC_NAMES[N_SCORES..].iter().copied().zip([norms.0, norms.1]));
+        }
+        values
+    }
+
     /// A snapshot of every forecaster's rolling and cumulative metrics at event time ts.
     pub fn metric_rows(&self, cfg: &Config, ts: i64, out: &mut Outputs) {
         for (i, n_inputs) in self.inputs(cfg).into_iter().enumerate() {
@@ -445,7 +466,7 @@ impl State {
             for (rolling, sums) in [(true, &metrics.rolling), (false, &metrics.cumulative)] {
                 out.metrics.push(MetricRow {
                     ts, forecaster: i, rolling, selected: self.selected,
-                    values: sums.summary(n_inputs),
+                    values: self.summary(cfg, i, sums, n_inputs),
                 });
             }
         }

@@ -383,9 +383,10 @@ impl SymbolCore {
             .metrics
             .iter()
             .zip(inputs)
-            .map(|(m, n)| {
+            .enumerate()
+            .map(|(i, (m, n))| {
                 let sums = if window == "rolling" { &m.rolling } else { &m.cumulative };
-                summary_dict(py, &sums.summary(n))
+                summary_dict(py, &self.state.summary(&self.cfg, i, sums, n))
             })
             .collect()
     }

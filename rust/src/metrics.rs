@@ -11,16 +11,22 @@
 //! half; the direction metrics (precision, recall, F1, ROC AUC) read P(up) > 0.5 as "up" and
 //! leave out outcomes whose return is exactly zero; ROC AUC is estimated from a histogram of
 //! logit P(up) in 32 bins over [-2, 2] (the backtest report computes it exactly); log loss is
-//! the mean cross-entropy of P(up) over the same outcomes.
+//! the mean cross-entropy of P(up) over the same outcomes. The in-sample MAE is the error on an
+//! outcome after learning it, beside the prequential MAE before: the two make learning curves.
 
 pub const AUC_BINS: usize = 32;
 
 /// The model_metrics columns after (symbol, ts, model, window, based_on), in order: the names
 /// of a summary's values.
-pub const METRIC_NAMES: [&str; 17] = [
+pub const METRIC_NAMES: [&str; 20] = [
     "n", "mae", "mse", "rmse", "r2", "adj_r2", "r2_oos", "mae_ratio_vs_random_walk", "hit_rate",
     "coverage", "interval_score", "bias", "precision", "recall", "f1", "roc_auc", "log_loss",
+    "in_sample_mae", "grad_norm_input", "grad_norm_output",
 ];
+
+/// The summary's values that are the model's own, not its scores: its network's average
+/// gradient norms at the first and the last layer (NaN for other models).
+pub const N_SCORES: usize = METRIC_NAMES.len() - 2;
 const LOGIT_SPAN: f64 = 2.0;
 const LOG_LOSS_FLOOR: f64 = 1e-6; // a certain, wrong P(up) costs -ln(1e-6), not infinity
 
@@ -58,6 +64,8 @@ pub struct Sums {
     pub fn_: f64,
     pub tn: f64,
     pub log_loss: f64, // the cross-entropy of P(up) and the realised direction, summed
+    pub fit_w: f64,       // the weights of the in-sample errors (learned outcomes only)
+    pub fit_abs_err: f64, // |forecast after learning an outcome - the outcome|, summed
     pub pos_bins: Vec<f64>,
     pub neg_bins: Vec<f64>,
 }
@@ -151,7 +159,7 @@ impl Sums {
             &mut self.sq_err_mean, &mut self.abs_rw, &mut self.gain, &mut self.gain2,
             &mut self.hits, &mut self.yhat_y, &mut self.yhat2, &mut self.winkler,
             &mut self.covered, &mut self.tp, &mut self.fp, &mut self.fn_, &mut self.tn,
-            &mut self.log_loss,
+            &mut self.log_loss, &mut self.fit_w, &mut self.fit_abs_err,
         ] {
             *value *= d;
         }
@@ -183,6 +191,8 @@ impl Sums {
         self.fn_ += o.fn_;
         self.tn += o.tn;
         self.log_loss += o.log_loss;
+        self.fit_w += o.fit_w;
+        self.fit_abs_err += o.fit_abs_err;
         for (a, b) in self.pos_bins.iter_mut().zip(&o.pos_bins) {
             *a += b;
         }
@@ -255,6 +265,7 @@ impl Sums {
             f1,
             self.roc_auc(),
             if directions > 0.0 { self.log_loss / directions } else { nan },
+            if self.fit_w > 0.0 { self.fit_abs_err / self.fit_w } else { nan },
         ];
         METRIC_NAMES.into_iter().zip(values).collect()
     }
@@ -275,6 +286,15 @@ impl Metrics {
     pub fn update(&mut self, s: &Scored, alpha: f64, decay: f64) {
         self.cumulative.update(s, alpha, 1.0);
         self.rolling.update(s, alpha, decay);
+    }
+
+    /// The in-sample error of the outcome just scored (weighted as that outcome): the error of
+    /// the model's forecast of it after learning it. Far below the prequential error: over-fit.
+    pub fn fit(&mut self, abs_err: f64) {
+        for sums in [&mut self.cumulative, &mut self.rolling] {
+            sums.fit_w += 1.0;
+            sums.fit_abs_err += abs_err;
+        }
     }
 }
 

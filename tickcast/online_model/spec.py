@@ -58,7 +58,7 @@ MLP = {
     "dropout": 0.0,
     "l1": 0.0,
     "l2": 0.0,
-    "clip": 1.0,  # the gradient's largest L2 norm
+    "clip": 5.0,  # the gradient's largest L2 norm
 }
 EMA_SPANS = (12, 26)
 N_LAGS = 3

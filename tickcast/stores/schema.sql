@@ -102,6 +102,9 @@ CREATE TABLE IF NOT EXISTS model_metrics
     f1                       Float64,
     roc_auc                  Float64,
     log_loss                 Float64,
+    in_sample_mae            Float64,
+    grad_norm_input          Float64,
+    grad_norm_output         Float64,
     written_at               DateTime DEFAULT now()
 )
 ENGINE = ReplacingMergeTree
