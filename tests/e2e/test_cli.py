@@ -290,3 +290,48 @@ def test_the_backtest_table_shows_every_metric(tmp_path: Path) -> None:
     header = result.stdout
     for column in ("mse", "rmse", "adj_r2", "r2_oos", "precision", "recall", "f1", "roc_auc"):
         assert f" {column} " in header, column
+
+
+NETWORKS = """
+[models.mlp]
+kind = "mlp"
+hidden = [16, 8]
+activation = ["elu", "tanh"]
+dropout = 0.1
+
+[models.mlp_direction]
+kind = "mlp"
+target = "direction"
+loss = "log"
+hidden = [8]
+activation = "relu"
+optimizer = "adagrad"
+lr = 0.01
+"""
+
+
+def test_backtest_runs_networks_from_a_models_file_and_writes_every_outcome(
+    tmp_path: Path,
+) -> None:
+    import pandas as pd
+
+    models = tmp_path / "networks.toml"
+    models.write_text(NETWORKS)
+    out = tmp_path / "outcomes.parquet"
+    args = ("--sample", "--models-file", str(models), "--json", "--outcomes", str(out))
+    result = tickcast("backtest", *args, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["models"] == ["random_walk", "mlp", "mlp_direction", "served"]
+    assert report["pooled"]["mlp_direction"]["log_loss"] > 0
+    layers = {len(n) for symbol in report["gradient_norms"].values() for n in symbol.values()}
+    assert layers == {2, 3}  # mlp_direction: one hidden layer; mlp: two
+    assert set(report["fit"]) == {"mlp", "mlp_direction"}
+    assert report["learning_curves"]["AAPL"]["mlp"]["in_sample_mae"]
+    frame = pd.read_parquet(out)
+    ticks = report["counts"]["ok"]
+    assert len(frame) == ticks * 4  # one row per forecast of every forecaster
+    assert frame.realised_return.isna().sum() == len(report["symbols"]) * 4  # the last ticks
+    served = frame[frame.model == "served"].dropna(subset=["realised_return"])
+    assert served.inside.mean() == pytest.approx(report["pooled"]["served"]["coverage"])
+    assert f"outcomes: {out} ({len(frame)} forecasts)" in result.stderr.replace("\n", "")

@@ -53,10 +53,19 @@ def backtest(
         Path | None,
         typer.Option("--report", help="write metrics.json, plots and index.html here"),
     ] = None,
+    outcomes: Annotated[
+        Path | None,
+        typer.Option(
+            "--outcomes",
+            help="write every forecast with its outcome to this Parquet file",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Prequential metrics per symbol and model, from the same core as the live system."""
     from tickcast.backtest import run_backtest
     from tickcast.stream_processors import MemorySink
+    from tickcast.stream_processors.outcomes_file import OutcomesFile
 
     settings = settings_of(ctx)
     if not files and not sample:
@@ -65,10 +74,15 @@ def backtest(
     source = open_source(SourceOptions(files=files, symbol=symbol))
     assert isinstance(source.records, list), "files and the sample are read up front"
     memory = MemorySink() if report_dir else None
+    if outcomes is not None and not outcomes.parent.is_dir():
+        raise TickcastError(f"--outcomes {outcomes}: no folder {outcomes.parent}")
+    table = OutcomesFile(outcomes) if outcomes is not None else None
+    sinks = [s for s in (memory, table) if s is not None]
     with progress("backtest", source.total) as advance:
-        report = run_backtest(
-            source.records, config, sinks=[memory] if memory else [], on_progress=advance
-        )
+        report = run_backtest(source.records, config, sinks=sinks, on_progress=advance)
+    if table is not None:
+        table.close()
+        err.print(f"outcomes: {outcomes} ({table.rows} forecasts)")
     result = report.to_dict()
     if report_dir is not None and memory is not None:
         _write_report(settings, report_dir, report, memory, source.name)
