@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,7 @@ def test_models_file_sets_the_model_set_and_bad_files_fail_in_one_line(tmp_path:
         "backtest", str(path), "--symbol", "SPY", "--models-file", str(bad), tmp_path=tmp_path
     )
     assert failed.returncode == 2
-    assert "loss must be one of" in failed.stderr
+    assert "loss 'cubic' does not apply" in failed.stderr
 
 
 def test_backtest_report_writes_plots_a_page_and_an_mlflow_run(tmp_path: Path) -> None:
@@ -335,3 +336,101 @@ def test_backtest_runs_networks_from_a_models_file_and_writes_every_outcome(
     served = frame[frame.model == "served"].dropna(subset=["realised_return"])
     assert served.inside.mean() == pytest.approx(report["pooled"]["served"]["coverage"])
     assert f"outcomes: {out} ({len(frame)} forecasts)" in result.stderr.replace("\n", "")
+
+
+GRID = """
+[models.linear]
+kind = "linear"
+optimizer = "sgd"
+
+[models.linear.grid]
+lr = [0.0001, 0.002]
+loss = ["squared", "huber"]
+
+[models.mlp]
+kind = "mlp"
+hidden = [8]
+
+[models.mlp.grid]
+activation = ["tanh", "relu"]
+"""
+
+
+def test_tune_on_a_30_year_yfinance_file_writes_a_spec_that_a_replay_uses(tmp_path: Path) -> None:
+    path = write_yfinance_csv(tmp_path / "spy.csv", n=7800, start=date(1995, 1, 2))
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID)
+    tuned, table = tmp_path / "tuned.toml", tmp_path / "tune.json"
+    args = ("--models-file", str(grid), "--folds", "3", "--out", str(tuned))
+    result = tickcast(
+        "tune", str(path), "--symbol", "SPY", *args, "--json-out", str(table), tmp_path=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "candidates by mean MAE ratio" in result.stdout
+    ranking = json.loads(table.read_text())["ranking"]
+    assert len(ranking) == 6
+    assert [r["rank"] for r in ranking] == [1, 2, 3, 4, 5, 6]
+    assert all(len(r["folds"]) == 3 for r in ranking)
+    best = {r["model"]: r for r in reversed(ranking)}  # each model's best, as ranked
+    import tomllib
+
+    spec = tomllib.loads(tuned.read_text())
+    assert spec["models"]["linear"]["lr"] == best["linear"]["grid"]["lr"]
+    assert spec["models"]["mlp"]["activation"] == best["mlp"]["grid"]["activation"]
+    replay = tickcast(
+        "replay", str(path), "--symbol", "SPY", "--models-file", str(tuned), tmp_path=tmp_path
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert json.loads(replay.stdout)["counts"] == {"ok": 7800}
+    again = tickcast(
+        "backtest",
+        str(path),
+        "--symbol",
+        "SPY",
+        "--models-file",
+        str(tuned),
+        "--json",
+        tmp_path=tmp_path,
+    )
+    assert set(json.loads(again.stdout)["symbols"]["SPY"]) == {
+        "random_walk",
+        "linear",
+        "mlp",
+        "served",
+    }
+
+
+def test_tune_on_the_sample_and_a_grid_too_short_for_its_folds(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID)
+    result = tickcast(
+        "tune",
+        "--sample",
+        "--models-file",
+        str(grid),
+        "--out",
+        str(tmp_path / "t.toml"),
+        "--json-out",
+        str(tmp_path / "t.json"),
+        tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    short = write_yfinance_csv(tmp_path / "short.csv", n=20)
+    failed = tickcast(
+        "tune",
+        str(short),
+        "--symbol",
+        "SPY",
+        "--models-file",
+        str(grid),
+        "--folds",
+        "5",
+        "--out",
+        str(tmp_path / "tuned.toml"),
+        tmp_path=tmp_path,
+    )
+    assert failed.returncode == 2
+    message = failed.stderr.replace("\n", " ")
+    assert "5 folds with a gap of 1 tick(s) need at least 24 ticks per symbol" in message
+    assert "the shortest series has 20" in message
+    assert not (tmp_path / "tuned.toml").exists()

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from tickcast.stream_processors.outputs import Outputs
 
-__all__ = ["OutcomesFile"]
+__all__ = ["Maturing", "OutcomesFile"]
 
 KEYS = ["symbol", "ts", "seq"]
 TIME = pa.timestamp("ms", tz="UTC")
@@ -50,6 +50,37 @@ def _plain(table: pa.Table, columns: list[str]) -> pa.Table:
     return pa.table(arrays, names=columns)
 
 
+class Maturing:
+    """Joins each cut's forecasts with the labels that matured them; a forecast whose label
+    comes in a later cut waits (at most a horizon of forecasts per symbol)."""
+
+    def __init__(self) -> None:
+        self.waiting: pa.Table | None = None
+
+    @staticmethod
+    def part(outputs: Outputs) -> tuple[pa.Table, pa.Table]:
+        forecasts = _plain(outputs.arrow("forecasts"), FORECAST_COLUMNS)
+        labels = _plain(outputs.arrow("labels"), [*KEYS, *LABEL_COLUMNS])
+        return forecasts, labels
+
+    def matured(self, forecasts: pa.Table, labels: pa.Table) -> pa.Table:
+        """This cut's forecasts and the waiting ones that have their label now, joined."""
+        if self.waiting is not None:
+            forecasts = pa.concat_tables([self.waiting, forecasts])
+        joined = forecasts.join(labels, keys=KEYS, join_type="left outer")
+        matured = pc.is_valid(joined["realised_return"])
+        self.waiting = joined.filter(pc.invert(matured)).select(FORECAST_COLUMNS)
+        return joined.filter(matured)
+
+    def never_matured(self) -> pa.Table:
+        """The forecasts still waiting (the last ticks'), with empty label columns."""
+        waiting = self.waiting or SCHEMA.empty_table().select(FORECAST_COLUMNS)
+        self.waiting = None
+        for name in LABEL_COLUMNS:
+            waiting = waiting.append_column(name, pa.nulls(len(waiting), SCHEMA.field(name).type))
+        return waiting
+
+
 class OutcomesFile:
     """Writes one row per forecast of every forecaster: the forecast, its interval and P(up),
     then the realised return, whether the interval held it, and when it matured."""
@@ -59,32 +90,18 @@ class OutcomesFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.writer: pq.ParquetWriter | None = None
-        self.waiting: pa.Table | None = None
+        self.maturing = Maturing()
         self.rows = 0
 
     def part(self, outputs: Outputs) -> tuple[pa.Table, pa.Table]:
-        forecasts = _plain(outputs.arrow("forecasts"), FORECAST_COLUMNS)
-        labels = _plain(outputs.arrow("labels"), [*KEYS, *LABEL_COLUMNS])
-        return forecasts, labels
+        return self.maturing.part(outputs)
 
     async def write(self, part: tuple[pa.Table, pa.Table]) -> None:
-        forecasts, labels = part
-        if self.waiting is not None:
-            forecasts = pa.concat_tables([self.waiting, forecasts])
-        joined = forecasts.join(labels, keys=KEYS, join_type="left outer")
-        matured = pc.is_valid(joined["realised_return"])
-        self._write(joined.filter(matured))
-        self.waiting = joined.filter(pc.invert(matured)).select(FORECAST_COLUMNS)
+        self._write(self.maturing.matured(*part))
 
     def close(self) -> None:
         """Write the forecasts that never matured (no outcome), then close the file."""
-        waiting = self.waiting or SCHEMA.empty_table().select(FORECAST_COLUMNS)
-        self.waiting = None
-        n = len(waiting)
-        for name in LABEL_COLUMNS:
-            if name not in waiting.column_names:
-                waiting = waiting.append_column(name, pa.nulls(n, SCHEMA.field(name).type))
-        self._write(waiting, last=True)
+        self._write(self.maturing.never_matured(), last=True)
         assert self.writer is not None
         self.writer.close()
 
