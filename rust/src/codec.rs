@@ -12,7 +12,7 @@ use crate::learner::{DriftMonitor, Pending, Prediction, Progress, State};
 use crate::metrics::{Metrics, Sums};
 use crate::models::{Direction, Linear, Model, Optimizer, Scaler};
 use crate::network::Mlp;
-use crate::stats::{Ewma, Rolling};
+use crate::stats::{Ewma, Garch, Rolling};
 
 pub struct Writer {
     pub bytes: Vec<u8>,
@@ -308,9 +308,12 @@ pub fn encode(state: &State) -> Vec<u8> {
     for rolling in &f.returns {
         put_rolling(&mut w, rolling);
     }
-    for ema in f.emas.iter().chain([&f.gain, &f.loss, &f.variance]) {
+    for ema in f.emas.iter().chain([&f.gain, &f.loss]) {
         put_ewma(&mut w, ema);
     }
+    w.u64(f.variance.n);
+    w.f64(f.variance.long_run);
+    w.f64(f.variance.value);
     put_rolling(&mut w, &f.volume);
     w.u64(state.scaler.n);
     w.f64s(&state.scaler.means);
@@ -390,7 +393,7 @@ pub fn decode(bytes: &[u8], cfg: &Config) -> Decoded<State> {
     let emas = [get_ewma(&mut r, &t.emas[0])?, get_ewma(&mut r, &t.emas[1])?];
     let gain = get_ewma(&mut r, &t.gain)?;
     let loss = get_ewma(&mut r, &t.loss)?;
-    let variance = get_ewma(&mut r, &t.variance)?;
+    let variance = Garch { n: r.u64()?, long_run: r.f64()?, value: r.f64()?, ..t.variance.clone() };
     let volume = get_rolling(&mut r, t.volume.window)?;
     let features = Features { n_ticks, last_price, lags, returns, emas, gain, loss, volume, variance };
     let scaler = Scaler {

@@ -164,6 +164,7 @@ pub struct Config {
     pub prior: f64, // the normal quantile the intervals start from
     pub interval_step: f64,
     pub windows: Vec<usize>,
+    pub volatility: (f64, f64), // the variance recursion's weights (a, b)
     pub width: usize,
     pub feature_names: Vec<String>,
     pub checked: Vec<usize>, // features the data drift check watches (not the calendar ones)

@@ -4,7 +4,7 @@
 //! over each window; the gaps to two price EMAs; an RSI-like balance; the volume's z-score;
 //! the log high/low range; the time of day and the day of the week as sine and cosine.
 
-use crate::stats::{Ewma, Rolling};
+use crate::stats::{Ewma, Garch, Rolling};
 
 pub const N_LAGS: usize = 3;
 const DAY_MS: i64 = 86_400_000;
@@ -12,7 +12,6 @@ const EPOCH_WEEKDAY: i64 = 3; // 1970-01-01 was a Thursday; Monday is 0
 const EMA_SPANS: [f64; 2] = [12.0, 26.0];
 const RSI_PERIOD: f64 = 14.0;
 const VOLUME_WINDOW: usize = 20;
-const VOL_SPAN: f64 = 20.0; // the running volatility that scales targets and intervals
 
 /// How many features the given windows make.
 pub fn width(windows: &[usize]) -> usize {
@@ -40,11 +39,12 @@ pub struct Features {
     pub gain: Ewma,
     pub loss: Ewma,
     pub volume: Rolling,
-    pub variance: Ewma,
+    pub variance: Garch, // the running volatility that scales targets and intervals
 }
 
 impl Features {
-    pub fn new(windows: &[usize]) -> Self {
+    /// `volatility`: the variance recursion's weights (a, b).
+    pub fn new(windows: &[usize], volatility: (f64, f64)) -> Self {
         Features {
             n_ticks: 0,
             last_price: 0.0,
@@ -54,11 +54,11 @@ impl Features {
             gain: Ewma::new(2.0 * RSI_PERIOD - 1.0), // Wilder's smoothing as an EMA
             loss: Ewma::new(2.0 * RSI_PERIOD - 1.0),
             volume: Rolling::new(VOLUME_WINDOW),
-            variance: Ewma::new(VOL_SPAN),
+            variance: Garch::new(volatility.0, volatility.1),
         }
     }
 
-    /// Running standard deviation of one-tick log returns (0 before the first return).
+    /// The forecast standard deviation of the next one-tick log return (0 before the first).
     pub fn volatility(&self) -> f64 {
         self.variance.value.sqrt()
     }

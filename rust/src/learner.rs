@@ -162,7 +162,7 @@ impl State {
     pub fn new(cfg: &Config) -> Self {
         let n = cfg.n_models();
         State {
-            features: Features::new(&cfg.windows),
+            features: Features::new(&cfg.windows, cfg.volatility),
             scaler: Scaler::new(cfg.width),
             models: cfg.models.iter().map(|m| m.build(cfg.width)).collect(),
             intervals: (0..=n).map(|_| Tracker::new(cfg.prior)).collect(),

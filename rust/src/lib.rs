@@ -134,6 +134,7 @@ impl Spec {
             prior: get(d, "prior")?,
             interval_step: get(d, "interval_step")?,
             width: features::width(&windows),
+            volatility: get(d, "volatility")?,
             windows,
             checked: get(d, "checked")?,
             feature_names,
@@ -913,7 +914,7 @@ fn pooled<'py>(py: Python<'py>, states: Vec<PyRef<'py, SymbolCore>>) -> PyResult
 #[pyfunction]
 fn feature_stream(spec: &Spec, ticks: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<(Vec<f64>, Vec<f64>)>> {
     let cfg = &spec.cfg;
-    let mut features = features::Features::new(&cfg.windows);
+    let mut features = features::Features::new(&cfg.windows, cfg.volatility);
     let mut scaler = models::Scaler::new(cfg.width);
     let mut rows = Vec::with_capacity(ticks.len());
     for tick in &ticks {

@@ -81,6 +81,35 @@ impl Ewma {
     }
 }
 
+/// A GARCH(1,1)-type variance recursion with fixed weights that reverts to the series' own
+/// long-run variance (the running mean of squared returns): after a calm spell it widens
+/// toward the long run and after a storm it narrows, as fitted GARCH models do; an EWMA never
+/// reverts, so its intervals were too narrow in calm and too wide in storm.
+#[derive(Clone, Debug)]
+pub struct Garch {
+    pub a: f64, // the weight of the newest squared return
+    pub b: f64, // the weight of the last variance (a + b < 1: the persistence)
+    pub n: u64,
+    pub long_run: f64,
+    pub value: f64,
+}
+
+impl Garch {
+    pub fn new(a: f64, b: f64) -> Self {
+        Garch { a, b, n: 0, long_run: 0.0, value: 0.0 }
+    }
+
+    pub fn update(&mut self, x2: f64) {
+        self.n += 1;
+        self.long_run += (x2 - self.long_run) / self.n as f64;
+        self.value = if self.n == 1 {
+            x2
+        } else {
+            (1.0 - self.a - self.b) * self.long_run + self.a * x2 + self.b * self.value
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,7 +118,9 @@ class RiverExternals:
             self.models[i] = self._build(self.kinds[i], self.specs[i])
 
     def detect(self, forecaster: int, score: float) -> float | None:
-        """River's ADWIN on a forecaster's scores: its new mean estimate on a detection."""
+        """River's ADWIN on a forecaster's scores: its new mean estimate when the errors grew.
+        ADWIN finds a change either way; errors that shrink (a model still learning) are no
+        concept drift, as the Page-Hinkley test, one-sided, never reports them."""
         if self.adwin_delta is None:
             return None
         detector = self.detectors.get(forecaster)
@@ -126,5 +128,8 @@ class RiverExternals:
             from river.drift import ADWIN
 
             detector = self.detectors[forecaster] = ADWIN(delta=self.adwin_delta)
+        before = detector.estimation
         detector.update(score)
-        return float(detector.estimation) if detector.drift_detected else None
+        if detector.drift_detected and detector.estimation > before:
+            return float(detector.estimation)
+        return None

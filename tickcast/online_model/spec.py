@@ -251,6 +251,9 @@ class CoreConfig:
     """What the core needs; validated on construction.
 
     ``horizon``: ticks ahead; ``level``: nominal interval coverage; ``windows``: feature windows;
+    ``volatility``: the weights (a, b) of the GARCH(1,1)-type recursion that scales targets and
+    intervals, ``var = (1 - a - b) long_run + a r^2 + b var`` (fitted to daily equity data:
+    ``bench/intervals.py``);
     ``metrics_window``: the effective window of the rolling metrics and of the selection of
     the served model (outcomes); ``interval_step``: how fast the intervals' quantile follows
     its misses; ``select_t``: the t-statistic of its gain over the random walk a model needs
@@ -263,8 +266,9 @@ class CoreConfig:
     level: float = 0.9
     models: tuple[ModelSpec, ...] = DEFAULT_MODELS
     windows: tuple[int, ...] = (5, 20)
+    volatility: tuple[float, float] = (0.07, 0.91)
     metrics_window: int = 250
-    interval_step: float = 0.05
+    interval_step: float = 0.005
     select_t: float = 3.0
     select_hysteresis: float = 0.5
     min_outcomes: int = 50
@@ -289,6 +293,9 @@ class CoreConfig:
         ):
             if value < 2:
                 raise ConfigError(f"{name} must be at least 2, got {value}")
+        a, b = self.volatility
+        if not (a > 0 and b >= 0 and a + b < 1):
+            raise ConfigError(f"volatility (a, b) needs a > 0, b >= 0, a + b < 1, got {(a, b)}")
         if not 0 < self.interval_step <= 1:
             raise ConfigError(f"interval_step must be within (0, 1], got {self.interval_step}")
         if self.select_t <= 0 or self.select_hysteresis < 0:
@@ -363,6 +370,7 @@ class CoreConfig:
             "prior": NormalDist().inv_cdf(0.5 + self.level / 2.0),
             "interval_step": self.interval_step,
             "windows": list(self.windows),
+            "volatility": tuple(map(float, self.volatility)),
             "feature_names": names,
             "checked": [i for i, name in enumerate(names) if not name.startswith(CALENDAR)],
             "metrics_window": self.metrics_window,
@@ -383,6 +391,7 @@ class CoreConfig:
 
 CONFIG_KEYS = {
     "horizon",
+    "volatility",
     "level",
     "windows",
     "metrics_window",
@@ -405,8 +414,9 @@ def config_from_mapping(data: Mapping[str, Any], base: CoreConfig | None = None)
             f"{', '.join(sorted(CONFIG_KEYS))}"
         )
     values: dict[str, Any] = {k: data[k] for k in CONFIG_KEYS if k in data}
-    if "windows" in values:
-        values["windows"] = tuple(values["windows"])
+    for key in ("windows", "volatility"):
+        if key in values:
+            values[key] = tuple(values[key])
     if "drift" in data:
         try:
             values["drift"] = replace(base.drift, **data["drift"])
