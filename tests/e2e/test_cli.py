@@ -403,32 +403,13 @@ def test_tune_on_a_30_year_yfinance_file_writes_a_spec_that_a_replay_uses(tmp_pa
 def test_tune_on_the_sample_and_a_grid_too_short_for_its_folds(tmp_path: Path) -> None:
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID)
-    result = tickcast(
-        "tune",
-        "--sample",
-        "--models-file",
-        str(grid),
-        "--out",
-        str(tmp_path / "t.toml"),
-        "--json-out",
-        str(tmp_path / "t.json"),
-        tmp_path=tmp_path,
-    )
+    written = ("--out", str(tmp_path / "tuned.toml"), "--json-out", str(tmp_path / "t.json"))
+    result = tickcast("tune", "--sample", "--models-file", str(grid), *written, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
+    (tmp_path / "tuned.toml").unlink()
     short = write_yfinance_csv(tmp_path / "short.csv", n=20)
-    failed = tickcast(
-        "tune",
-        str(short),
-        "--symbol",
-        "SPY",
-        "--models-file",
-        str(grid),
-        "--folds",
-        "5",
-        "--out",
-        str(tmp_path / "tuned.toml"),
-        tmp_path=tmp_path,
-    )
+    args = (str(short), "--symbol", "SPY", "--models-file", str(grid), "--folds", "5")
+    failed = tickcast("tune", *args, *written, tmp_path=tmp_path)
     assert failed.returncode == 2
     message = failed.stderr.replace("\n", " ")
     assert "5 folds with a gap of 1 tick(s) need at least 24 ticks per symbol" in message

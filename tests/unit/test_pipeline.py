@@ -220,3 +220,24 @@ def test_the_prometheus_sink_shows_each_models_newest_rolling_quality() -> None:
         "tickcast_model_rolling", {"symbol": symbol, "model": model, "metric": "mae"}
     )
     assert shown == values["mae"] > 0
+
+
+def test_a_networks_gradient_norms_are_gauges_and_other_models_have_none() -> None:
+    from prometheus_client import REGISTRY
+
+    from tickcast.online_model import resolve_models
+    from tickcast.producers import synthetic_ticks
+    from tickcast.stream_processors import PrometheusSink
+
+    pipeline = Pipeline(CoreConfig(models=resolve_models(["linear", "mlp"])))
+    pipeline.process(list(synthetic_ticks(2000, 1, seed=5)))
+    PrometheusSink().part(pipeline.take())
+
+    def gauge(model: str, metric: str) -> float | None:
+        labels = {"symbol": "SYN000", "model": model, "metric": metric}
+        return REGISTRY.get_sample_value("tickcast_model_rolling", labels)
+
+    assert (gauge("mlp", "grad_norm_input") or 0) > 0
+    assert (gauge("mlp", "grad_norm_output") or 0) > 0
+    assert gauge("linear", "grad_norm_input") is None
+    assert (gauge("linear", "in_sample_mae") or 0) > 0

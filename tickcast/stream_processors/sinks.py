@@ -33,7 +33,17 @@ __all__ = ["ClickHouseSink", "LatestSink", "MemorySink", "PrometheusSink", "Sink
 
 log = logging.getLogger(__name__)
 ForecastRows = Literal["served", "all"]  # which forecasts ClickHouse keeps
-ROLLING_METRICS = ("mae", "mae_ratio_vs_random_walk", "coverage", "hit_rate", "bias")
+# a model's rolling scores as gauges; a network's gradient norms too (NaN, so no series, otherwise)
+ROLLING_METRICS = (
+    "mae",
+    "mae_ratio_vs_random_walk",
+    "coverage",
+    "hit_rate",
+    "bias",
+    "in_sample_mae",
+    "grad_norm_input",
+    "grad_norm_output",
+)
 
 
 P = TypeVar("P")  # what a sink takes of a cut
