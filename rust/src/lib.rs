@@ -115,6 +115,12 @@ fn model_config(d: &Bound<'_, PyDict>) -> PyResult<ModelConfig> {
 #[pyclass(frozen, module = "tickcast._core")]
 struct Spec {
     cfg: Arc<Config>,
+    /// The feature vector's width.
+    #[pyo3(get)]
+    width: usize,
+    /// Whether a symbol needs Python-side models or detectors (River's).
+    #[pyo3(get)]
+    has_externals: bool,
 }
 
 #[pymethods]
@@ -174,17 +180,7 @@ impl Spec {
         if cfg.width != cfg.feature_names.len() {
             return Err(PyValueError::new_err("feature names do not match the windows"));
         }
-        Ok(Spec { cfg: Arc::new(cfg) })
-    }
-
-    #[getter]
-    fn width(&self) -> usize {
-        self.cfg.width
-    }
-
-    #[getter]
-    fn has_externals(&self) -> bool {
-        self.cfg.has_externals()
+        Ok(Spec { width: cfg.width, has_externals: cfg.has_externals(), cfg: Arc::new(cfg) })
     }
 }
 
