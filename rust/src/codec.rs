@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::drift::{PageHinkley, Phase, Shift};
 use crate::features::{Features, N_LAGS};
 use crate::intervals::Tracker;
-use crate::learner::{DriftMonitor, Pending, Prediction, Progress, State};
+use crate::learner::{DriftMonitor, Forecaster, Pending, Prediction, Progress, State};
 use crate::metrics::{Metrics, Sums};
 use crate::models::{Direction, Linear, Model, Optimizer, Scaler};
 use crate::network::Mlp;
@@ -299,6 +299,48 @@ fn get_prediction(r: &mut Reader) -> Decoded<Prediction> {
     Ok(Prediction { u_hat: r.f64()?, y_hat: r.f64()?, lower: r.f64()?, upper: r.f64()?, p_up: r.f64()? })
 }
 
+/// A forecaster's learned parts: its model (if it has one) and boost, its interval's quantile,
+/// its metrics and its drift test.
+fn put_forecaster(w: &mut Writer, f: &Forecaster) {
+    if let Some(model) = &f.model {
+        put_model(w, model);
+        match f.boosted {
+            Some((lr, until)) => {
+                w.u8(1);
+                w.f64(lr);
+                w.u64(until);
+            }
+            None => w.u8(0),
+        }
+    }
+    w.f64(f.interval.q);
+    put_sums(w, &f.metrics.cumulative);
+    put_sums(w, &f.metrics.rolling);
+    let ph = &f.errors;
+    w.u64(ph.n);
+    w.f64(ph.mean);
+    w.f64(ph.cum);
+    w.f64(ph.low);
+}
+
+fn get_forecaster(r: &mut Reader, template: &Forecaster, width: usize) -> Decoded<Forecaster> {
+    let (model, boosted) = match &template.model {
+        Some(m) => {
+            let model = get_model(r, m, width)?;
+            let boosted = if r.u8()? == 1 { Some((r.f64()?, r.u64()?)) } else { None };
+            (Some(model), boosted)
+        }
+        None => (None, None),
+    };
+    Ok(Forecaster {
+        model,
+        boosted,
+        interval: Tracker { q: r.f64()? },
+        metrics: Metrics { cumulative: get_sums(r)?, rolling: get_sums(r)? },
+        errors: PageHinkley { n: r.u64()?, mean: r.f64()?, cum: r.f64()?, low: r.f64()? },
+    })
+}
+
 pub fn encode(state: &State) -> Vec<u8> {
     let mut w = Writer { bytes: Vec::with_capacity(8192) };
     let f = &state.features;
@@ -318,15 +360,8 @@ pub fn encode(state: &State) -> Vec<u8> {
     w.u64(state.scaler.n);
     w.f64s(&state.scaler.means);
     w.f64s(&state.scaler.m2);
-    for model in &state.models {
-        put_model(&mut w, model);
-    }
-    for tracker in &state.intervals {
-        w.f64(tracker.q);
-    }
-    for metrics in &state.metrics {
-        put_sums(&mut w, &metrics.cumulative);
-        put_sums(&mut w, &metrics.rolling);
+    for f in &state.forecasters {
+        put_forecaster(&mut w, f);
     }
     w.u32(state.pending.len() as u32);
     for p in &state.pending {
@@ -352,27 +387,11 @@ pub fn encode(state: &State) -> Vec<u8> {
     w.opt_i64(state.checkpointed.map(|(n, _)| n as i64));
     w.opt_i64(state.checkpointed.map(|(_, ts)| ts));
     let d = &state.drift;
-    for ph in &d.errors {
-        w.u64(ph.n);
-        w.f64(ph.mean);
-        w.f64(ph.cum);
-        w.f64(ph.low);
-    }
     for shift in d.inputs.iter().chain([&d.prediction]) {
         put_shift(&mut w, shift);
     }
     w.u8(d.biased as u8);
     w.u64(d.seen);
-    for boost in &state.boosted {
-        match boost {
-            Some((lr, until)) => {
-                w.u8(1);
-                w.f64(*lr);
-                w.u64(*until);
-            }
-            None => w.u8(0),
-        }
-    }
     w.bytes
 }
 
@@ -401,16 +420,12 @@ pub fn decode(bytes: &[u8], cfg: &Config) -> Decoded<State> {
         means: r.f64s_of(cfg.width, "the scaler")?,
         m2: r.f64s_of(cfg.width, "the scaler")?,
     };
-    let models = template
-        .models
+    let forecasters = template
+        .forecasters
         .iter()
-        .map(|m| get_model(&mut r, m, cfg.width))
+        .map(|f| get_forecaster(&mut r, f, cfg.width))
         .collect::<Decoded<Vec<_>>>()?;
     let n = cfg.n_models();
-    let intervals = (0..=n).map(|_| Ok(Tracker { q: r.f64()? })).collect::<Decoded<Vec<_>>>()?;
-    let metrics = (0..=n)
-        .map(|_| Ok(Metrics { cumulative: get_sums(&mut r)?, rolling: get_sums(&mut r)? }))
-        .collect::<Decoded<Vec<_>>>()?;
     let n_pending = r.u32()? as usize;
     if n_pending > cfg.horizon {
         return Err(format!("{n_pending} pending forecasts for a horizon of {}", cfg.horizon));
@@ -443,32 +458,23 @@ pub fn decode(bytes: &[u8], cfg: &Config) -> Decoded<State> {
     let checkpoint_labels = r.opt_i64()?;
     let checkpoint_ts = r.opt_i64()?;
     let checkpointed = checkpoint_labels.zip(checkpoint_ts).map(|(n, ts)| (n as u64, ts));
-    let errors = (0..=n)
-        .map(|_| Ok(PageHinkley { n: r.u64()?, mean: r.f64()?, cum: r.f64()?, low: r.f64()? }))
-        .collect::<Decoded<Vec<_>>>()?;
     let window = cfg.drift.window;
     let inputs =
         cfg.checked.iter().map(|_| get_shift(&mut r, window)).collect::<Decoded<Vec<_>>>()?;
     let prediction = get_shift(&mut r, window)?;
     let biased = r.u8()? == 1;
     let seen = r.u64()?;
-    let boosted = (0..n)
-        .map(|_| Ok(if r.u8()? == 1 { Some((r.f64()?, r.u64()?)) } else { None }))
-        .collect::<Decoded<Vec<_>>>()?;
     r.done()?;
     let mut state = template;
     state.features = features;
     state.scaler = scaler;
-    state.models = models;
-    state.intervals = intervals;
-    state.metrics = metrics;
+    state.forecasters = forecasters;
     state.pending = pending;
     state.selected = selected;
     state.shrink = shrink;
     state.label_mean = label_mean;
     state.progress = progress;
     state.checkpointed = checkpointed;
-    state.drift = DriftMonitor { errors, inputs, prediction, biased, seen };
-    state.boosted = boosted;
+    state.drift = DriftMonitor { inputs, prediction, biased, seen };
     Ok(state.with_scratch(cfg))
 }

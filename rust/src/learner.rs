@@ -115,10 +115,38 @@ pub struct Outputs {
     pub drift: Vec<DriftRow>,
 }
 
+/// One of a symbol's forecasters: a model of the set with what scores and calibrates it. The
+/// served forecast is a forecaster too (the last, `Config::served`), with no model of its own:
+/// it forwards the selected model's forecast, shrunk.
+#[derive(Clone, Debug)]
+pub struct Forecaster {
+    pub model: Option<Model>,
+    pub boosted: Option<(f64, u64)>, // a boosted learning rate's base, and the label it ends at
+    pub interval: Tracker,
+    pub metrics: Metrics,
+    pub errors: PageHinkley, // the concept-drift test on its scores (unused with ADWIN)
+}
+
+impl Forecaster {
+    fn new(model: Option<Model>, cfg: &Config) -> Self {
+        Forecaster {
+            model,
+            boosted: None,
+            interval: Tracker::new(cfg.prior),
+            metrics: Metrics::new(),
+            errors: PageHinkley::new(),
+        }
+    }
+
+    /// The model of a model's forecaster (not the served forecast's, which has none).
+    pub fn model(&self) -> &Model {
+        self.model.as_ref().expect("the served forecast has no model")
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct DriftMonitor {
-    pub errors: Vec<PageHinkley>, // one per forecaster (unused with ADWIN, which is external)
-    pub inputs: Vec<Shift>,       // one per checked feature
+    pub inputs: Vec<Shift>, // one per checked feature
     pub prediction: Shift,
     pub biased: bool,
     pub seen: u64,
@@ -142,9 +170,7 @@ pub struct Progress {
 pub struct State {
     pub features: Features,
     pub scaler: Scaler,
-    pub models: Vec<Model>,
-    pub intervals: Vec<Tracker>,
-    pub metrics: Vec<Metrics>,
+    pub forecasters: Vec<Forecaster>, // every model's, then the served forecast's
     pub pending: VecDeque<Pending>,
     pub selected: usize,
     pub shrink: f64,
@@ -152,7 +178,6 @@ pub struct State {
     pub progress: Progress,
     pub checkpointed: Option<(u64, i64)>,
     pub drift: DriftMonitor,
-    pub boosted: Vec<Option<(f64, u64)>>, // per model: its learning rate, and until which label
     x: Vec<f64>,
     z: Vec<f64>,
     grads: Vec<f64>,
@@ -160,13 +185,11 @@ pub struct State {
 
 impl State {
     pub fn new(cfg: &Config) -> Self {
-        let n = cfg.n_models();
+        let models = cfg.models.iter().map(|m| Some(m.build(cfg.width)));
         State {
             features: Features::new(&cfg.windows, cfg.volatility),
             scaler: Scaler::new(cfg.width),
-            models: cfg.models.iter().map(|m| m.build(cfg.width)).collect(),
-            intervals: (0..=n).map(|_| Tracker::new(cfg.prior)).collect(),
-            metrics: (0..=n).map(|_| Metrics::new()).collect(),
+            forecasters: models.chain([None]).map(|m| Forecaster::new(m, cfg)).collect(),
             pending: VecDeque::new(),
             selected: 0,
             shrink: 0.0,
@@ -174,35 +197,51 @@ impl State {
             progress: Progress::default(),
             checkpointed: None,
             drift: DriftMonitor {
-                errors: (0..=n).map(|_| PageHinkley::new()).collect(),
                 inputs: cfg.checked.iter().map(|_| Shift::new()).collect(),
                 prediction: Shift::new(),
                 biased: false,
                 seen: 0,
             },
-            boosted: vec![None; n],
             x: vec![0.0; cfg.width],
             z: vec![0.0; cfg.width],
             grads: Vec::with_capacity(cfg.width + 1),
         }
     }
 
+    /// The models' forecasters (every one but the served forecast's).
+    pub fn models(&self) -> &[Forecaster] {
+        &self.forecasters[..self.forecasters.len() - 1]
+    }
+
+    /// The served forecast's forecaster (the last).
+    pub fn served(&self) -> &Forecaster {
+        &self.forecasters[self.forecasters.len() - 1]
+    }
+
     /// Seed the networks' dropout masks (from the symbol: replays draw the same masks).
     pub fn seed_dropout(&mut self, seed: u64) {
-        for model in &mut self.models {
-            if let Model::Mlp(mlp) = model {
+        for f in &mut self.forecasters {
+            if let Some(Model::Mlp(mlp)) = &mut f.model {
                 mlp.seed = seed;
             }
         }
     }
 
     fn dropout_seed(&self) -> u64 {
-        self.models.iter().find_map(|m| if let Model::Mlp(mlp) = m { Some(mlp.seed) } else { None }).unwrap_or(0)
+        let seeds = self.models().iter().filter_map(|f| match f.model() {
+            Model::Mlp(mlp) => Some(mlp.seed),
+            _ => None,
+        });
+        seeds.into_iter().next().unwrap_or(0)
     }
 
     /// Per model: each layer's average gradient norm (the output layer last), for networks.
     pub fn gradient_norms(&self) -> Vec<Option<Vec<f64>>> {
-        self.models.iter().map(|m| if let Model::Mlp(mlp) = m { Some(mlp.grad_norms.clone()) } else { None }).collect()
+        let norms = |f: &Forecaster| match f.model() {
+            Model::Mlp(mlp) => Some(mlp.grad_norms.clone()),
+            _ => None,
+        };
+        self.models().iter().map(norms).collect()
     }
 
     /// The scratch buffers are not part of the state: rebuilt after decoding.
@@ -270,12 +309,13 @@ impl State {
         let mean_fc = self.label_mean;
         for (i, p) in entry.predictions.iter().enumerate() {
             let scored = Scored { y, yhat: p.y_hat, lo: p.lower, hi: p.upper, p_up: p.p_up, mean_fc };
-            self.metrics[i].update(&scored, cfg.alpha, cfg.decay);
+            let f = &mut self.forecasters[i];
+            f.metrics.update(&scored, cfg.alpha, cfg.decay);
             if sigma > 0.0 {
                 let score = (y - p.y_hat).abs() / sigma;
-                self.intervals[i].update(score, cfg.alpha, cfg.interval_step);
+                f.interval.update(score, cfg.alpha, cfg.interval_step);
                 let statistic = match cfg.drift.detector {
-                    Detector::PageHinkley => self.drift.errors[i].update(
+                    Detector::PageHinkley => f.errors.update(
                         score, cfg.drift.ph_delta, cfg.drift.ph_threshold, cfg.drift.ph_min_n,
                     ),
                     Detector::Adwin => ext.detect(i, score),
@@ -296,7 +336,9 @@ impl State {
         }
         if sigma > 0.0 && self.progress.n_ticks > cfg.warmup {
             let u = (y / sigma).clamp(-U_CLIP, U_CLIP);
-            for (i, model) in self.models.iter_mut().enumerate() {
+            let n = self.forecasters.len() - 1;
+            for (i, f) in self.forecasters[..n].iter_mut().enumerate() {
+                let model = f.model.as_mut().expect("a model");
                 let (u_after, _) = match model {
                     Model::External { .. } => {
                         ext.learn(i, &entry.z, u);
@@ -307,7 +349,7 @@ impl State {
                         model.predict(&entry.z)
                     }
                 };
-                self.metrics[i].fit((u_after * sigma - y).abs());
+                f.metrics.fit((u_after * sigma - y).abs());
             }
         }
         self.progress.n_labels += 1;
@@ -322,20 +364,22 @@ impl State {
     /// random walk, the served forecast or the model being served.
     fn react(&mut self, cfg: &Config, i: usize, ext: &mut dyn Externals) -> Reaction {
         let reaction = cfg.drift.reaction;
-        if reaction == Reaction::Log || i == BASELINE || i >= self.models.len() || i == self.selected {
+        if reaction == Reaction::Log || i == BASELINE || i == cfg.served() || i == self.selected {
             return Reaction::Log;
         }
+        let labels = self.progress.n_labels;
+        let f = &mut self.forecasters[i];
         if reaction == Reaction::Reset {
-            self.models[i] = cfg.models[i].build(cfg.width);
+            f.model = Some(cfg.models[i].build(cfg.width));
             ext.reset(i);
             return Reaction::Reset;
         }
-        if self.boosted[i].is_some() {
+        if f.boosted.is_some() {
             return Reaction::Log;
         }
-        match self.models[i].optimizer_mut() {
+        match f.model.as_mut().and_then(Model::optimizer_mut) {
             Some(optimizer) => {
-                self.boosted[i] = Some((optimizer.lr(), self.progress.n_labels + cfg.drift.boost_labels));
+                f.boosted = Some((optimizer.lr(), labels + cfg.drift.boost_labels));
                 optimizer.set_lr(optimizer.lr() * cfg.drift.boost);
                 Reaction::BoostLr
             }
@@ -344,13 +388,14 @@ impl State {
     }
 
     fn end_boosts(&mut self) {
-        for i in 0..self.boosted.len() {
-            if let Some((lr, until)) = self.boosted[i] {
-                if self.progress.n_labels >= until {
-                    if let Some(optimizer) = self.models[i].optimizer_mut() {
+        let labels = self.progress.n_labels;
+        for f in &mut self.forecasters {
+            if let Some((lr, until)) = f.boosted {
+                if labels >= until {
+                    if let Some(optimizer) = f.model.as_mut().and_then(Model::optimizer_mut) {
                         optimizer.set_lr(lr);
                     }
-                    self.boosted[i] = None;
+                    f.boosted = None;
                 }
             }
         }
@@ -360,11 +405,11 @@ impl State {
     /// model's advantage is the paired t-statistic of its rolling gain in absolute error over
     /// the random walk (raw MAE comparisons flip on noise, paired ones far less).
     fn select(&mut self, cfg: &Config) {
-        if (self.metrics[0].cumulative.w as u64) < cfg.min_outcomes {
+        if (self.forecasters[BASELINE].metrics.cumulative.w as u64) < cfg.min_outcomes {
             return;
         }
-        let n = self.models.len();
-        let mut t: Vec<f64> = self.metrics[..n].iter().map(|m| m.rolling.advantage()).collect();
+        let n = cfg.n_models();
+        let mut t: Vec<f64> = self.models().iter().map(|f| f.metrics.rolling.advantage()).collect();
         t[0] = 0.0; // the random walk against itself
         let mut best = 0;
         for i in 1..n {
@@ -386,15 +431,16 @@ impl State {
             self.drift.prediction = Shift::new(); // another model's forecasts: a new reference
         }
         self.selected = current;
-        let rolling = &self.metrics[current].rolling;
+        let rolling = &self.forecasters[current].metrics.rolling;
         self.shrink = if current > 0 { shrinkage(rolling.yhat_y, rolling.yhat2) } else { 0.0 };
     }
 
     /// The runner-up of the online selection: the best advantage after the served model's.
     pub fn runner_up(&self) -> usize {
-        let n = self.models.len();
+        let n = self.forecasters.len() - 1;
         let others = (0..n).filter(|&i| i != self.selected);
-        let t = |i: usize| if i == BASELINE { 0.0 } else { self.metrics[i].rolling.advantage() };
+        let advantage = |i: usize| self.forecasters[i].metrics.rolling.advantage();
+        let t = |i: usize| if i == BASELINE { 0.0 } else { advantage(i) };
         others.fold(None, |best: Option<usize>, i| match best {
             Some(b) if t(b) >= t(i) => Some(b),
             _ => Some(i),
@@ -406,9 +452,10 @@ impl State {
         &mut self, cfg: &Config, tick: &TickFields, z: &[f64], sigma: f64, ext: &mut dyn Externals,
         out: &mut Outputs,
     ) {
-        let n = self.models.len();
+        let n = cfg.n_models();
         let mut predictions = Vec::with_capacity(n + 1);
-        for (i, model) in self.models.iter().enumerate() {
+        for (i, f) in self.models().iter().enumerate() {
+            let model = f.model();
             let (u_hat, p_up) = match model {
                 Model::External { .. } => ext.predict(i, z),
                 _ => model.predict(z),
@@ -433,14 +480,15 @@ impl State {
 
     fn interval(&self, i: usize, u_hat: f64, sigma: f64, p_up: f64) -> Prediction {
         let y_hat = u_hat * sigma;
-        let half = self.intervals[i].quantile() * sigma;
+        let half = self.forecasters[i].interval.quantile() * sigma;
         Prediction { u_hat, y_hat, lower: y_hat - half, upper: y_hat + half, p_up: p_up.clamp(0.0, 1.0) }
     }
 
     /// How many inputs each forecaster fits (adjusted R2's penalty), the served one's being
     /// the selected model's.
     pub fn inputs(&self, cfg: &Config) -> Vec<usize> {
-        let mut counts: Vec<usize> = self.models.iter().map(|m| m.n_inputs(cfg.width)).collect();
+        let mut counts: Vec<usize> =
+            self.models().iter().map(|f| f.model().n_inputs(cfg.width)).collect();
         counts.push(counts[self.selected]);
         counts
     }
@@ -450,7 +498,7 @@ impl State {
     pub fn summary(&self, cfg: &Config, i: usize, sums: &Sums, n_inputs: usize) -> Vec<(&'static str, f64)> {
         let mut values = sums.summary(n_inputs);
         if values.len() == N_SCORES {
-            let norms = match &self.models[cfg.based_on(i, self.selected)] {
+            let norms = match self.forecasters[cfg.based_on(i, self.selected)].model() {
                 Model::Mlp(mlp) => (mlp.grad_norms[0], mlp.grad_norms[mlp.grad_norms.len() - 1]),
                 _ => (f64::NAN, f64::NAN),
             };
@@ -462,7 +510,7 @@ impl State {
     /// A snapshot of every forecaster's rolling and cumulative metrics at event time ts.
     pub fn metric_rows(&self, cfg: &Config, ts: i64, out: &mut Outputs) {
         for (i, n_inputs) in self.inputs(cfg).into_iter().enumerate() {
-            let metrics = &self.metrics[i];
+            let metrics = &self.forecasters[i].metrics;
             for (rolling, sums) in [(true, &metrics.rolling), (false, &metrics.cumulative)] {
                 out.metrics.push(MetricRow {
                     ts, forecaster: i, rolling, selected: self.selected,
@@ -475,7 +523,7 @@ impl State {
     /// Data, prediction and bias drift, once per metrics block.
     fn drift_checks(&mut self, cfg: &Config, ts: i64, out: &mut Outputs) {
         let d = &cfg.drift;
-        let served = self.models.len();
+        let served = cfg.served();
         let watched = self.drift.inputs.iter_mut().zip(&cfg.checked).map(|(s, &i)| (s, Some(i)));
         for (shift, feature) in watched.chain(std::iter::once((&mut self.drift.prediction, None))) {
             if let Some((value, p)) = shift.check(d.window) {
@@ -492,7 +540,7 @@ impl State {
                 }
             }
         }
-        let rolling = &self.metrics[served].rolling;
+        let rolling = &self.served().metrics.rolling;
         let n = rolling.n_eff();
         if n < 30.0 || rolling.w <= 0.0 {
             return;
@@ -517,22 +565,21 @@ impl State {
     /// pending forecasts, metrics, drift references, event-time position).
     pub fn adopt_learned(&mut self, chosen: &State) {
         let seed = self.dropout_seed();
+        let (labels, theirs) = (self.progress.n_labels, chosen.progress.n_labels);
         self.scaler = chosen.scaler.clone();
-        self.models = chosen.models.clone();
+        for (mine, learned) in self.forecasters.iter_mut().zip(&chosen.forecasters) {
+            mine.model = learned.model.clone();
+            mine.interval = learned.interval.clone();
+            mine.boosted = learned.boosted.map(|(lr, until)| (lr, labels + until.saturating_sub(theirs)));
+        }
         self.seed_dropout(seed);
-        self.intervals = chosen.intervals.clone();
         self.selected = chosen.selected;
         self.shrink = chosen.shrink;
-        self.boosted = chosen
-            .boosted
-            .iter()
-            .map(|b| b.map(|(lr, until)| (lr, self.progress.n_labels + until.saturating_sub(chosen.progress.n_labels))))
-            .collect();
     }
 
     /// (advantage, shrinkage) of the served forecast over the rolling window.
     pub fn served_evidence(&self) -> (f64, f64) {
-        let rolling = &self.metrics[self.models.len()].rolling;
+        let rolling = &self.served().metrics.rolling;
         (advantage(rolling.w, rolling.w2, rolling.gain, rolling.gain2), rolling.shrinkage())
     }
 }

@@ -350,7 +350,7 @@ impl SymbolCore {
     /// Per model: (its base learning rate, the label its boost ends at), or None.
     #[getter]
     fn boosted(&self) -> Vec<Option<(f64, u64)>> {
-        self.state.boosted.clone()
+        self.state.models().iter().map(|f| f.boosted).collect()
     }
     /// Per model: each layer's average gradient norm, the output layer last (networks only).
     #[getter]
@@ -360,12 +360,12 @@ impl SymbolCore {
     /// The current learning rate of each model that has one (None for the others).
     #[getter]
     fn learning_rates(&self) -> Vec<Option<f64>> {
-        self.state.models.iter().map(|m| m.optimizer().map(|o| o.lr())).collect()
+        self.state.models().iter().map(|f| f.model().optimizer().map(|o| o.lr())).collect()
     }
     /// The intervals' current half-widths in volatility units, per forecaster.
     #[getter]
     fn interval_quantiles(&self) -> Vec<f64> {
-        self.state.intervals.iter().map(|t| t.quantile()).collect()
+        self.state.forecasters.iter().map(|f| f.interval.quantile()).collect()
     }
 
     /// Inputs each forecaster fits (adjusted R2's penalty).
@@ -377,11 +377,12 @@ impl SymbolCore {
     fn summaries<'py>(&self, py: Python<'py>, window: &str) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let inputs = self.state.inputs(&self.cfg);
         self.state
-            .metrics
+            .forecasters
             .iter()
             .zip(inputs)
             .enumerate()
-            .map(|(i, (m, n))| {
+            .map(|(i, (f, n))| {
+                let m = &f.metrics;
                 let sums = if window == "rolling" { &m.rolling } else { &m.cumulative };
                 summary_dict(py, &self.state.summary(&self.cfg, i, sums, n))
             })
@@ -893,13 +894,13 @@ fn step_all(
 #[pyfunction]
 fn pooled<'py>(py: Python<'py>, states: Vec<PyRef<'py, SymbolCore>>) -> PyResult<Vec<Bound<'py, PyDict>>> {
     let first = states.first().ok_or_else(|| PyRuntimeError::new_err("no states to pool"))?;
-    let n = first.state.metrics.len();
+    let n = first.state.forecasters.len();
     let mut inputs = vec![0usize; n];
     let mut sums: Vec<metrics::Sums> = (0..n).map(|_| metrics::Sums::new()).collect();
     for core in &states {
         for (i, count) in core.state.inputs(&core.cfg).into_iter().enumerate() {
             inputs[i] = inputs[i].max(count);
-            sums[i].merge(&core.state.metrics[i].cumulative);
+            sums[i].merge(&core.state.forecasters[i].metrics.cumulative);
         }
     }
     sums.iter().zip(inputs).map(|(s, n)| summary_dict(py, &s.summary(n))).collect()
