@@ -207,7 +207,13 @@ def test_backtest_report_writes_plots_a_page_and_an_mlflow_run(tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr
     pngs = sorted(p.name for p in out.glob("*.png"))
-    assert pngs == ["coverage.png", "direction_roc.png", "price_SPY.png", "rolling_mae_ratio.png"]
+    assert pngs == [  # no network in the default set: no gradient norms to plot
+        "coverage.png",
+        "direction_roc.png",
+        "learning_curves.png",
+        "price_SPY.png",
+        "rolling_mae_ratio.png",
+    ]
     for name in pngs:
         data = (out / name).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n")
@@ -215,6 +221,7 @@ def test_backtest_report_writes_plots_a_page_and_an_mlflow_run(tmp_path: Path) -
     page = (out / "index.html").read_text()
     assert all(f'src="{name}"' in page for name in pngs)
     assert "<td>served</td>" in page
+    assert "Over- and under-fitting" in page
     assert json.loads((out / "metrics.json").read_text())["symbols"]["SPY"]["served"]["n"] > 0
     assert "logged to MLflow" in result.stderr
     run_id = result.stderr.split(" as run ")[1].split()[0]
