@@ -57,6 +57,21 @@ def fresh(tmp_path: Path, name: str = "user") -> Path:
     return folder
 
 
+GRID = """
+[models.linear]
+kind = "linear"
+[models.linear.grid]
+lr = [0.0002, 0.002]
+
+[models.mlp]
+kind = "mlp"
+hidden = [8]
+dropout = 0.1
+[models.mlp.grid]
+activation = ["tanh", "elu"]
+"""
+
+
 def test_the_package_built_from_a_clean_export_runs_installed_outside_the_repo(
     tmp_path: Path, kafka_bootstrap: str, redis_clean: str
 ) -> None:
@@ -94,6 +109,32 @@ def test_the_package_built_from_a_clean_export_runs_installed_outside_the_repo(
 
     replay = run(tickcast, "replay", "--synthetic", "2000", "--symbols", "4", cwd=home, env=env)
     assert json.loads(replay.stdout)["counts"] == {"ok": 2000}
+    (home / "grid.toml").write_text(GRID)
+    run(
+        tickcast,
+        "tune",
+        "--sample",
+        "--models-file",
+        "grid.toml",
+        "--folds",
+        "3",
+        cwd=home,
+        env=env,
+    )
+    tuned = run(
+        tickcast,
+        "backtest",
+        "--sample",
+        "--models-file",
+        "tuned.toml",
+        "--outcomes",
+        "o.parquet",
+        "--json",
+        cwd=home,
+        env=env,
+    )
+    assert set(json.loads(tuned.stdout)["models"]) == {"random_walk", "linear", "mlp", "served"}
+    assert (home / "o.parquet").stat().st_size > 0
 
     port = free_port()
     api = subprocess.Popen(
@@ -111,6 +152,7 @@ def test_the_package_built_from_a_clean_export_runs_installed_outside_the_repo(
         api.send_signal(signal.SIGINT)
         api.wait(30)
 
+    env["TICKCAST_MODELS_FILE"] = str(home / "tuned.toml")  # the tuned set, a network among them
     worker = Worker(env, home / "worker.log", cwd=home, command=tickcast)
     forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
     try:
