@@ -144,12 +144,8 @@ impl ModelConfig {
                     weights: vec![0.0; width + 1],
                 },
             }),
-            ModelKind::Mlp(m) => {
-                let sizes = [vec![width], m.hidden.clone(), vec![1]].concat();
-                Model::Mlp(Box::new(Mlp::new(
-                    sizes, m.activations.clone(), m.head, m.dropout, m.l1, m.l2, m.clip,
-                    m.optimizer.build(), text_seed(&self.fingerprint),
-                )))
+            ModelKind::Mlp(spec) => {
+                Model::Mlp(Box::new(Mlp::new(spec, width, text_seed(&self.fingerprint))))
             }
             ModelKind::External { n_inputs } => Model::External { n_inputs: *n_inputs },
         }

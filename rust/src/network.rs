@@ -8,6 +8,7 @@
 //! replay draws the same masks without any random state to save. Each layer's gradient norm is
 //! followed by an exponential average: vanishing or exploding gradients show there.
 
+use crate::config::MlpSpec;
 use crate::models::{residual_gradient, sign, Loss, Optimizer, EXPECTED_ABS_NORMAL};
 use crate::stats::normal_cdf;
 
@@ -113,11 +114,10 @@ fn offsets(sizes: &[usize]) -> Vec<usize> {
 }
 
 impl Mlp {
-    /// A network with weights drawn by Glorot's uniform rule from `init_seed`.
-    pub fn new(
-        sizes: Vec<usize>, activations: Vec<Activation>, head: Head, dropout: f64, l1: f64,
-        l2: f64, clip: f64, optimizer: Optimizer, init_seed: u64,
-    ) -> Self {
+    /// A network of `spec` for inputs of `width`, its weights drawn by Glorot's uniform rule
+    /// from `init_seed`.
+    pub fn new(spec: &MlpSpec, width: usize, init_seed: u64) -> Self {
+        let sizes = [vec![width], spec.hidden.clone(), vec![1]].concat();
         let at = offsets(&sizes);
         let mut params = vec![0.0; at[at.len() - 1]];
         for (layer, pair) in sizes.windows(2).enumerate() {
@@ -130,7 +130,17 @@ impl Mlp {
         }
         let n_layers = sizes.len() - 1;
         Mlp {
-            sizes, activations, head, dropout, l1, l2, clip, seed: 0, steps: 0, params, optimizer,
+            sizes,
+            activations: spec.activations.clone(),
+            head: spec.head,
+            dropout: spec.dropout,
+            l1: spec.l1,
+            l2: spec.l2,
+            clip: spec.clip,
+            seed: 0,
+            steps: 0,
+            params,
+            optimizer: spec.optimizer.build(),
             grad_norms: vec![0.0; n_layers],
         }
     }
@@ -257,10 +267,20 @@ struct Pass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::OptimizerSpec;
 
     fn network(activation: Activation, head: Head) -> Mlp {
-        let optimizer = Optimizer::Sgd { lr: 0.01 };
-        Mlp::new(vec![3, 4, 3, 1], vec![activation; 2], head, 0.0, 0.0, 0.0, 10.0, optimizer, 7)
+        let spec = MlpSpec {
+            hidden: vec![4, 3],
+            activations: vec![activation; 2],
+            head,
+            dropout: 0.0,
+            l1: 0.0,
+            l2: 0.0,
+            clip: 10.0,
+            optimizer: OptimizerSpec::Sgd { lr: 0.01 },
+        };
+        Mlp::new(&spec, 3, 7)
     }
 
     fn loss(m: &Mlp, z: &[f64], u: f64) -> f64 {
