@@ -82,9 +82,14 @@ impl Ewma {
 }
 
 /// A GARCH(1,1)-type variance recursion with fixed weights that reverts to the series' own
-/// long-run variance (the running mean of squared returns): after a calm spell it widens
+/// long-run variance (see `LONG_RUN_SPAN`): after a calm spell it widens
 /// toward the long run and after a storm it narrows, as fitted GARCH models do; an EWMA never
 /// reverts, so its intervals were too narrow in calm and too wide in storm.
+/// The long-run variance is the mean of the squared returns so far, then (past this many) an
+/// exponential average over about as many: a lasting change of volatility is learned, not
+/// averaged away over the whole history.
+const LONG_RUN_SPAN: f64 = 1000.0;
+
 #[derive(Clone, Debug)]
 pub struct Garch {
     pub a: f64, // the weight of the newest squared return
@@ -101,7 +106,8 @@ impl Garch {
 
     pub fn update(&mut self, x2: f64) {
         self.n += 1;
-        self.long_run += (x2 - self.long_run) / self.n as f64;
+        let weight = (1.0 / self.n as f64).max(1.0 / LONG_RUN_SPAN);
+        self.long_run += (x2 - self.long_run) * weight;
         self.value = if self.n == 1 {
             x2
         } else {
