@@ -6,6 +6,8 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from importlib import resources
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -81,4 +83,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(forecasts.router)
     app.include_router(live.router)
     app.mount("/static", StaticFiles(packages=[("tickcast.api", "static")]), name="static")
+    assets = Path(str(resources.files("tickcast.api").joinpath("app/assets")))
+    if assets.is_dir():  # the built application's scripts and styles
+        app.mount("/assets", StaticFiles(directory=assets), name="assets")
     return app

@@ -29,9 +29,15 @@ QUEUE_SIZE = 1000
 RETRY_MS = 2000  # how soon a browser reconnects after the server went away
 
 
+APP = resources.files("tickcast.api").joinpath("app")  # frontend/'s build (npm run build)
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def page() -> HTMLResponse:
-    """The live forecast page (static HTML, CSS and JS shipped in the package)."""
+    """The React application when it is built (``frontend/``), else the static live page."""
+    built = APP.joinpath("index.html")
+    if built.is_file():
+        return HTMLResponse(built.read_text())
     return HTMLResponse(resources.files("tickcast.api").joinpath("static/index.html").read_text())
 
 

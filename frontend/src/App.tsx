@@ -1,0 +1,96 @@
+// The application: a symbol picker, the pages, and the live stream that feeds them.
+import { useEffect, useState } from "react";
+
+import { history, type Forecast, type StreamState, subscribe, symbols as listSymbols } from "./api";
+import { Live } from "./pages/Live";
+import { Models } from "./pages/Models";
+
+export const KEPT = 500; // forecasts kept per symbol: the chart's window, bounded
+const PAGES = ["Live", "Models"] as const;
+type Page = (typeof PAGES)[number];
+
+/** The symbol's forecasts with `forecast` appended in event-time order, at most KEPT. */
+export function appended(kept: Forecast[], forecast: Forecast): Forecast[] {
+  const last = kept.at(-1);
+  if (last && (last.ts > forecast.ts || (last.ts === forecast.ts && last.seq >= forecast.seq))) {
+    return kept; // a repeat (the stream resends the latest on reconnecting) or an older one
+  }
+  return [...kept, forecast].slice(-KEPT);
+}
+
+export function App() {
+  const [page, setPage] = useState<Page>("Live");
+  const [known, setKnown] = useState<string[]>([]);
+  const [symbol, setSymbol] = useState<string | null>(null);
+  const [bySymbol, setBySymbol] = useState<Record<string, Forecast[]>>({});
+  const [state, setState] = useState<StreamState>("connecting");
+
+  useEffect(
+    () =>
+      subscribe(
+        (f) => {
+          setBySymbol((all) => ({ ...all, [f.symbol]: appended(all[f.symbol] ?? [], f) }));
+          setKnown((names) => (names.includes(f.symbol) ? names : [...names, f.symbol].sort()));
+        },
+        setState,
+      ),
+    [],
+  );
+
+  useEffect(() => {
+    listSymbols()
+      .then((names) => setKnown((seen) => [...new Set([...seen, ...names])].sort()))
+      .catch(() => setState("down"));
+  }, []);
+
+  useEffect(() => {
+    if (symbol === null && known.length) setSymbol(known[0]);
+  }, [known, symbol]);
+
+  useEffect(() => {
+    if (!symbol) return;
+    history(symbol)
+      .then((past) =>
+        setBySymbol((all) => ({
+          ...all,
+          [symbol]: [...past]
+            .reverse()
+            .concat(all[symbol] ?? [])
+            .reduce<Forecast[]>(appended, []),
+        })),
+      )
+      .catch(() => undefined); // no ClickHouse behind the API: the stream alone
+  }, [symbol]);
+
+  return (
+    <main>
+      <header>
+        <h1>tickcast</h1>
+        <nav>
+          {PAGES.map((p) => (
+            <button key={p} aria-pressed={p === page} onClick={() => setPage(p)}>
+              {p}
+            </button>
+          ))}
+        </nav>
+        <label>
+          symbol{" "}
+          <select
+            aria-label="symbol"
+            value={symbol ?? ""}
+            onChange={(event) => setSymbol(event.target.value)}
+          >
+            {known.map((name) => (
+              <option key={name}>{name}</option>
+            ))}
+          </select>
+        </label>
+      </header>
+      {page === "Live" ? (
+        <Live symbol={symbol} forecasts={symbol ? (bySymbol[symbol] ?? []) : []} state={state} />
+      ) : (
+        <Models symbol={symbol} />
+      )}
+    </main>
+  );
+}

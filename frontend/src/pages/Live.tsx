@@ -1,0 +1,49 @@
+// Live: one symbol's price and served forecast as they arrive over the stream.
+import { ForecastChart } from "../components/ForecastChart";
+import type { Forecast, StreamState } from "../api";
+
+const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
+
+export function Live({
+  symbol,
+  forecasts,
+  state,
+}: {
+  symbol: string | null;
+  forecasts: Forecast[];
+  state: StreamState;
+}) {
+  const last = forecasts.at(-1);
+  return (
+    <section>
+      {state !== "open" && (
+        <p className="banner" role="status">
+          {state === "connecting" ? "connecting to the live stream…" : "the API is down"}
+        </p>
+      )}
+      {!symbol || !last ? (
+        <p>No forecast yet.</p>
+      ) : (
+        <>
+          <dl className="facts">
+            <dt>price</dt>
+            <dd data-testid="price">{last.price.toFixed(2)}</dd>
+            <dt>forecast ({last.horizon} ahead)</dt>
+            <dd>{last.predicted_price.toFixed(2)}</dd>
+            <dt>{percent(last.interval_level)} interval</dt>
+            <dd>
+              {last.lower.toFixed(2)} – {last.upper.toFixed(2)}
+            </dd>
+            <dt>P(up)</dt>
+            <dd data-testid="p-up">{percent(last.p_up)}</dd>
+            <dt>served model</dt>
+            <dd data-testid="model">
+              {last.model} <small>{last.model_version}</small>
+            </dd>
+          </dl>
+          <ForecastChart forecasts={forecasts} />
+        </>
+      )}
+    </section>
+  );
+}
