@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint system-deps broker clean help
+.PHONY: demo test bench lint system-deps broker frontend clean help
 
 help:
 	@echo "make demo   - set up and run the demo (bundled sample, API on 127.0.0.1:8000)"
@@ -49,10 +49,30 @@ system-deps:
 broker: system-deps  ## a local Kafka broker on 127.0.0.1:9092 (infra/kafka/broker stop ends it)
 	infra/kafka/broker start
 
+# The front end (frontend/): `npm ci` when its lock changes, a build into tickcast/api/app (which
+# the API serves at /; not committed) when a source changes. Node.js 20 or newer: Debian's
+# nodejs and npm are installed when npm is absent.
+FRONTEND_SOURCES := $(addprefix frontend/,package-lock.json index.html vite.config.ts tsconfig.json) \
+  $(shell find frontend/src -type f 2>/dev/null)
+FRONTEND_DEPS := frontend/node_modules/.package-lock.json
+APP := tickcast/api/app/index.html
+
+$(FRONTEND_DEPS): frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "installing nodejs and npm (Debian packages)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(APP): $(FRONTEND_DEPS) $(FRONTEND_SOURCES)
+	cd frontend && npm run --silent build
+	@touch $@
+
+frontend: $(APP)
+
 bench: $(STAMP) system-deps  ## benchmarks, JSON lines (starts a broker and redis-server if needed)
 	bench/run
 
-demo: $(STAMP)
+demo: $(STAMP) $(APP)
 	$(BIN)/tickcast demo
 
 lint: $(STAMP)
@@ -60,9 +80,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) system-deps lint
+test: $(STAMP) system-deps lint $(APP)
 	cargo test --quiet --release --no-default-features --manifest-path rust/Cargo.toml
+	cd frontend && npm test --silent
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache rust/target tickcast/_core*.so
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache rust/target tickcast/_core*.so \
+	  frontend/node_modules tickcast/api/app

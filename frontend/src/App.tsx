@@ -81,7 +81,9 @@ export function App() {
             onChange={(event) => setSymbol(event.target.value)}
           >
             {known.map((name) => (
-              <option key={name}>{name}</option>
+              <option key={name} value={name}>
+                {name}
+              </option>
             ))}
           </select>
         </label>

@@ -1,4 +1,5 @@
-"""The live page in a real headless Chromium (Debian's), against `tickcast demo`."""
+"""The static live page (/static/index.html: what / serves when the front end is not built) in a
+real headless Chromium (Debian's), against `tickcast demo`."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def test_the_live_page_fills_and_its_chart_updates_in_headless_chromium(tmp_path
             except httpx.TransportError:
                 time.sleep(0.3)
         driver = browser()
-        driver.get(url)  # type: ignore[attr-defined]
+        driver.get(url + "static/index.html")  # type: ignore[attr-defined]
 
         def page(expression: str) -> object:
             return driver.execute_script(f"return {expression};")  # type: ignore[attr-defined]

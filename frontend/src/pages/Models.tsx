@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 
 import { ApiError, quality, type Quality } from "../api";
 
+const REFRESH_MS = 5000;
 const show = (x: number | null, digits = 3) => (x === null ? "–" : x.toFixed(digits));
 
 export function Models({ symbol }: { symbol: string | null }) {
@@ -12,11 +13,15 @@ export function Models({ symbol }: { symbol: string | null }) {
   useEffect(() => {
     if (!symbol) return;
     let current = true;
-    quality(symbol)
-      .then((q) => current && (setData(q), setError(null)))
-      .catch((e: unknown) => current && setError(e instanceof ApiError ? e.message : String(e)));
+    const load = () =>
+      quality(symbol)
+        .then((q) => current && (setData(q), setError(null)))
+        .catch((e: unknown) => current && setError(e instanceof ApiError ? e.message : String(e)));
+    load();
+    const timer = setInterval(load, REFRESH_MS); // new metric rows land every few seconds
     return () => {
       current = false;
+      clearInterval(timer);
     };
   }, [symbol]);
 
