@@ -3,11 +3,13 @@ real headless Chromium (Debian's), against `tickcast demo`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -41,19 +43,21 @@ def browser() -> object:
     return webdriver.Chrome(service=Service(driver), options=options)
 
 
-def test_the_live_page_fills_and_its_chart_updates_in_headless_chromium(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def demo_serving(tmp_path: Path) -> Iterator[str]:
+    """`tickcast demo` replaying the sample over about a minute on a free port, no registry:
+    its URL once it answers; at the end, interrupted, it must exit cleanly."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKCAST_")}
-    env["TICKCAST_MLFLOW_URI"] = ""  # the page needs no registry
+    env["TICKCAST_MLFLOW_URI"] = ""  # the pages need no registry
     demo = subprocess.Popen(
-        [TICKCAST, "demo", "--port", str(port), "--speed", "2000000"],  # about a minute
+        [TICKCAST, "demo", "--port", str(port), "--speed", "2000000"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    driver = None
     try:
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 60
@@ -63,42 +67,50 @@ def test_the_live_page_fills_and_its_chart_updates_in_headless_chromium(tmp_path
                     break
             except httpx.TransportError:
                 time.sleep(0.3)
-        driver = browser()
-        driver.get(url + "static/index.html")  # type: ignore[attr-defined]
-
-        def page(expression: str) -> object:
-            return driver.execute_script(f"return {expression};")  # type: ignore[attr-defined]
-
-        def wait_until(expression: str, timeout: float = 60) -> None:
-            end = time.monotonic() + timeout
-            while not page(expression):
-                assert time.monotonic() < end, f"never true: {expression}"
-                time.sleep(0.2)
-
-        wait_until("document.querySelectorAll('#latest tbody tr').length === 10")
-        wait_until("window.tickcast.updates >= 20")
-        first = page("window.tickcast.updates")
-        drawn = page("window.tickcast.symbols[window.tickcast.selected].points.length")
-        wait_until(f"window.tickcast.updates > {first}")  # the chart keeps moving
-        assert page("document.getElementById('status').textContent") == "live"
-        wait_until("document.getElementById('selected').textContent !== '\u2013'")  # polled
-        assert float(str(page("document.getElementById('mae-ratio').textContent"))) > 0
-        assert isinstance(drawn, int)
-        assert drawn >= 2
-        canvas_ink = page(
-            "(() => { const c = document.getElementById('chart');"
-            " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-            " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; })()"
-        )
-        assert isinstance(canvas_ink, int)
-        assert canvas_ink > 1000  # lines and the band are drawn
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shot = ARTIFACTS / "live_page.png"
-        assert driver.save_screenshot(str(shot))  # type: ignore[attr-defined]
-        assert shot.stat().st_size > 10_000
+        yield url
     finally:
-        if driver is not None:
-            driver.quit()  # type: ignore[attr-defined]
         demo.send_signal(signal.SIGINT)
         _, stderr = demo.communicate(timeout=60)
     assert demo.returncode == 0, stderr[-3000:]
+
+
+def test_the_live_page_fills_and_its_chart_updates_in_headless_chromium(tmp_path: Path) -> None:
+    driver = None
+    with demo_serving(tmp_path) as url:
+        try:
+            driver = browser()
+            driver.get(url + "static/index.html")  # type: ignore[attr-defined]
+
+            def page(expression: str) -> object:
+                return driver.execute_script(f"return {expression};")  # type: ignore[attr-defined]
+
+            def wait_until(expression: str, timeout: float = 60) -> None:
+                end = time.monotonic() + timeout
+                while not page(expression):
+                    assert time.monotonic() < end, f"never true: {expression}"
+                    time.sleep(0.2)
+
+            wait_until("document.querySelectorAll('#latest tbody tr').length === 10")
+            wait_until("window.tickcast.updates >= 20")
+            first = page("window.tickcast.updates")
+            drawn = page("window.tickcast.symbols[window.tickcast.selected].points.length")
+            wait_until(f"window.tickcast.updates > {first}")  # the chart keeps moving
+            assert page("document.getElementById('status').textContent") == "live"
+            wait_until("document.getElementById('selected').textContent !== '\u2013'")  # polled
+            assert float(str(page("document.getElementById('mae-ratio').textContent"))) > 0
+            assert isinstance(drawn, int)
+            assert drawn >= 2
+            canvas_ink = page(
+                "(() => { const c = document.getElementById('chart');"
+                " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; })()"
+            )
+            assert isinstance(canvas_ink, int)
+            assert canvas_ink > 1000  # lines and the band are drawn
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shot = ARTIFACTS / "live_page.png"
+            assert driver.save_screenshot(str(shot))  # type: ignore[attr-defined]
+            assert shot.stat().st_size > 10_000
+        finally:
+            if driver is not None:
+                driver.quit()  # type: ignore[attr-defined]
