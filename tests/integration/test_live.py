@@ -16,6 +16,7 @@ import uvicorn
 from tests.conftest import free_port
 from tests.factories import make_forecast
 from tickcast.api import Services, create_app
+from tickcast.api.routes.live import APP
 from tickcast.stores import InMemoryLatestStore, LatestStore, RedisLatestStore
 
 pytestmark = pytest.mark.integration
@@ -121,6 +122,7 @@ def test_a_stream_starts_with_the_latest_and_keeps_to_its_symbols() -> None:
         client.stop = True
         bad = httpx.get(f"{base}/stream?symbols=no%20way")
         page = httpx.get(f"{base}/")
+        static = httpx.get(f"{base}/static/index.html")
         script = httpx.get(f"{base}/static/app.js")
     assert [(e["symbol"], e["ts"]) for _, e in client.received] == [
         ("MSFT", "2023-11-14T22:13:20Z"),
@@ -128,7 +130,9 @@ def test_a_stream_starts_with_the_latest_and_keeps_to_its_symbols() -> None:
     ]
     assert bad.status_code == 422
     assert page.status_code == 200
-    assert '<script src="/static/app.js">' in page.text
+    built = APP.joinpath("index.html").is_file()  # `make` builds frontend/ into it
+    assert ('id="root"' if built else '<script src="/static/app.js">') in page.text
+    assert '<script src="/static/app.js">' in static.text  # the static page, there either way
     assert script.status_code == 200
     assert "EventSource" in script.text
 
