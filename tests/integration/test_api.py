@@ -86,7 +86,9 @@ def test_the_interval_level_is_the_forecasts_own() -> None:
 
 def test_every_error_a_route_can_answer_is_in_the_schema(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/forecasts/{symbol}", "/forecasts/{symbol}/history", "/symbols/{symbol}/quality"):
+    routes = ("/forecasts/{symbol}", "/forecasts/{symbol}/history", "/forecasts/{symbol}/outcomes")
+    routes += ("/symbols/{symbol}/quality", "/symbols/{symbol}/drift", "/symbols/{symbol}/versions")
+    for path in routes:
         responses = paths[path]["get"]["responses"]
         assert {"404", "422", "503"} <= set(responses), path
 

@@ -1,6 +1,7 @@
 """The API fuzzed from its own OpenAPI schema (schemathesis): no 5xx, every error a JSON reason.
 
-It runs against the real stores: an in-process latest store with forecasts and chdb history.
+It runs against the real stores: an in-process latest store with forecasts, chdb history and a
+local MLflow registry.
 The endless /stream is left out (it never completes a response); tests of its own cover it.
 """
 
@@ -29,9 +30,11 @@ SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path="/str
 def history(tmp_path: Path) -> Iterator[None]:
     store = ClickHouseStore(f"chdb://{tmp_path / 'olap'}")
     store.setup()
-    APP.state.services.clickhouse = store
+    services = APP.state.services
+    services.clickhouse = store
+    services.mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     yield
-    APP.state.services.clickhouse = None
+    services.clickhouse, services.mlflow_uri, services._registry = None, "", None
     store.close()
 
 

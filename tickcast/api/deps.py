@@ -5,23 +5,47 @@ They are ``async`` because they do no I/O: a plain ``def`` would cost a thread h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 
 from tickcast.api.schemas import ErrorOut, ForecastOut
-from tickcast.records import Forecast
+from tickcast.records import SYMBOL_RE, Forecast
 from tickcast.stores import ClickHouseStore, LatestStore
+from tickcast.stores.registry import Registry
 
-__all__ = ["NOT_FOUND", "UNAVAILABLE", "History", "Latest", "Services", "ServicesDep", "invalid"]
+__all__ = [
+    "NOT_FOUND",
+    "UNAVAILABLE",
+    "History",
+    "Latest",
+    "Models",
+    "Services",
+    "ServicesDep",
+    "SymbolPath",
+    "answering",
+    "invalid",
+]
+
+SymbolPath = Annotated[str, Path(pattern=SYMBOL_RE.pattern, description="e.g. AAPL, ^GSPC")]
 
 
 @dataclass
 class Services:
     latest: LatestStore
     clickhouse: ClickHouseStore | None
+    mlflow_uri: str = ""  # the model registry; empty: none
+    _registry: Registry | None = field(default=None, init=False, repr=False)
+
+    def registry(self) -> Registry | None:
+        """The registry client, made on first use (MLflow takes seconds to import)."""
+        if self._registry is None and self.mlflow_uri:
+            self._registry = Registry(self.mlflow_uri)
+        return self._registry
 
     def render(self, forecast: Forecast) -> bytes:
         """A forecast as the API's JSON body."""
@@ -46,8 +70,17 @@ async def get_history(services: ServicesDep) -> ClickHouseStore:
     return services.clickhouse
 
 
+def get_models(services: ServicesDep) -> Registry:
+    """A plain ``def``: the first call imports MLflow, off the event loop."""
+    registry = services.registry()
+    if registry is None:
+        raise HTTPException(503, "the model registry is unavailable: no MLflow URI is configured")
+    return registry
+
+
 Latest = Annotated[LatestStore, Depends(get_latest)]
 History = Annotated[ClickHouseStore, Depends(get_history)]
+Models = Annotated[Registry, Depends(get_models)]
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "unknown"}}
@@ -62,3 +95,14 @@ def invalid(where: str, name: str, message: str, value: Any) -> RequestValidatio
     return RequestValidationError(
         [{"type": "value_error", "loc": (where, name), "msg": message, "input": value}]
     )
+
+
+@contextmanager
+def answering(what: str) -> Iterator[None]:
+    """A store failure inside becomes the client's 503 naming ``what``, not a 500."""
+    try:
+        yield
+    except HTTPException:
+        raise
+    except Exception as exc:
+        raise HTTPException(503, f"{what} is unavailable: {exc}".splitlines()[0]) from None

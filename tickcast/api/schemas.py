@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tickcast.records import Forecast
+from tickcast.records import Detector, DriftEvent, DriftKind, Forecast, Outcome, Reaction
 
-__all__ = ["ErrorOut", "ForecastOut", "HealthOut", "LatestOut", "ReadyOut"]
+__all__ = [
+    "DriftEventOut",
+    "ErrorOut",
+    "ForecastOut",
+    "HealthOut",
+    "LatestOut",
+    "ModelQualityOut",
+    "OutcomeOut",
+    "OutcomesOut",
+    "QualityOut",
+    "ReadyOut",
+    "VersionOut",
+    "VersionsOut",
+]
 
 
 class ForecastOut(BaseModel):
@@ -32,7 +46,7 @@ class ForecastOut(BaseModel):
     def of(cls, forecast: Forecast) -> ForecastOut:
         return cls(
             symbol=forecast.symbol,
-            ts=datetime.fromtimestamp(forecast.ts / 1000, tz=UTC),
+            ts=utc(forecast.ts),
             seq=forecast.seq,
             horizon=forecast.horizon,
             price=forecast.price,
@@ -65,3 +79,110 @@ class HealthOut(BaseModel):
 class ReadyOut(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+def utc(ms: int) -> datetime:
+    """Epoch milliseconds (the records' event time) as the API's UTC datetime."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class ModelQualityOut(BaseModel):
+    """One forecaster's newest rolling scores (null where a score is not defined yet)."""
+
+    based_on: str = Field(description="the model behind the forecaster (for served: the chosen)")
+    n: int = Field(description="outcomes in the rolling window")
+    mae: float | None
+    mae_ratio: float | None = Field(description="MAE over the random walk's (below 1: better)")
+    hit_rate: float | None = Field(description="share of outcomes whose direction was right")
+    coverage: float | None = Field(description="share of outcomes inside the interval")
+    interval_score: float | None = Field(description="Winkler score of the interval (lower wins)")
+
+
+class QualityOut(BaseModel):
+    symbol: str
+    selected: str | None = Field(description="the model the served forecast comes from")
+    served_since: datetime | None = Field(
+        description="event time of the first metrics row since the served model last changed"
+    )
+    models: dict[str, ModelQualityOut]
+
+
+class OutcomeOut(BaseModel):
+    """A served forecast beside what happened: returns over the horizon, log scale."""
+
+    ts: datetime = Field(description="event time the forecast was made at")
+    seq: int
+    label_ts: datetime = Field(description="event time the outcome was known at")
+    horizon: int
+    predicted_return: float
+    realised_return: float
+    lower_return: float
+    upper_return: float
+    inside: bool = Field(description="whether the outcome fell inside the interval")
+    p_up: float
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> OutcomeOut:
+        return cls(
+            ts=utc(outcome.ts),
+            seq=outcome.seq,
+            label_ts=utc(outcome.label_ts),
+            horizon=outcome.horizon,
+            predicted_return=outcome.predicted_return,
+            realised_return=outcome.realised_return,
+            lower_return=outcome.lower_return,
+            upper_return=outcome.upper_return,
+            inside=bool(outcome.inside),
+            p_up=outcome.p_up,
+        )
+
+
+class OutcomesOut(BaseModel):
+    symbol: str
+    outcomes: list[OutcomeOut] = Field(description="oldest first")
+    truncated: bool = Field(description="more outcomes fall in the range than were returned")
+
+
+class DriftEventOut(BaseModel):
+    ts: datetime
+    model: str = Field(description="the forecaster, or empty for drift in the data")
+    detector: Detector
+    kind: DriftKind
+    feature: str = Field(description="what was watched: abs_error, a feature, served_return...")
+    value: float
+    threshold: float
+    reaction: Reaction = Field(description="what the learner did about it")
+
+    @classmethod
+    def of(cls, event: DriftEvent) -> DriftEventOut:
+        return cls(
+            ts=utc(event.ts),
+            model=event.model,
+            detector=event.detector,
+            kind=event.kind,
+            feature=event.feature,
+            value=event.value,
+            threshold=event.threshold,
+            reaction=event.reaction,
+        )
+
+
+class VersionOut(BaseModel):
+    version: int
+    ts: datetime = Field(description="event time of the checkpoint")
+    n_labels: int
+    selected_model: str
+    runner_up_model: str
+    served_mae_ratio: float | None
+    aliases: list[str]
+    origin: Literal["worker", "replay"] = Field(
+        description="a live worker's checkpoint (it moves the aliases) or a replay's"
+    )
+
+
+class VersionsOut(BaseModel):
+    symbol: str
+    champion: int | None = Field(description="the version a starting worker warms from")
+    challenger: int | None = Field(description="the newest version a live worker checkpointed")
+    pinned: bool = Field(description="an operator chose the champion; checkpoints leave it")
+    versions: list[VersionOut] = Field(description="newest first, at most the limit")

@@ -45,7 +45,7 @@ async def serve(settings: Settings, store: ClickHouseStore, latest: LatestStore)
 
     server = Server(
         uvicorn.Config(
-            create_app(Services(latest=latest, clickhouse=store)),
+            create_app(Services(latest, store, mlflow_uri=settings.mlflow_uri)),
             host=settings.api_host,
             port=settings.api_port,
             log_level="warning",

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from tickcast.api.cache import LatestCache
-from tickcast.api.deps import NOT_FOUND, UNAVAILABLE, History, Latest, Services, invalid
-from tickcast.api.schemas import ForecastOut, LatestOut
+from tickcast.api.deps import (
+    NOT_FOUND,
+    UNAVAILABLE,
+    History,
+    Latest,
+    Services,
+    SymbolPath,
+    answering,
+    invalid,
+)
+from tickcast.api.schemas import ForecastOut, LatestOut, OutcomeOut, OutcomesOut
 from tickcast.online_model import SERVED
-from tickcast.records import SYMBOL_RE, Forecast
+from tickcast.records import SYMBOL_RE, Forecast, Outcome
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
-SymbolPath = Annotated[str, Path(pattern=SYMBOL_RE.pattern, description="e.g. AAPL, ^GSPC")]
 MAX_SYMBOLS = 500
 
 
@@ -73,7 +82,7 @@ def symbol_history(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[ForecastOut]:
     """The served forecasts of one symbol, newest first, from ClickHouse."""
-    try:
+    with answering("history"):
         found = history.records(
             "forecasts",
             Forecast,
@@ -82,8 +91,53 @@ def symbol_history(
             order="ts DESC, seq DESC",
             limit=limit,
         )
-    except Exception as exc:  # a store failure is the client's 503, not a 500
-        raise HTTPException(503, f"history is unavailable: {exc}".splitlines()[0]) from None
     if not found:
         raise HTTPException(404, f"no forecast history for symbol {symbol!r}")
     return [ForecastOut.of(forecast) for forecast in found]
+
+
+@router.get(
+    "/{symbol}/outcomes", response_model=OutcomesOut, responses={**NOT_FOUND, **UNAVAILABLE}
+)
+def symbol_outcomes(
+    symbol: SymbolPath,
+    history: History,
+    start: Annotated[datetime | None, Query(description="from this event time (UTC)")] = None,
+    end: Annotated[datetime | None, Query(description="before this event time (UTC)")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> OutcomesOut:
+    """The served forecasts made in [start, end) beside their outcomes, oldest first; without
+    a range, the newest ``limit``."""
+    if start and end and start >= end:
+        raise invalid("query", "end", "end must be after start", str(end))
+    where = "symbol = {symbol:String} AND model = {model:String}"
+    params: dict[str, object] = {"symbol": symbol, "model": SERVED}
+    for name, value, op in (("start", start, ">="), ("end", end, "<")):
+        if value is not None:
+            where += f" AND ts {op} {{{name}:Int64}}"  # records() selects ts as epoch ms
+            params[name] = epoch_ms(value)
+    newest_first = start is None
+    with answering("history"):
+        found = history.records(
+            "outcomes",
+            Outcome,
+            where,
+            params,
+            order="ts DESC, seq DESC" if newest_first else "ts, seq",
+            limit=limit + 1,
+        )
+    if not found and start is None and end is None:
+        raise HTTPException(404, f"no outcomes yet for symbol {symbol!r}")
+    kept = found[:limit]
+    if newest_first:
+        kept.reverse()
+    return OutcomesOut(
+        symbol=symbol, outcomes=[OutcomeOut.of(o) for o in kept], truncated=len(found) > limit
+    )
+
+
+def epoch_ms(moment: datetime) -> int:
+    """A query's datetime as epoch ms; a naive one is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)

@@ -1,4 +1,4 @@
-"""The live page (GET /), its Server-Sent Events (GET /stream) and each symbol's quality.
+"""The live page (GET /) and its Server-Sent Events (GET /stream).
 
 ``/stream`` sends the latest forecast of every (or each requested) symbol at once, then each
 new one as the latest store announces it: the Redis publish with a Redis store, the writer's
@@ -9,19 +9,17 @@ FastAPI's own Server-Sent Events support writes the events and the keep-alive pi
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import AsyncIterator
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from tickcast.api.deps import NOT_FOUND, UNAVAILABLE, History, Latest, ServicesDep
-from tickcast.api.routes.forecasts import SymbolPath, wanted_symbols
-from tickcast.online_model import SERVED
+from tickcast.api.deps import Latest, ServicesDep
+from tickcast.api.routes.forecasts import wanted_symbols
 from tickcast.records import Forecast
 
 router = APIRouter(tags=["live"])
@@ -84,31 +82,3 @@ async def stream(
 
 def _event(body: bytes) -> ServerSentEvent:
     return ServerSentEvent(raw_data=body.decode(), event="forecast")
-
-
-@router.get("/symbols/{symbol}/quality", responses={**NOT_FOUND, **UNAVAILABLE})
-def quality(symbol: SymbolPath, history: History) -> dict[str, Any]:
-    """The served model and each model's latest rolling quality (MAE over random_walk's,
-    hit rate, coverage), from ClickHouse's model_metrics."""
-    try:
-        rows = history.query(
-            "SELECT model, argMax(based_on, ts) AS based_on, argMax(n, ts) AS n,"
-            " argMax(mae, ts) AS mae, argMax(mae_ratio_vs_random_walk, ts) AS mae_ratio,"
-            " argMax(hit_rate, ts) AS hit_rate, argMax(coverage, ts) AS coverage"
-            " FROM model_metrics FINAL WHERE symbol = {symbol:String} AND window = 'rolling'"
-            " GROUP BY model ORDER BY model",
-            {"symbol": symbol},
-        )
-    except Exception as exc:  # a store failure is the client's 503, not a 500
-        raise HTTPException(503, f"quality is unavailable: {exc}".splitlines()[0]) from None
-    if not rows:
-        raise HTTPException(404, f"no metrics yet for symbol {symbol!r}")
-    models = {row.pop("model"): {k: _number(v) for k, v in row.items()} for row in rows}
-    served = models.get(SERVED, {})
-    return {"symbol": symbol, "selected": served.get("based_on"), "models": models}
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

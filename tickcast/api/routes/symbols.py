@@ -1,15 +1,143 @@
-"""The symbols that have a forecast."""
+"""What is known per symbol: the symbols, each model's quality, drift events and the
+registry's versions."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import math
+from datetime import datetime
+from typing import Annotated, Any
 
-from tickcast.api.deps import Latest
+from fastapi import APIRouter, HTTPException, Query
+
+from tickcast.api.deps import (
+    NOT_FOUND,
+    UNAVAILABLE,
+    History,
+    Latest,
+    Models,
+    SymbolPath,
+    answering,
+)
+from tickcast.api.schemas import (
+    DriftEventOut,
+    ModelQualityOut,
+    QualityOut,
+    VersionOut,
+    VersionsOut,
+    utc,
+)
+from tickcast.exceptions import TickcastError
+from tickcast.online_model import SERVED
+from tickcast.records import DriftEvent
+from tickcast.stores.registry import CHALLENGER, CHAMPION
 
 router = APIRouter(tags=["symbols"])
+ERRORS = {**NOT_FOUND, **UNAVAILABLE}
+ROLLING = "symbol = {symbol:String} AND window = 'rolling'"
 
 
 @router.get("/symbols", response_model=list[str])
 def symbols(latest: Latest) -> list[str]:
     """Every symbol with a latest forecast, sorted."""
     return latest.symbols()
+
+
+@router.get("/symbols/{symbol}/quality", response_model=QualityOut, responses=ERRORS)
+def quality(symbol: SymbolPath, history: History) -> QualityOut:
+    """Each model's newest rolling quality (MAE over random_walk's, hit rate, coverage,
+    interval score), the served model and since when it is served, from model_metrics."""
+    with answering("quality"):
+        rows = history.query(
+            "SELECT model, argMax(based_on, ts) AS based_on, argMax(n, ts) AS n,"
+            " argMax(mae, ts) AS mae, argMax(mae_ratio_vs_random_walk, ts) AS mae_ratio,"
+            " argMax(hit_rate, ts) AS hit_rate, argMax(coverage, ts) AS coverage,"
+            " argMax(interval_score, ts) AS interval_score"
+            f" FROM model_metrics FINAL WHERE {ROLLING} GROUP BY model ORDER BY model",
+            {"symbol": symbol},
+        )
+    if not rows:
+        raise HTTPException(404, f"no metrics yet for symbol {symbol!r}")
+    models = {
+        row.pop("model"): ModelQualityOut(**{k: _finite(v) for k, v in row.items()}) for row in rows
+    }
+    selected = models[SERVED].based_on if SERVED in models else None
+    since = None if selected is None else _served_since(history, symbol, selected)
+    return QualityOut(symbol=symbol, selected=selected, served_since=since, models=models)
+
+
+def _served_since(history: History, symbol: str, selected: str) -> datetime | None:
+    """The first metrics row after the last one that served another model."""
+    with answering("quality"):
+        [row] = history.query(
+            "SELECT toUnixTimestamp64Milli(min(ts)) AS since FROM model_metrics FINAL"
+            f" WHERE {ROLLING} AND model = {{served:String}} AND ts > ("
+            " SELECT max(ts) FROM model_metrics FINAL"
+            f" WHERE {ROLLING} AND model = {{served:String}} AND based_on != {{selected:String}})",
+            {"symbol": symbol, "served": SERVED, "selected": selected},
+        )
+    return utc(row["since"]) if row["since"] else None
+
+
+@router.get("/symbols/{symbol}/drift", response_model=list[DriftEventOut], responses=ERRORS)
+def drift(
+    symbol: SymbolPath,
+    history: History,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> list[DriftEventOut]:
+    """The symbol's newest drift events, oldest first, and what the learner did about each."""
+    with answering("drift events"):
+        found = history.records(
+            "drift_events",
+            DriftEvent,
+            "symbol = {symbol:String}",
+            {"symbol": symbol},
+            order="ts DESC",
+            limit=limit,
+        )
+    return [DriftEventOut.of(event) for event in reversed(found)]
+
+
+@router.get("/symbols/{symbol}/versions", response_model=VersionsOut, responses=ERRORS)
+def versions(
+    symbol: SymbolPath,
+    registry: Models,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> VersionsOut:
+    """The registry's versions of the symbol, newest first, with its champion and
+    challenger."""
+    with answering("the model registry"):
+        try:
+            found = registry.versions(symbol)
+            pinned = registry.pinned(symbol)
+        except TickcastError:  # no registered model
+            raise HTTPException(404, f"no registered versions for symbol {symbol!r}") from None
+
+    def aliased(alias: str) -> int | None:
+        return next((v.version for v in found if alias in v.aliases), None)
+
+    return VersionsOut(
+        symbol=symbol,
+        champion=aliased(CHAMPION),
+        challenger=aliased(CHALLENGER),
+        pinned=pinned,
+        versions=[
+            VersionOut(
+                version=v.version,
+                ts=utc(v.ts),
+                n_labels=v.n_labels,
+                selected_model=v.selected_model,
+                runner_up_model=v.runner_up_model,
+                served_mae_ratio=v.served_mae_ratio,
+                aliases=list(v.aliases),
+                origin="replay" if v.origin == "replay" else "worker",
+            )
+            for v in found[:limit]
+        ],
+    )
+
+
+def _finite(value: Any) -> Any:
+    """NaN (a score not defined yet) as null: JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
