@@ -75,10 +75,11 @@ bench: $(STAMP) system-deps  ## benchmarks, JSON lines (starts a broker and redi
 demo: $(STAMP) $(APP)
 	$(BIN)/tickcast demo
 
-lint: $(STAMP)
+lint: $(STAMP) $(FRONTEND_DEPS)  ## Python: ruff, mypy; TypeScript: tsc, eslint, prettier
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd frontend && npm run --silent lint
 
 test: $(STAMP) system-deps lint $(APP)
 	cargo test --quiet --release --no-default-features --manifest-path rust/Cargo.toml

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { appended, KEPT } from "./App";
-import { aheadOf, pricePoints } from "./components/ForecastChart";
+import { appended, KEPT, pageOf } from "./App";
+import { aheadOf, candles, pricePoints } from "./components/ForecastChart";
 import { forecast } from "./test/fixtures";
 
 const at = (second: number) =>
@@ -29,5 +29,25 @@ describe("the chart's points", () => {
   it("have one point per second, in time order", () => {
     const points = pricePoints([at(2), at(1), { ...at(1), price: 101 }]);
     expect(points.map((p) => p.value)).toEqual([101, 100]);
+  });
+});
+
+describe("the candles", () => {
+  it("hold the open, high, low and close of each run of ticks", () => {
+    const prices = [100, 103, 99, 101, 102, 104];
+    const ticks = prices.map((price, i) => ({ ...at(i), price }));
+    expect(candles(ticks, 5)).toEqual([
+      { time: pricePoints(ticks)[0].time, open: 100, high: 103, low: 99, close: 102 },
+      { time: pricePoints(ticks)[5].time, open: 104, high: 104, low: 104, close: 104 },
+    ]);
+  });
+});
+
+describe("the address", () => {
+  it("names the page, the live one by default", () => {
+    expect(pageOf("#models")).toBe("Models");
+    expect(pageOf("#History")).toBe("History");
+    expect(pageOf("")).toBe("Live");
+    expect(pageOf("#nope")).toBe("Live");
   });
 });

@@ -2,12 +2,19 @@
 import { useEffect, useState } from "react";
 
 import { history, type Forecast, type StreamState, subscribe, symbols as listSymbols } from "./api";
+import { Drift } from "./pages/Drift";
+import { History } from "./pages/History";
 import { Live } from "./pages/Live";
 import { Models } from "./pages/Models";
 
 export const KEPT = 500; // forecasts kept per symbol: the chart's window, bounded
-const PAGES = ["Live", "Models"] as const;
+const PAGES = ["Live", "Models", "Drift", "History"] as const;
 type Page = (typeof PAGES)[number];
+
+/** The page the address names (#models, ...), so that a page can be linked and reloaded. */
+export function pageOf(hash: string): Page {
+  return PAGES.find((p) => `#${p.toLowerCase()}` === hash.toLowerCase()) ?? "Live";
+}
 
 /** The symbol's forecasts with `forecast` appended in event-time order, at most KEPT. */
 export function appended(kept: Forecast[], forecast: Forecast): Forecast[] {
@@ -19,21 +26,19 @@ export function appended(kept: Forecast[], forecast: Forecast): Forecast[] {
 }
 
 export function App() {
-  const [page, setPage] = useState<Page>("Live");
+  const [page, setPage] = useState<Page>(() => pageOf(window.location.hash));
   const [known, setKnown] = useState<string[]>([]);
-  const [symbol, setSymbol] = useState<string | null>(null);
+  const [chosen, setSymbol] = useState<string | null>(null);
+  const symbol = chosen ?? known[0] ?? null; // the first known until one is chosen
   const [bySymbol, setBySymbol] = useState<Record<string, Forecast[]>>({});
   const [state, setState] = useState<StreamState>("connecting");
 
   useEffect(
     () =>
-      subscribe(
-        (f) => {
-          setBySymbol((all) => ({ ...all, [f.symbol]: appended(all[f.symbol] ?? [], f) }));
-          setKnown((names) => (names.includes(f.symbol) ? names : [...names, f.symbol].sort()));
-        },
-        setState,
-      ),
+      subscribe((f) => {
+        setBySymbol((all) => ({ ...all, [f.symbol]: appended(all[f.symbol] ?? [], f) }));
+        setKnown((names) => (names.includes(f.symbol) ? names : [...names, f.symbol].sort()));
+      }, setState),
     [],
   );
 
@@ -42,10 +47,6 @@ export function App() {
       .then((names) => setKnown((seen) => [...new Set([...seen, ...names])].sort()))
       .catch(() => setState("down"));
   }, []);
-
-  useEffect(() => {
-    if (symbol === null && known.length) setSymbol(known[0]);
-  }, [known, symbol]);
 
   useEffect(() => {
     if (!symbol) return;
@@ -68,7 +69,14 @@ export function App() {
         <h1>tickcast</h1>
         <nav>
           {PAGES.map((p) => (
-            <button key={p} aria-pressed={p === page} onClick={() => setPage(p)}>
+            <button
+              key={p}
+              aria-pressed={p === page}
+              onClick={() => {
+                setPage(p);
+                window.location.hash = p.toLowerCase();
+              }}
+            >
               {p}
             </button>
           ))}
@@ -88,11 +96,12 @@ export function App() {
           </select>
         </label>
       </header>
-      {page === "Live" ? (
+      {page === "Live" && (
         <Live symbol={symbol} forecasts={symbol ? (bySymbol[symbol] ?? []) : []} state={state} />
-      ) : (
-        <Models symbol={symbol} />
       )}
+      {page === "Models" && <Models symbol={symbol} />}
+      {page === "Drift" && <Drift symbol={symbol} />}
+      {page === "History" && <History symbol={symbol} />}
     </main>
   );
 }

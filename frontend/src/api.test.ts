@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { ApiError, quality, type StreamState, subscribe } from "./api";
+import { ApiError, quality, REOPEN_MS, type StreamState, subscribe } from "./api";
 import { forecast } from "./test/fixtures";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -8,15 +8,24 @@ afterEach(() => vi.unstubAllGlobals());
 describe("requests", () => {
   it("names a store that is down with the API's own reason", async () => {
     const body = { detail: "latest store unavailable: ConnectionError" };
-    vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify(body), { status: 503 })));
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => new Response(JSON.stringify(body), { status: 503 })),
+    );
     await expect(quality("AAPL")).rejects.toEqual(
       new ApiError(503, "latest store unavailable: ConnectionError"),
     );
   });
 
   it("says so when the API does not answer at all", async () => {
-    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("refused"))));
-    await expect(quality("AAPL")).rejects.toMatchObject({ status: 0, message: "the API does not answer" });
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => Promise.reject(new TypeError("refused"))),
+    );
+    await expect(quality("AAPL")).rejects.toMatchObject({
+      status: 0,
+      message: "the API does not answer",
+    });
   });
 });
 
@@ -56,5 +65,29 @@ describe("the live stream", () => {
     expect(got).toEqual(["AAPL"]);
     expect(states).toEqual(["connecting", "open", "connecting", "down"]);
     expect(fake.closed).toBe(true);
+  });
+
+  it("opens a new stream after the browser gave up, until it works", () => {
+    vi.useFakeTimers();
+    vi.stubGlobal("EventSource", FakeSource);
+    const opened: FakeSource[] = [];
+    const states: StreamState[] = [];
+    const stop = subscribe(
+      () => undefined,
+      (s) => states.push(s),
+      () => {
+        opened.push(new FakeSource());
+        return opened.at(-1) as unknown as EventSource;
+      },
+    );
+    opened[0].readyState = FakeSource.CLOSED; // a 502 from a proxy while the API restarts
+    opened[0].onerror?.();
+    vi.advanceTimersByTime(REOPEN_MS);
+    expect(opened).toHaveLength(2);
+    opened[1].onopen?.();
+    expect(states).toEqual(["connecting", "down", "connecting", "open"]);
+    stop();
+    expect(opened[1].closed).toBe(true);
+    vi.useRealTimers();
   });
 });

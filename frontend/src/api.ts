@@ -23,12 +23,64 @@ export interface ModelQuality {
   mae_ratio: number | null;
   hit_rate: number | null;
   coverage: number | null;
+  interval_score: number | null;
 }
 
 export interface Quality {
   symbol: string;
   selected: string | null;
+  served_since: string | null;
   models: Record<string, ModelQuality>;
+}
+
+/** A served forecast beside what happened (log returns over the horizon). */
+export interface Outcome {
+  ts: string;
+  seq: number;
+  label_ts: string;
+  horizon: number;
+  predicted_return: number;
+  realised_return: number;
+  lower_return: number;
+  upper_return: number;
+  inside: boolean;
+  p_up: number;
+}
+
+export interface Outcomes {
+  symbol: string;
+  outcomes: Outcome[];
+  truncated: boolean;
+}
+
+export interface DriftEvent {
+  ts: string;
+  model: string;
+  detector: string;
+  kind: string;
+  feature: string;
+  value: number;
+  threshold: number;
+  reaction: string;
+}
+
+export interface Version {
+  version: number;
+  ts: string;
+  n_labels: number;
+  selected_model: string;
+  runner_up_model: string;
+  served_mae_ratio: number | null;
+  aliases: string[];
+  origin: "worker" | "replay";
+}
+
+export interface Versions {
+  symbol: string;
+  champion: number | null;
+  challenger: number | null;
+  pinned: boolean;
+  versions: Version[];
 }
 
 /** Why a request failed, in one line a page can show. */
@@ -61,6 +113,18 @@ export const quality = (symbol: string) =>
   get<Quality>(`/symbols/${encodeURIComponent(symbol)}/quality`);
 export const history = (symbol: string, limit = 500) =>
   get<Forecast[]>(`/forecasts/${encodeURIComponent(symbol)}/history?limit=${limit}`);
+export const drift = (symbol: string) =>
+  get<DriftEvent[]>(`/symbols/${encodeURIComponent(symbol)}/drift`);
+export const versions = (symbol: string) =>
+  get<Versions>(`/symbols/${encodeURIComponent(symbol)}/versions`);
+
+/** Served forecasts and outcomes in [start, end) (ISO times; the newest when both are empty). */
+export function outcomes(symbol: string, start = "", end = "", limit = 5000): Promise<Outcomes> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (start) query.set("start", start);
+  if (end) query.set("end", end);
+  return get<Outcomes>(`/forecasts/${encodeURIComponent(symbol)}/outcomes?${query}`);
+}
 
 /** Seconds since the epoch, as the chart's time axis takes them. */
 export function epochSeconds(ts: string): number {
@@ -69,21 +133,37 @@ export function epochSeconds(ts: string): number {
 
 export type StreamState = "connecting" | "open" | "down";
 
+export const REOPEN_MS = 3000; // after the browser gave up (an HTTP error, e.g. a proxy's 502)
+
 /**
- * The live stream of served forecasts. The browser's EventSource reconnects by itself (the
- * server asks for 2 s); `onState` tells the page whether forecasts are flowing.
+ * The live stream of served forecasts. The browser's EventSource reconnects by itself after a
+ * dropped connection (the server asks for 2 s) but gives up on an HTTP error, as a proxy
+ * answers while the API restarts: then a new one opens after REOPEN_MS, until it works.
+ * `onState` tells the page whether forecasts are flowing.
  */
 export function subscribe(
   onForecast: (forecast: Forecast) => void,
   onState: (state: StreamState) => void,
   source: (url: string) => EventSource = (url) => new EventSource(url),
 ): () => void {
-  const events = source("/stream");
-  onState("connecting");
-  events.onopen = () => onState("open");
-  events.onerror = () => onState(events.readyState === EventSource.CLOSED ? "down" : "connecting");
-  events.addEventListener("forecast", (event) => {
-    onForecast(JSON.parse((event as MessageEvent<string>).data) as Forecast);
-  });
-  return () => events.close();
+  let events: EventSource;
+  let reopening: ReturnType<typeof setTimeout> | undefined;
+  const open = () => {
+    events = source("/stream");
+    onState("connecting");
+    events.onopen = () => onState("open");
+    events.onerror = () => {
+      if (events.readyState !== EventSource.CLOSED) return onState("connecting");
+      onState("down");
+      reopening = setTimeout(open, REOPEN_MS);
+    };
+    events.addEventListener("forecast", (event) => {
+      onForecast(JSON.parse((event as MessageEvent<string>).data) as Forecast);
+    });
+  };
+  open();
+  return () => {
+    clearTimeout(reopening);
+    events.close();
+  };
 }

@@ -1,69 +1,149 @@
 """The React application (frontend/, built by `make`) in Debian's headless Chromium against
 `tickcast demo`: the live chart draws and moves, the picker switches symbols, the models page
-lists every model. Screenshots of each page go to the test artifacts."""
+lists every model and the registry's versions, the drift page lists what the API has, the
+history page sets forecasts against outcomes, and the page recovers after the API restarts.
+Screenshots of each page go to the test artifacts (app_*.png)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 from tests.e2e.test_live_page import ARTIFACTS, browser, demo_serving
 
 pytestmark = pytest.mark.e2e
 BUILT = REPO / "tickcast/api/app/index.html"
+PRICE = "document.querySelector('[data-testid=price]')?.textContent"
+BANNER = "document.querySelector('[role=status]')?.textContent"
 
 
-def test_the_app_draws_moves_switches_symbols_and_lists_every_model(tmp_path: Path) -> None:
+class Page:
+    """The browser on the application, asked in JavaScript."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+
+    def value(self, expression: str) -> Any:
+        return self.driver.execute_script(f"return {expression};")
+
+    def wait_until(self, expression: str, timeout: float = 60) -> Any:
+        end = time.monotonic() + timeout
+        while not (found := self.value(expression)):
+            shown = self.value("document.querySelector('main').innerText")
+            assert time.monotonic() < end, f"never true: {expression}; the page shows:\n{shown}"
+            time.sleep(0.2)
+        return found
+
+    def open(self, name: str) -> None:
+        self.driver.execute_script(
+            f"[...document.querySelectorAll('nav button')].find(b => b.textContent === {name!r})"
+            ".click()"
+        )
+        self.wait_until(
+            f"document.querySelector('nav [aria-pressed=true]')?.textContent === {name!r}"
+        )
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"app_{name}.png"
+        assert self.driver.save_screenshot(str(path))
+        assert path.stat().st_size > 10_000  # drawn, not blank
+        return path
+
+    def texts(self, selector: str) -> list[str]:
+        return self.value(f"[...document.querySelectorAll({selector!r})].map(e => e.textContent)")
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
     if not BUILT.is_file():
         pytest.fail("the front end is not built: run `make` (it runs npm ci and npm run build)")
-    driver: Any = None
-    with demo_serving(tmp_path) as url:
-        try:
-            assert 'id="root"' in httpx.get(url).text  # the application, not the static page
-            driver = browser()
-            driver.get(url)
+    driver: Any = browser()
+    try:
+        yield Page(driver)
+    finally:
+        driver.quit()
 
-            def page(expression: str) -> Any:
-                return driver.execute_script(f"return {expression};")
 
-            def wait_until(expression: str, timeout: float = 60) -> None:
-                end = time.monotonic() + timeout
-                while not page(expression):
-                    assert time.monotonic() < end, f"never true: {expression}"
-                    time.sleep(0.2)
+def test_every_page_shows_what_the_api_serves(tmp_path: Path, page: Page) -> None:
+    with demo_serving(tmp_path, registry=True) as url:
+        assert 'id="root"' in httpx.get(url).text  # the application, not the static page
+        page.driver.get(url)
+        page.wait_until(PRICE)
+        page.wait_until("document.querySelectorAll('.chart canvas').length > 0")
+        first = page.value(PRICE)
+        page.wait_until(f"{PRICE} !== {first!r}")  # the live chart moves
+        assert page.value(BANNER) is None  # the stream is open
+        page.screenshot("live")
+        page.driver.execute_script(
+            "[...document.querySelectorAll('[role=group] button')][1].click()"
+        )
+        page.wait_until(
+            "document.querySelector('[role=group] [aria-pressed=true]')?.textContent === 'candles'"
+        )
+        page.screenshot("live_candles")
 
-            price = "document.querySelector('[data-testid=price]')?.textContent"
-            wait_until(f"{price}")
-            wait_until("document.querySelectorAll('.chart canvas').length > 0")
-            first = page(price)
-            wait_until(f"{price} !== {first!r}")  # the live chart moves
-            assert page("document.querySelector('[role=status]')") is None  # the stream is open
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            assert driver.save_screenshot(str(ARTIFACTS / "app_live.png"))
-            options = page("[...document.querySelectorAll('select option')].map(o => o.value)")
-            assert len(options) == 10
-            from selenium.webdriver.common.by import By
-            from selenium.webdriver.support.ui import Select
+        options = page.texts("select option")
+        assert len(options) == 10
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import Select
 
-            Select(driver.find_element(By.TAG_NAME, "select")).select_by_value(options[-1])
-            wait_until(f"document.querySelector('select').value === {options[-1]!r}")
-            wait_until(f"{price} !== null")
-            driver.execute_script("[...document.querySelectorAll('nav button')][1].click()")
-            wait_until("document.querySelectorAll('tbody tr').length >= 6")
-            names = page(
-                "[...document.querySelectorAll('tbody tr td:first-child')].map(t => t.textContent)"
-            )
-            assert {"random_walk", "mean", "linear", "huber", "direction", "served"} <= {
-                n.removesuffix(" (served)") for n in names
-            }
-            assert any(n.endswith("(served)") for n in names)
-            assert driver.save_screenshot(str(ARTIFACTS / "app_models.png"))
-            assert (ARTIFACTS / "app_models.png").stat().st_size > 10_000
-        finally:
-            if driver is not None:
-                driver.quit()
+        symbol = options[-1]
+        Select(page.driver.find_element(By.TAG_NAME, "select")).select_by_value(symbol)
+        page.wait_until(f"document.querySelector('select').value === {symbol!r}")
+        page.wait_until(f"{PRICE} !== null")
+
+        page.open("Models")
+        page.wait_until("document.querySelectorAll('tbody tr').length >= 6")
+        names = {n.removesuffix(" (served)") for n in page.texts("tbody tr td:first-child")}
+        assert {"random_walk", "mean", "linear", "huber", "direction", "served"} <= names
+        assert page.value("document.querySelector('tr.served')") is not None
+        assert "since" in page.value("document.querySelector('[data-testid=served]').textContent")
+        aliases = page.wait_until(
+            "document.querySelector('[data-testid=aliases]')?.textContent", timeout=90
+        )
+        registered = httpx.get(f"{url}symbols/{symbol}/versions").json()
+        assert page.texts("section table:last-of-type tbody tr td:first-child")
+        assert aliases.startswith(f"champion: {registered['champion'] or 'none'}")
+        page.screenshot("models")
+
+        page.open("Drift")
+        drifted = [s for s in options if httpx.get(f"{url}symbols/{s}/drift").json()]
+        if drifted:  # show a symbol with events when one has them
+            symbol = drifted[0]
+            Select(page.driver.find_element(By.TAG_NAME, "select")).select_by_value(symbol)
+        events = httpx.get(f"{url}symbols/{symbol}/drift").json()
+        if events:
+            page.wait_until("document.querySelectorAll('tbody tr').length > 0")
+            assert len(page.texts("tbody tr")) >= len(events)  # the page's refresh may add
+            page.wait_until("document.querySelectorAll('.chart canvas').length > 0")
+        else:
+            page.wait_until("document.querySelector('[data-testid=no-drift]')")
+        page.screenshot("drift")
+
+        page.open("History")
+        summary = page.wait_until("document.querySelector('[data-testid=summary]')?.textContent")
+        assert int(summary.split()[0]) > 0, summary
+        page.wait_until("document.querySelectorAll('.chart canvas').length > 0")
+        page.screenshot("history")
+
+
+def test_the_page_recovers_after_the_api_restarts(tmp_path: Path, page: Page) -> None:
+    port = free_port()
+    with demo_serving(tmp_path, port) as url:
+        page.driver.get(url)
+        page.wait_until(PRICE)
+        assert page.value(BANNER) is None
+    # The API is gone: the page says so and keeps trying.
+    page.wait_until(BANNER, timeout=30)
+    page.screenshot("api_down")
+    before = page.value(PRICE)
+    with demo_serving(tmp_path, port):
+        page.wait_until(f"{BANNER} === undefined", timeout=60)  # the stream is open again
+        page.wait_until(f"{PRICE} !== {before!r}")  # and forecasts flow again

@@ -44,12 +44,16 @@ def browser() -> object:
 
 
 @contextlib.contextmanager
-def demo_serving(tmp_path: Path) -> Iterator[str]:
-    """`tickcast demo` replaying the sample over about a minute on a free port, no registry:
-    its URL once it answers; at the end, interrupted, it must exit cleanly."""
-    port = free_port()
+def demo_serving(tmp_path: Path, port: int | None = None, registry: bool = False) -> Iterator[str]:
+    """`tickcast demo` replaying the sample over about a minute on a port (a free one by
+    default), with its local registry or none: its URL once it answers; at the end,
+    interrupted, it must exit cleanly."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKCAST_")}
-    env["TICKCAST_MLFLOW_URI"] = ""  # the pages need no registry
+    if registry:  # checkpoints while it runs (by default a symbol's first comes at its end)
+        env["TICKCAST_CHECKPOINT_EVERY_LABELS"] = "300"
+    else:
+        env["TICKCAST_MLFLOW_URI"] = ""
     demo = subprocess.Popen(
         [TICKCAST, "demo", "--port", str(port), "--speed", "2000000"],
         env=env,

@@ -1,24 +1,20 @@
-// The price so far and the served forecast ahead of the last tick: its predicted price and
-// its interval band, on a time axis with a crosshair (TradingView's lightweight-charts).
+// The price so far (a line, or candles of CANDLE_TICKS ticks each) and the served forecast
+// ahead of the last tick: its predicted price and its interval band.
 import {
-  ColorType,
-  createChart,
-  type IChartApi,
+  CandlestickSeries,
+  type CandlestickData,
   type ISeriesApi,
   LineSeries,
   LineStyle,
   type UTCTimestamp,
 } from "lightweight-charts";
-import { useEffect, useRef } from "react";
+import { useEffect } from "react";
 
 import { epochSeconds, type Forecast } from "../api";
+import { perSecond, removeSeries, useChart } from "./useChart";
 
-interface Series {
-  price: ISeriesApi<"Line">;
-  predicted: ISeriesApi<"Line">;
-  upper: ISeriesApi<"Line">;
-  lower: ISeriesApi<"Line">;
-}
+export const CANDLE_TICKS = 5;
+export type PriceStyle = "line" | "candles";
 
 /** Where the forecast lands: `horizon` ticks after the last, at the ticks' own spacing. */
 export function aheadOf(forecasts: Forecast[]): number | null {
@@ -31,54 +27,78 @@ export function aheadOf(forecasts: Forecast[]): number | null {
 
 /** One point per second at most (the chart's time unit): the last forecast of each wins. */
 export function pricePoints(forecasts: Forecast[]): { time: UTCTimestamp; value: number }[] {
-  const points = new Map<number, number>();
-  for (const f of forecasts) points.set(epochSeconds(f.ts), f.price);
-  return [...points.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([time, value]) => ({ time: time as UTCTimestamp, value }));
+  return perSecond(
+    forecasts,
+    (f) => epochSeconds(f.ts),
+    (f) => f.price,
+  ).map((p) => ({
+    time: p.time as UTCTimestamp,
+    value: p.value,
+  }));
 }
 
-export function ForecastChart({ forecasts }: { forecasts: Forecast[] }) {
-  const container = useRef<HTMLDivElement>(null);
-  const chart = useRef<IChartApi | null>(null);
-  const series = useRef<Series | null>(null);
-
-  useEffect(() => {
-    if (!container.current) return;
-    const made = createChart(container.current, {
-      autoSize: true,
-      layout: { background: { type: ColorType.Solid, color: "#ffffff" }, textColor: "#333" },
-      timeScale: { timeVisible: true, secondsVisible: true },
+/** Open, high, low and close of each run of `per` consecutive prices, stamped at its first. */
+export function candles(
+  forecasts: Forecast[],
+  per = CANDLE_TICKS,
+): CandlestickData<UTCTimestamp>[] {
+  const points = pricePoints(forecasts);
+  const bars: CandlestickData<UTCTimestamp>[] = [];
+  for (let i = 0; i < points.length; i += per) {
+    const run = points.slice(i, i + per).map((p) => p.value);
+    bars.push({
+      time: points[i].time,
+      open: run[0],
+      high: Math.max(...run),
+      low: Math.min(...run),
+      close: run[run.length - 1],
     });
-    const band = { color: "#2a9d8f", lineStyle: LineStyle.Dashed, lineWidth: 1 as const };
-    series.current = {
-      price: made.addSeries(LineSeries, { color: "#264653", lineWidth: 2, title: "price" }),
-      predicted: made.addSeries(LineSeries, { color: "#e76f51", lineWidth: 2, title: "forecast" }),
-      upper: made.addSeries(LineSeries, { ...band, title: "upper" }),
-      lower: made.addSeries(LineSeries, { ...band, title: "lower" }),
-    };
-    chart.current = made;
-    return () => {
-      made.remove();
-      chart.current = null;
-      series.current = null;
-    };
-  }, []);
+  }
+  return bars;
+}
+
+export function ForecastChart({
+  forecasts,
+  style = "line",
+}: {
+  forecasts: Forecast[];
+  style?: PriceStyle;
+}) {
+  const [container, chart] = useChart();
 
   useEffect(() => {
-    const s = series.current;
-    if (!s || !forecasts.length) return;
+    if (!chart || !forecasts.length) return;
+    const band = { color: "#2a9d8f", lineStyle: LineStyle.Dashed, lineWidth: 1 as const };
+    const added: ISeriesApi<"Line" | "Candlestick">[] = [];
     const points = pricePoints(forecasts);
-    s.price.setData(points);
+    if (style === "candles") {
+      const price = chart.addSeries(CandlestickSeries, { title: "price" });
+      price.setData(candles(forecasts));
+      added.push(price);
+    } else {
+      const price = chart.addSeries(LineSeries, { color: "#264653", lineWidth: 2, title: "price" });
+      price.setData(points);
+      added.push(price);
+    }
     const ahead = aheadOf(forecasts);
     const last = forecasts[forecasts.length - 1];
     const from = points[points.length - 1];
-    if (ahead === null || ahead <= from.time) return;
-    const to = ahead as UTCTimestamp;
-    s.predicted.setData([from, { time: to, value: last.predicted_price }]);
-    s.upper.setData([from, { time: to, value: last.upper }]);
-    s.lower.setData([from, { time: to, value: last.lower }]);
-  }, [forecasts]);
+    if (ahead !== null && ahead > from.time) {
+      const to = ahead as UTCTimestamp;
+      const lines: [string, object, number][] = [
+        ["forecast", { color: "#e76f51", lineWidth: 2 }, last.predicted_price],
+        ["upper", band, last.upper],
+        ["lower", band, last.lower],
+      ];
+      for (const [title, options, value] of lines) {
+        const line = chart.addSeries(LineSeries, { ...options, title });
+        line.setData([from, { time: to, value }]);
+        added.push(line);
+      }
+    }
+    chart.timeScale().fitContent(); // the whole kept window, as a monitor shows it
+    return () => removeSeries(chart, added);
+  }, [chart, forecasts, style]);
 
   return <div className="chart" data-testid="chart" ref={container} />;
 }

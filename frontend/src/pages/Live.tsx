@@ -1,5 +1,7 @@
 // Live: one symbol's price and served forecast as they arrive over the stream.
-import { ForecastChart } from "../components/ForecastChart";
+import { useState } from "react";
+
+import { ForecastChart, type PriceStyle } from "../components/ForecastChart";
 import type { Forecast, StreamState } from "../api";
 
 const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -14,6 +16,7 @@ export function Live({
   state: StreamState;
 }) {
   const last = forecasts.at(-1);
+  const [style, setStyle] = useState<PriceStyle>("line");
   return (
     <section>
       {state !== "open" && (
@@ -41,7 +44,14 @@ export function Live({
               {last.model} <small>{last.model_version}</small>
             </dd>
           </dl>
-          <ForecastChart forecasts={forecasts} />
+          <div role="group" aria-label="price as">
+            {(["line", "candles"] as const).map((s) => (
+              <button key={s} aria-pressed={s === style} onClick={() => setStyle(s)}>
+                {s}
+              </button>
+            ))}
+          </div>
+          <ForecastChart forecasts={forecasts} style={style} />
         </>
       )}
     </section>

@@ -1,11 +1,19 @@
-import { render, screen, waitFor } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { forecast } from "../test/fixtures";
+import { driftEvent, forecast, outcome, stubApi } from "../test/fixtures";
+import { Drift, driftBars } from "./Drift";
+import { History, summarise, utcIso } from "./History";
 import { Live } from "./Live";
 import { Models } from "./Models";
 
-vi.mock("../components/ForecastChart", () => ({ ForecastChart: () => <div data-testid="chart" /> }));
+vi.mock("../components/ForecastChart", () => ({
+  ForecastChart: ({ style }: { style: string }) => <div data-testid="chart">{style}</div>,
+}));
+vi.mock("../components/useChart", async (original) => ({
+  ...(await original<typeof import("../components/useChart")>()),
+  useChart: () => [{ current: null }, null], // no canvas in jsdom
+}));
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -15,8 +23,14 @@ describe("Live", () => {
     expect(screen.getByTestId("price").textContent).toBe("100.00");
     expect(screen.getByTestId("p-up").textContent).toBe("55.0 %");
     expect(screen.getByTestId("model").textContent).toContain("linear");
-    expect(screen.getByTestId("chart")).toBeTruthy();
+    expect(screen.getByTestId("chart").textContent).toBe("line");
     expect(screen.queryByRole("status")).toBeNull();
+  });
+
+  it("draws candles when asked", () => {
+    render(<Live symbol="AAPL" forecasts={[forecast()]} state="open" />);
+    fireEvent.click(screen.getByRole("button", { name: "candles" }));
+    expect(screen.getByTestId("chart").textContent).toBe("candles");
   });
 
   it("says when the API is down", () => {
@@ -25,25 +39,147 @@ describe("Live", () => {
   });
 });
 
+const quality = (selected: string) => {
+  const score = { n: 250, mae: 0.01, hit_rate: 0.5, coverage: 0.9, interval_score: 0.0123 };
+  return {
+    symbol: "AAPL",
+    selected,
+    served_since: "2024-01-02T10:00:00Z",
+    models: {
+      random_walk: { ...score, based_on: "random_walk", mae_ratio: 1 },
+      linear: { ...score, based_on: "linear", mae_ratio: 0.95 },
+      served: { ...score, based_on: selected, mae_ratio: 0.95 },
+    },
+  };
+};
+
 describe("Models", () => {
-  it("lists every model and marks the served one", async () => {
-    const models = {
-      random_walk: { based_on: "random_walk", n: 250, mae: 0.01, mae_ratio: 1, hit_rate: 0.5, coverage: 0.9 },
-      linear: { based_on: "linear", n: 250, mae: 0.009, mae_ratio: 0.95, hit_rate: 0.56, coverage: 0.91 },
-      served: { based_on: "linear", n: 250, mae: 0.009, mae_ratio: 0.95, hit_rate: 0.56, coverage: 0.91 },
+  it("lists every model, marks the served one and names the registry's versions", async () => {
+    const version = {
+      ts: "2024-01-02T10:00:00Z",
+      n_labels: 400,
+      selected_model: "linear",
+      runner_up_model: "mean",
+      served_mae_ratio: 0.95,
+      origin: "worker",
     };
-    const body = { symbol: "AAPL", selected: "linear", models };
-    vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify(body))));
+    stubApi({
+      "/symbols/AAPL/quality": [200, quality("linear")],
+      "/symbols/AAPL/versions": [
+        200,
+        {
+          symbol: "AAPL",
+          champion: 2,
+          challenger: 3,
+          pinned: true,
+          versions: [
+            { ...version, version: 3, aliases: ["challenger"] },
+            { ...version, version: 2, aliases: ["champion"] },
+          ],
+        },
+      ],
+    });
     render(<Models symbol="AAPL" />);
-    await waitFor(() => expect(screen.getAllByRole("row")).toHaveLength(4));
-    expect(screen.getByText("linear (served)")).toBeTruthy();
-    expect(screen.getAllByText("0.950")).toHaveLength(2);
+    await waitFor(() => expect(screen.getByText("linear (served)")).toBeTruthy());
+    expect(screen.getAllByText("0.950")).toHaveLength(2 + 2); // two models, two versions
+    expect(screen.getAllByText("0.01230")).toHaveLength(3);
+    expect(screen.getByTestId("served").textContent).toBe(
+      "served: linear since 2024-01-02 10:00:00 UTC",
+    );
+    await waitFor(() =>
+      expect(screen.getByTestId("aliases").textContent).toBe(
+        "champion: 2 (pinned by an operator) · challenger: 3",
+      ),
+    );
   });
 
   it("shows why quality is unavailable", async () => {
-    const body = { detail: "no metrics yet for symbol 'AAPL'" };
-    vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify(body), { status: 404 })));
+    stubApi({ "/symbols/AAPL/quality": [404, { detail: "no metrics yet for symbol 'AAPL'" }] });
     render(<Models symbol="AAPL" />);
     await waitFor(() => expect(screen.getByRole("status").textContent).toContain("no metrics yet"));
+  });
+
+  it("keeps the scores when only the registry is down", async () => {
+    stubApi({
+      "/symbols/AAPL/quality": [200, quality("linear")],
+      "/symbols/AAPL/versions": [503, { detail: "the model registry is unavailable: boom" }],
+    });
+    render(<Models symbol="AAPL" />);
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("registry"));
+    expect(screen.getByText("linear (served)")).toBeTruthy();
+  });
+});
+
+describe("Drift", () => {
+  it("lists events newest first with what was done", async () => {
+    stubApi({
+      "/symbols/AAPL/drift": [
+        200,
+        [
+          driftEvent(),
+          driftEvent({
+            ts: "2024-01-02T09:31:00Z",
+            kind: "concept",
+            detector: "page_hinkley",
+            model: "linear",
+            feature: "abs_error",
+            reaction: "reset",
+          }),
+        ],
+      ],
+    });
+    render(<Drift symbol="AAPL" />);
+    await waitFor(() => expect(screen.getAllByRole("row")).toHaveLength(3));
+    const [, newest, oldest] = screen.getAllByRole("row");
+    expect(newest.textContent).toContain("reset");
+    expect(oldest.textContent).toContain("(data)");
+  });
+
+  it("says when nothing drifted", async () => {
+    stubApi({ "/symbols/AAPL/drift": [200, []] });
+    render(<Drift symbol="AAPL" />);
+    await waitFor(() => expect(screen.getByTestId("no-drift")).toBeTruthy());
+  });
+
+  it("draws the strongest event of each second, how far past its threshold", () => {
+    const bars = driftBars([
+      driftEvent({ value: 0.3 }),
+      driftEvent({ value: 0.8, kind: "concept" }),
+      driftEvent({ ts: "2024-01-02T09:29:59Z", value: -0.5, threshold: 0.25 }),
+    ]);
+    expect(bars.map((b) => [b.value, b.color])).toEqual([
+      [2, "#2a9d8f"],
+      [4, "#e76f51"],
+    ]);
+  });
+});
+
+describe("History", () => {
+  it("summarises the outcomes in view", () => {
+    const rows = [
+      outcome(),
+      outcome({ inside: false, realised_return: -0.02, predicted_return: 0.0 }),
+    ];
+    const summary = summarise(rows);
+    expect(summary.n).toBe(2);
+    expect(summary.coverage).toBe(0.5);
+    expect(summary.hitRate).toBe(0.5);
+    expect(summary.mae).toBeCloseTo((0.001 + 0.02) / 2);
+    expect(summarise([]).coverage).toBeNull();
+  });
+
+  it("asks for the chosen range in UTC", async () => {
+    const fetch = stubApi({
+      "/forecasts/AAPL/outcomes": [200, { symbol: "AAPL", outcomes: [outcome()], truncated: true }],
+    });
+    render(<History symbol="AAPL" />);
+    await waitFor(() => expect(screen.getByTestId("summary").textContent).toContain("1 outcome"));
+    expect(screen.getByTestId("summary").textContent).toContain("(the newest)");
+    fireEvent.change(screen.getByLabelText("from"), { target: { value: "2024-01-02T09:00" } });
+    fireEvent.click(screen.getByRole("button", { name: "show" }));
+    await waitFor(() => expect(fetch).toHaveBeenCalledTimes(2));
+    expect(fetch.mock.calls[1][0]).toContain("start=2024-01-02T09%3A00%3A00Z");
+    expect(utcIso("")).toBe("");
+    expect(utcIso("2024-01-02T09:00:05")).toBe("2024-01-02T09:00:05Z");
   });
 });

@@ -1,4 +1,6 @@
-import type { Forecast } from "../api";
+import { vi } from "vitest";
+
+import type { DriftEvent, Forecast, Outcome } from "../api";
 
 export function forecast(overrides: Partial<Forecast> = {}): Forecast {
   return {
@@ -17,4 +19,45 @@ export function forecast(overrides: Partial<Forecast> = {}): Forecast {
     model_version: "ab12cd34",
     ...overrides,
   };
+}
+
+export function outcome(overrides: Partial<Outcome> = {}): Outcome {
+  return {
+    ts: "2024-01-02T09:30:00Z",
+    seq: 0,
+    label_ts: "2024-01-02T09:30:01Z",
+    horizon: 1,
+    predicted_return: 0.001,
+    realised_return: 0.002,
+    lower_return: -0.01,
+    upper_return: 0.012,
+    inside: true,
+    p_up: 0.6,
+    ...overrides,
+  };
+}
+
+export function driftEvent(overrides: Partial<DriftEvent> = {}): DriftEvent {
+  return {
+    ts: "2024-01-02T09:30:00Z",
+    model: "",
+    detector: "psi_ks",
+    kind: "data",
+    feature: "ret_1",
+    value: 0.4,
+    threshold: 0.2,
+    reaction: "log",
+    ...overrides,
+  };
+}
+
+/** A fetch that answers each path (without its query) from `routes`: [status, JSON body];
+ * returns the mock, whose calls say which URLs were asked for. */
+export function stubApi(routes: Record<string, [number, unknown]>) {
+  const fetch = vi.fn(async (url: string) => {
+    const [status, body] = routes[url.split("?")[0]] ?? [404, { detail: `no route ${url}` }];
+    return new Response(JSON.stringify(body), { status });
+  });
+  vi.stubGlobal("fetch", fetch);
+  return fetch;
 }
