@@ -28,7 +28,8 @@ $(STAMP): pyproject.toml $(RUST_SOURCES)
 # System packages the tests need (Debian's): redis-server, Java 17 + Maven for the Kafka
 # broker that infra/kafka/broker runs from Maven Central's jars (fetched once here), and
 # prometheus for promtool, which checks infra/prometheus/prometheus.yml, and chromium with its
-# driver for the live page's browser test, wrk for the API benchmark, and docker-compose, whose
+# driver for the live page's browser test, wrk for the API benchmark, nginx for the stack's entry
+# point (infra/nginx/nginx.conf, tested in front of the demo), and docker-compose, whose
 # `config` validates docker-compose.yml without a Docker engine.
 APT_NEEDS := $(strip \
   $(if $(shell command -v redis-server),,redis-server) \
@@ -38,6 +39,7 @@ APT_NEEDS := $(strip \
   $(if $(shell command -v chromium),,chromium) \
   $(if $(shell command -v chromedriver),,chromium-driver) \
   $(if $(shell command -v wrk),,wrk) \
+  $(if $(shell command -v nginx || test -x /usr/sbin/nginx && echo y),,nginx) \
   $(if $(shell command -v docker-compose),,docker-compose))
 
 system-deps:

@@ -242,3 +242,24 @@ def test_the_design_the_code_points_to_is_in_the_repo() -> None:
     assert pointed, "the code points to no design page"
     for page in pointed:
         assert (ROOT / page).is_file(), f"the code points to {page}, which is not in the repo"
+
+
+def test_nginx_serves_the_built_application_and_proxies_every_api_route() -> None:
+    from tickcast.api import Services, create_app
+    from tickcast.stores import InMemoryLatestStore
+
+    nginx = SERVICES["nginx"]
+    assert nginx["build"] == {"context": ".", "dockerfile": "frontend/Dockerfile"}
+    dockerfile = (ROOT / "frontend/Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", dockerfile, re.M)) == 2
+    for source in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.M):
+        for path in source.split():
+            assert (ROOT / path).exists(), path
+    conf = (ROOT / "infra/nginx/nginx.conf").read_text()
+    proxied = re.search(r"location ~ \^/\(([^)]+)\)", conf)
+    assert proxied
+    prefixes = set(proxied.group(1).replace("\\.", ".").split("|")) | {"stream"}
+    app = create_app(Services(InMemoryLatestStore(), None))
+    served = {getattr(route, "path", "/").split("/")[1] for route in app.routes}
+    served -= {"", "assets"}  # nginx serves the application and its assets itself
+    assert served <= prefixes, served - prefixes  # the application's paths fall to index.html
