@@ -13,6 +13,7 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:/usr/local/cargo/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY build_backend ./build_backend
 COPY rust ./rust
 COPY tickcast ./tickcast
 RUN pip install ".[server]"

@@ -94,7 +94,10 @@ def test_the_package_built_from_a_clean_export_runs_installed_outside_the_repo(
         timeout=600,
     )
     (wheel,) = (tmp_path / "dist").glob("tickcast-*.whl")
-    assert "tickcast/stores/schema.sql" in zipfile.ZipFile(wheel).namelist()
+    carried = zipfile.ZipFile(wheel).namelist()
+    assert "tickcast/stores/schema.sql" in carried
+    assert "tickcast/api/app/index.html" in carried  # built from frontend/ on the way
+    assert any(n.startswith("tickcast/api/app/assets/") and n.endswith(".js") for n in carried)
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
     installed = subprocess.run(
         [str(tmp_path / "venv/bin/pip"), "install", "-q", str(wheel)],
@@ -148,6 +151,10 @@ def test_the_package_built_from_a_clean_export_runs_installed_outside_the_repo(
         history = httpx.get(f"{base}/forecasts/SYN000/history?limit=5")
         assert history.status_code == 200, history.text
         assert len(history.json()) == 5
+        application = httpx.get(f"{base}/").text
+        assert 'id="root"' in application  # the React application, not the static page
+        script = application.split('src="', 1)[1].split('"', 1)[0]
+        assert httpx.get(f"{base}{script}").status_code == 200
     finally:
         api.send_signal(signal.SIGINT)
         api.wait(30)

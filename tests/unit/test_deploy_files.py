@@ -129,8 +129,9 @@ def test_dockerfile_is_multi_stage_and_runs_as_a_user() -> None:
 
 
 def test_the_image_builds_the_rust_core_from_what_it_copies() -> None:
-    """The wheel's build reads pyproject.toml, rust/ (maturin's manifest) and tickcast/: a
-    source the build stage does not copy fails only on a user's machine."""
+    """The wheel's build reads pyproject.toml, its backend (build_backend/), rust/ (maturin's
+    manifest) and tickcast/: a source the build stage does not copy fails only on a user's
+    machine."""
     import tomllib
 
     text = (ROOT / "Dockerfile").read_text()
@@ -140,9 +141,11 @@ def test_the_image_builds_the_rust_core_from_what_it_copies() -> None:
         for line in re.findall(r"^COPY (?!--from)(.+)$", build, re.M)
         for src in line.split()[:-1]
     }
-    maturin = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["maturin"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    maturin = project["tool"]["maturin"]
     needed = {
         "pyproject.toml",
+        *project["build-system"]["backend-path"],  # the build backend itself
         Path(maturin["manifest-path"]).parts[0],
         *maturin["python-packages"],
     }

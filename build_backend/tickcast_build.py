@@ -1,0 +1,59 @@
+"""tickcast's build backend: maturin (the Rust core), after building the React application
+into tickcast/api/app so that a wheel built from a clean export carries it.
+
+The application is built when frontend/ is there and its build is missing or older than a
+source; without frontend/ (the Docker image copies the package alone) the wheel goes without it
+and the API serves its static page. Editable installs leave it to `make`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import maturin
+from maturin import (  # noqa: F401 (the rest of the PEP 517 hooks, as they are)
+    build_editable,
+    build_sdist,
+    get_requires_for_build_editable,
+    get_requires_for_build_sdist,
+    get_requires_for_build_wheel,
+    prepare_metadata_for_build_editable,
+    prepare_metadata_for_build_wheel,
+)
+
+FRONTEND = Path("frontend")
+BUILT = Path("tickcast/api/app/index.html")
+
+
+def stale() -> bool:
+    """Whether the application needs building: it is missing or a source is newer."""
+    if not (FRONTEND / "package.json").is_file():
+        return False
+    if not BUILT.is_file():
+        return True
+    sources = [p for p in FRONTEND.rglob("*") if p.is_file() and "node_modules" not in p.parts]
+    return max(p.stat().st_mtime for p in sources) > BUILT.stat().st_mtime
+
+
+def build_frontend() -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(
+            "building tickcast's wheel needs Node.js 20 and npm for its front end (frontend/): "
+            "install them (Debian: apt-get install nodejs npm) or build without frontend/"
+        )
+    for command in (["ci", "--no-audit", "--no-fund", "--loglevel=error"], ["run", "build"]):
+        subprocess.run([npm, *command], cwd=FRONTEND, check=True)
+
+
+def build_wheel(
+    wheel_directory: str,
+    config_settings: dict[str, Any] | None = None,
+    metadata_directory: str | None = None,
+) -> str:
+    if stale():
+        build_frontend()
+    return maturin.build_wheel(wheel_directory, config_settings, metadata_directory)
