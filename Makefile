@@ -52,7 +52,8 @@ broker: system-deps  ## a local Kafka broker on 127.0.0.1:9092 (infra/kafka/brok
 	infra/kafka/broker start
 
 # The front end (frontend/): `npm ci` when its lock changes, a build into tickcast/api/app (which
-# the API serves at /; not committed) when a source changes. Node.js 20 or newer: Debian's
+# the API serves at /; not committed) when a source changes. Node.js 18 or newer (the tools are
+# pinned to versions that run on Debian 12's nodejs 18 and on 20+): Debian's
 # nodejs and npm are installed when npm is absent.
 FRONTEND_SOURCES := $(addprefix frontend/,package-lock.json index.html vite.config.ts tsconfig.json) \
   $(shell find frontend/src -type f 2>/dev/null)

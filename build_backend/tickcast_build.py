@@ -42,8 +42,9 @@ def build_frontend() -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError(
-            "building tickcast's wheel needs Node.js 20 and npm for its front end (frontend/): "
-            "install them (Debian: apt-get install nodejs npm) or build without frontend/"
+            "building tickcast's wheel needs Node.js 18 or newer and npm for its front end "
+            "(frontend/): install them (Debian: apt-get install nodejs npm) or build without "
+            "frontend/"
         )
     for command in (["ci", "--no-audit", "--no-fund", "--loglevel=error"], ["run", "build"]):
         subprocess.run([npm, *command], cwd=FRONTEND, check=True)
