@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { appended, KEPT, pageOf } from "./App";
-import { aheadOf, candles, pricePoints } from "./components/ForecastChart";
+import { aheadOf, candles, pricePoints, tickBars } from "./components/ForecastChart";
 import { forecast } from "./test/fixtures";
 
 const at = (second: number) =>
@@ -49,5 +49,28 @@ describe("the address", () => {
     expect(pageOf("#History")).toBe("History");
     expect(pageOf("")).toBe("Live");
     expect(pageOf("#nope")).toBe("Live");
+  });
+});
+
+describe("the ticks' own bars", () => {
+  const tick = (second: number, high: number | null) => ({
+    ts: new Date(Date.UTC(2024, 0, 2, 9, 30, second)).toISOString(),
+    seq: 0,
+    price: 100,
+    volume: null,
+    open: 99,
+    high,
+    low: 98,
+    close: null,
+  });
+
+  it("are used only when every tick has one, one per second, the last winning", () => {
+    const bars = tickBars([tick(1, 102), tick(0, 101), tick(1, 103)]);
+    expect(bars?.map((b) => [b.high, b.close])).toEqual([
+      [101, 100],
+      [103, 100],
+    ]);
+    expect(tickBars([tick(0, 101), tick(1, null)])).toBeNull();
+    expect(tickBars([])).toBeNull();
   });
 });

@@ -33,6 +33,18 @@ export interface Quality {
   models: Record<string, ModelQuality>;
 }
 
+/** A stored tick: open, high, low and close where the source had bars (yfinance). */
+export interface Tick {
+  ts: string;
+  seq: number;
+  price: number;
+  volume: number | null;
+  open: number | null;
+  high: number | null;
+  low: number | null;
+  close: number | null;
+}
+
 /** A served forecast beside what happened (log returns over the horizon). */
 export interface Outcome {
   ts: string;
@@ -113,6 +125,8 @@ export const quality = (symbol: string) =>
   get<Quality>(`/symbols/${encodeURIComponent(symbol)}/quality`);
 export const history = (symbol: string, limit = 500) =>
   get<Forecast[]>(`/forecasts/${encodeURIComponent(symbol)}/history?limit=${limit}`);
+export const ticks = (symbol: string, limit = 500) =>
+  get<Tick[]>(`/symbols/${encodeURIComponent(symbol)}/ticks?limit=${limit}`);
 export const drift = (symbol: string) =>
   get<DriftEvent[]>(`/symbols/${encodeURIComponent(symbol)}/drift`);
 export const versions = (symbol: string) =>

@@ -88,6 +88,7 @@ def test_every_error_a_route_can_answer_is_in_the_schema(client: TestClient) -> 
     paths = client.get("/openapi.json").json()["paths"]
     routes = ("/forecasts/{symbol}", "/forecasts/{symbol}/history", "/forecasts/{symbol}/outcomes")
     routes += ("/symbols/{symbol}/quality", "/symbols/{symbol}/drift", "/symbols/{symbol}/versions")
+    routes += ("/symbols/{symbol}/ticks",)
     for path in routes:
         responses = paths[path]["get"]["responses"]
         assert {"404", "422", "503"} <= set(responses), path

@@ -152,3 +152,27 @@ def test_versions_without_a_registry_are_503() -> None:
         503,
         {"detail": "the model registry is unavailable: no MLflow URI is configured"},
     )
+
+
+def test_ticks_come_oldest_first_with_their_bars_where_the_source_had_them(
+    clickhouse: ClickHouseStore,
+) -> None:
+    bars = [
+        {**t, "open": t["price"] - 0.5, "high": t["price"] + 1, "low": t["price"] - 1}
+        | {"close": t["price"], "volume": 1000.0}
+        for t in synthetic_ticks(40, ["BARS"])
+    ]
+    factories.replay(
+        bars + list(synthetic_ticks(40, ["PLAIN"])),
+        ClickHouseSink(clickhouse),
+        flush_interval_s=0.05,
+    )
+    with TestClient(create_app(Services(InMemoryLatestStore(), clickhouse))) as client:
+        got = client.get("/symbols/BARS/ticks", params={"limit": 10}).json()
+        assert [t["ts"] for t in got] == [iso(b["ts"]) for b in bars[-10:]]
+        assert all(t["high"] == t["price"] + 1 and t["close"] == t["price"] for t in got)
+        plain = client.get("/symbols/PLAIN/ticks").json()
+        assert len(plain) == 40
+        assert all(t["open"] is None and t["close"] is None for t in plain)  # no bars
+        missing = client.get("/symbols/NOPE/ticks")
+        assert missing.json() == {"detail": "no ticks for symbol 'NOPE'"}

@@ -7,7 +7,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tickcast.records import Detector, DriftEvent, DriftKind, Forecast, Outcome, Reaction
+from tickcast.records import (
+    Detector,
+    DriftEvent,
+    DriftKind,
+    Forecast,
+    Outcome,
+    Reaction,
+    Tick,
+)
 
 __all__ = [
     "DriftEventOut",
@@ -20,6 +28,7 @@ __all__ = [
     "OutcomesOut",
     "QualityOut",
     "ReadyOut",
+    "TickOut",
     "VersionOut",
     "VersionsOut",
 ]
@@ -186,3 +195,29 @@ class VersionsOut(BaseModel):
     challenger: int | None = Field(description="the newest version a live worker checkpointed")
     pinned: bool = Field(description="an operator chose the champion; checkpoints leave it")
     versions: list[VersionOut] = Field(description="newest first, at most the limit")
+
+
+class TickOut(BaseModel):
+    """A stored tick; open, high, low and close where the source had bars (yfinance)."""
+
+    ts: datetime
+    seq: int
+    price: float
+    volume: float | None
+    open: float | None
+    high: float | None
+    low: float | None
+    close: float | None
+
+    @classmethod
+    def of(cls, tick: Tick) -> TickOut:
+        return cls(
+            ts=utc(tick.ts),
+            seq=tick.seq,
+            price=tick.price,
+            volume=tick.volume,
+            open=tick.open,
+            high=tick.high,
+            low=tick.low,
+            close=tick.close,
+        )

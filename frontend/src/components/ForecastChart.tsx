@@ -1,5 +1,6 @@
-// The price so far (a line, or candles of CANDLE_TICKS ticks each) and the served forecast
-// ahead of the last tick: its predicted price and its interval band.
+// The price so far (a line, or candles: the ticks' own bars where the source had them, else
+// runs of CANDLE_TICKS ticks) and the served forecast ahead of the last tick: its predicted
+// price and its interval band.
 import {
   CandlestickSeries,
   type CandlestickData,
@@ -10,7 +11,7 @@ import {
 } from "lightweight-charts";
 import { useEffect } from "react";
 
-import { epochSeconds, type Forecast } from "../api";
+import { epochSeconds, type Forecast, type Tick } from "../api";
 import { perSecond, removeSeries, useChart } from "./useChart";
 
 export const CANDLE_TICKS = 5;
@@ -57,12 +58,27 @@ export function candles(
   return bars;
 }
 
+/** The ticks' own bars, one per second (the last wins), when every tick has one; else null. */
+export function tickBars(ticks: Tick[]): CandlestickData<UTCTimestamp>[] | null {
+  if (!ticks.length || ticks.some((t) => t.open === null || t.high === null || t.low === null)) {
+    return null;
+  }
+  const bars = new Map<number, CandlestickData<UTCTimestamp>>();
+  for (const t of ticks) {
+    const time = epochSeconds(t.ts) as UTCTimestamp;
+    bars.set(time, { time, open: t.open!, high: t.high!, low: t.low!, close: t.close ?? t.price });
+  }
+  return [...bars.values()].sort((a, b) => a.time - b.time);
+}
+
 export function ForecastChart({
   forecasts,
   style = "line",
+  bars = null,
 }: {
   forecasts: Forecast[];
   style?: PriceStyle;
+  bars?: CandlestickData<UTCTimestamp>[] | null; // the ticks' own; else candles of runs
 }) {
   const [container, chart] = useChart();
 
@@ -73,7 +89,7 @@ export function ForecastChart({
     const points = pricePoints(forecasts);
     if (style === "candles") {
       const price = chart.addSeries(CandlestickSeries, { title: "price" });
-      price.setData(candles(forecasts));
+      price.setData(bars ?? candles(forecasts));
       added.push(price);
     } else {
       const price = chart.addSeries(LineSeries, { color: "#264653", lineWidth: 2, title: "price" });
@@ -98,7 +114,7 @@ export function ForecastChart({
     }
     chart.timeScale().fitContent(); // the whole kept window, as a monitor shows it
     return () => removeSeries(chart, added);
-  }, [chart, forecasts, style]);
+  }, [chart, forecasts, style, bars]);
 
   return <div className="chart" data-testid="chart" ref={container} />;
 }

@@ -1,8 +1,14 @@
 // Live: one symbol's price and served forecast as they arrive over the stream.
-import { useState } from "react";
+import { useMemo, useState } from "react";
 
-import { ForecastChart, type PriceStyle } from "../components/ForecastChart";
-import type { Forecast, StreamState } from "../api";
+import { type Forecast, type StreamState, ticks } from "../api";
+import {
+  CANDLE_TICKS,
+  ForecastChart,
+  type PriceStyle,
+  tickBars,
+} from "../components/ForecastChart";
+import { useRefreshed } from "./refresh";
 
 const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
 
@@ -17,6 +23,10 @@ export function Live({
 }) {
   const last = forecasts.at(-1);
   const [style, setStyle] = useState<PriceStyle>("line");
+  const stored = useRefreshed(
+    useMemo(() => (symbol && style === "candles" ? () => ticks(symbol) : null), [symbol, style]),
+  );
+  const bars = useMemo(() => tickBars(stored.data ?? []), [stored.data]);
   return (
     <section>
       {state !== "open" && (
@@ -51,7 +61,14 @@ export function Live({
               </button>
             ))}
           </div>
-          <ForecastChart forecasts={forecasts} style={style} />
+          {style === "candles" && (
+            <small data-testid="candles-from">
+              {bars
+                ? "each tick's own open, high, low and close"
+                : `open, high, low and close of each ${CANDLE_TICKS} ticks (the ticks carry no bars)`}
+            </small>
+          )}
+          <ForecastChart forecasts={forecasts} style={style} bars={bars} />
         </>
       )}
     </section>

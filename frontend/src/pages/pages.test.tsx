@@ -7,7 +7,8 @@ import { History, summarise, utcIso } from "./History";
 import { Live } from "./Live";
 import { Models } from "./Models";
 
-vi.mock("../components/ForecastChart", () => ({
+vi.mock("../components/ForecastChart", async (original) => ({
+  ...(await original<typeof import("../components/ForecastChart")>()),
   ForecastChart: ({ style }: { style: string }) => <div data-testid="chart">{style}</div>,
 }));
 vi.mock("../components/useChart", async (original) => ({
@@ -27,10 +28,29 @@ describe("Live", () => {
     expect(screen.queryByRole("status")).toBeNull();
   });
 
-  it("draws candles when asked", () => {
+  it("draws the ticks' own bars as candles where they have them", async () => {
+    const bar = { seq: 0, price: 100, volume: 10, open: 99, high: 101, low: 98, close: 100 };
+    stubApi({ "/symbols/AAPL/ticks": [200, [{ ...bar, ts: "2024-01-02T09:30:00Z" }]] });
     render(<Live symbol="AAPL" forecasts={[forecast()]} state="open" />);
     fireEvent.click(screen.getByRole("button", { name: "candles" }));
     expect(screen.getByTestId("chart").textContent).toBe("candles");
+    await waitFor(() =>
+      expect(screen.getByTestId("candles-from").textContent).toBe(
+        "each tick's own open, high, low and close",
+      ),
+    );
+  });
+
+  it("makes candles of runs of ticks where the ticks carry no bars", async () => {
+    const plain = { seq: 0, price: 100, volume: null, open: null, high: null, low: null };
+    stubApi({
+      "/symbols/AAPL/ticks": [200, [{ ...plain, close: null, ts: "2024-01-02T09:30:00Z" }]],
+    });
+    render(<Live symbol="AAPL" forecasts={[forecast()]} state="open" />);
+    fireEvent.click(screen.getByRole("button", { name: "candles" }));
+    await waitFor(() =>
+      expect(screen.getByTestId("candles-from").textContent).toContain("of each 5 ticks"),
+    );
   });
 
   it("says when the API is down", () => {

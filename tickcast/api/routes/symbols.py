@@ -1,5 +1,5 @@
-"""What is known per symbol: the symbols, each model's quality, drift events and the
-registry's versions."""
+"""What is known per symbol: the symbols, its ticks, each model's quality, drift events and
+the registry's versions."""
 
 from __future__ import annotations
 
@@ -22,13 +22,14 @@ from tickcast.api.schemas import (
     DriftEventOut,
     ModelQualityOut,
     QualityOut,
+    TickOut,
     VersionOut,
     VersionsOut,
     utc,
 )
 from tickcast.exceptions import TickcastError
 from tickcast.online_model import SERVED
-from tickcast.records import DriftEvent
+from tickcast.records import DriftEvent, Tick
 from tickcast.stores.registry import CHALLENGER, CHAMPION
 
 router = APIRouter(tags=["symbols"])
@@ -40,6 +41,28 @@ ROLLING = "symbol = {symbol:String} AND window = 'rolling'"
 def symbols(latest: Latest) -> list[str]:
     """Every symbol with a latest forecast, sorted."""
     return latest.symbols()
+
+
+@router.get("/symbols/{symbol}/ticks", response_model=list[TickOut], responses=ERRORS)
+def ticks(
+    symbol: SymbolPath,
+    history: History,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> list[TickOut]:
+    """The symbol's newest stored ticks, oldest first, with their bars where the source had
+    them (the live page's candles)."""
+    with answering("ticks"):
+        found = history.records(
+            "ticks",
+            Tick,
+            "symbol = {symbol:String}",
+            {"symbol": symbol},
+            order="ts DESC, seq DESC",
+            limit=limit,
+        )
+    if not found:
+        raise HTTPException(404, f"no ticks for symbol {symbol!r}")
+    return [TickOut.of(tick) for tick in reversed(found)]
 
 
 @router.get("/symbols/{symbol}/quality", response_model=QualityOut, responses=ERRORS)
