@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import make_forecast, replay
+from tests.factories import make_forecast
+from tests.integration.conftest import fill
 from tickcast.api import Services, create_app
-from tickcast.producers import synthetic_ticks
-from tickcast.stores import ClickHouseStore, InMemoryLatestStore, LatestStore, RedisLatestStore
-from tickcast.stream_processors import ClickHouseSink, Pipeline
+from tickcast.stores import InMemoryLatestStore, RedisLatestStore
 
 pytestmark = pytest.mark.integration
-
-
-def fill(store: ClickHouseStore | None, latest: LatestStore, n: int = 600) -> Pipeline:
-    sinks = [ClickHouseSink(store)] if store else []
-    return replay(synthetic_ticks(n, 3), *sinks, latest=latest)
-
-
-@pytest.fixture
-def client(clickhouse: ClickHouseStore) -> Iterator[TestClient]:
-    latest = InMemoryLatestStore()
-    fill(clickhouse, latest)
-    with TestClient(create_app(Services(latest, clickhouse))) as test_client:
-        yield test_client
 
 
 def test_forecast_for_known_symbol(client: TestClient) -> None:

@@ -5,7 +5,6 @@ the registry's champion and challenger."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,6 @@ from fastapi.testclient import TestClient
 
 from tests import factories
 from tests.factories import START, regime_ticks
-from tests.integration.test_api import fill
 from tickcast.api import Services, create_app
 from tickcast.online_model import SERVED, CoreConfig
 from tickcast.online_model.checkpoints import CheckpointPolicy
@@ -26,14 +24,6 @@ from tickcast.stores.registry import BackgroundRegistry
 from tickcast.stream_processors import ClickHouseSink
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def client(clickhouse: ClickHouseStore) -> Iterator[TestClient]:
-    latest = InMemoryLatestStore()
-    fill(clickhouse, latest)
-    with TestClient(create_app(Services(latest, clickhouse))) as test_client:
-        yield test_client
 
 
 def iso(ms: int) -> str:

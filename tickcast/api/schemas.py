@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from tickcast.records import (
-    Detector,
-    DriftEvent,
-    DriftKind,
-    Forecast,
-    Outcome,
-    Reaction,
-    Tick,
-)
+from tickcast.records import Detector, DriftKind, Forecast, Reaction
 
 __all__ = [
     "DriftEventOut",
@@ -95,6 +87,20 @@ def utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+class FromRecord(BaseModel):
+    """A response made of a record's fields of the same names (others are left out), its
+    event times (epoch ms) as UTC datetimes."""
+
+    @classmethod
+    def of(cls: type[M], record: Any) -> M:
+        values = {name: getattr(record, name) for name in cls.model_fields}
+        times = {name: utc(values[name]) for name in ("ts", "label_ts") if name in values}
+        return cls.model_validate(values | times)
+
+
 class ModelQualityOut(BaseModel):
     """One forecaster's newest rolling scores (null where a score is not defined yet)."""
 
@@ -116,7 +122,7 @@ class QualityOut(BaseModel):
     models: dict[str, ModelQualityOut]
 
 
-class OutcomeOut(BaseModel):
+class OutcomeOut(FromRecord):
     """A served forecast beside what happened: returns over the horizon, log scale."""
 
     ts: datetime = Field(description="event time the forecast was made at")
@@ -130,21 +136,6 @@ class OutcomeOut(BaseModel):
     inside: bool = Field(description="whether the outcome fell inside the interval")
     p_up: float
 
-    @classmethod
-    def of(cls, outcome: Outcome) -> OutcomeOut:
-        return cls(
-            ts=utc(outcome.ts),
-            seq=outcome.seq,
-            label_ts=utc(outcome.label_ts),
-            horizon=outcome.horizon,
-            predicted_return=outcome.predicted_return,
-            realised_return=outcome.realised_return,
-            lower_return=outcome.lower_return,
-            upper_return=outcome.upper_return,
-            inside=bool(outcome.inside),
-            p_up=outcome.p_up,
-        )
-
 
 class OutcomesOut(BaseModel):
     symbol: str
@@ -152,7 +143,7 @@ class OutcomesOut(BaseModel):
     truncated: bool = Field(description="more outcomes fall in the range than were returned")
 
 
-class DriftEventOut(BaseModel):
+class DriftEventOut(FromRecord):
     ts: datetime
     model: str = Field(description="the forecaster, or empty for drift in the data")
     detector: Detector
@@ -162,21 +153,8 @@ class DriftEventOut(BaseModel):
     threshold: float
     reaction: Reaction = Field(description="what the learner did about it")
 
-    @classmethod
-    def of(cls, event: DriftEvent) -> DriftEventOut:
-        return cls(
-            ts=utc(event.ts),
-            model=event.model,
-            detector=event.detector,
-            kind=event.kind,
-            feature=event.feature,
-            value=event.value,
-            threshold=event.threshold,
-            reaction=event.reaction,
-        )
 
-
-class VersionOut(BaseModel):
+class VersionOut(FromRecord):
     version: int
     ts: datetime = Field(description="event time of the checkpoint")
     n_labels: int
@@ -197,7 +175,7 @@ class VersionsOut(BaseModel):
     versions: list[VersionOut] = Field(description="newest first, at most the limit")
 
 
-class TickOut(BaseModel):
+class TickOut(FromRecord):
     """A stored tick; open, high, low and close where the source had bars (yfinance)."""
 
     ts: datetime
@@ -208,16 +186,3 @@ class TickOut(BaseModel):
     high: float | None
     low: float | None
     close: float | None
-
-    @classmethod
-    def of(cls, tick: Tick) -> TickOut:
-        return cls(
-            ts=utc(tick.ts),
-            seq=tick.seq,
-            price=tick.price,
-            volume=tick.volume,
-            open=tick.open,
-            high=tick.high,
-            low=tick.low,
-            close=tick.close,
-        )

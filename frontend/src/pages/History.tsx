@@ -58,6 +58,29 @@ function OutcomesChart({ rows }: { rows: Outcome[] }) {
 export const utcIso = (local: string) =>
   local ? `${local.length === 16 ? `${local}:00` : local}Z` : "";
 
+function TimeInput({
+  label,
+  value,
+  set,
+}: {
+  label: string;
+  value: string;
+  set: (value: string) => void;
+}) {
+  return (
+    <label>
+      {label} (UTC){" "}
+      <input
+        type="datetime-local"
+        step="1"
+        aria-label={label}
+        value={value}
+        onChange={(e) => set(e.target.value)}
+      />
+    </label>
+  );
+}
+
 export function History({ symbol }: { symbol: string | null }) {
   const [range, setRange] = useState({ start: "", end: "" });
   const [draft, setDraft] = useState(range);
@@ -78,26 +101,12 @@ export function History({ symbol }: { symbol: string | null }) {
   return (
     <section>
       <form onSubmit={submit} className="range">
-        <label>
-          from (UTC){" "}
-          <input
-            type="datetime-local"
-            step="1"
-            aria-label="from"
-            value={draft.start}
-            onChange={(e) => setDraft({ ...draft, start: e.target.value })}
-          />
-        </label>
-        <label>
-          to (UTC){" "}
-          <input
-            type="datetime-local"
-            step="1"
-            aria-label="to"
-            value={draft.end}
-            onChange={(e) => setDraft({ ...draft, end: e.target.value })}
-          />
-        </label>
+        <TimeInput
+          label="from"
+          value={draft.start}
+          set={(start) => setDraft({ ...draft, start })}
+        />
+        <TimeInput label="to" value={draft.end} set={(end) => setDraft({ ...draft, end })} />
         <button type="submit">show</button>
         <small>empty: the newest outcomes</small>
       </form>

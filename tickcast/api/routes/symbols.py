@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -35,6 +35,7 @@ from tickcast.stores.registry import CHALLENGER, CHAMPION
 router = APIRouter(tags=["symbols"])
 ERRORS = {**NOT_FOUND, **UNAVAILABLE}
 ROLLING = "symbol = {symbol:String} AND window = 'rolling'"
+R = TypeVar("R")
 
 
 @router.get("/symbols", response_model=list[str])
@@ -51,18 +52,10 @@ def ticks(
 ) -> list[TickOut]:
     """The symbol's newest stored ticks, oldest first, with their bars where the source had
     them (the live page's candles)."""
-    with answering("ticks"):
-        found = history.records(
-            "ticks",
-            Tick,
-            "symbol = {symbol:String}",
-            {"symbol": symbol},
-            order="ts DESC, seq DESC",
-            limit=limit,
-        )
+    found = _newest(history, "ticks", Tick, symbol, limit, order="ts DESC, seq DESC")
     if not found:
         raise HTTPException(404, f"no ticks for symbol {symbol!r}")
-    return [TickOut.of(tick) for tick in reversed(found)]
+    return [TickOut.of(tick) for tick in found]
 
 
 @router.get("/symbols/{symbol}/quality", response_model=QualityOut, responses=ERRORS)
@@ -108,16 +101,8 @@ def drift(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> list[DriftEventOut]:
     """The symbol's newest drift events, oldest first, and what the learner did about each."""
-    with answering("drift events"):
-        found = history.records(
-            "drift_events",
-            DriftEvent,
-            "symbol = {symbol:String}",
-            {"symbol": symbol},
-            order="ts DESC",
-            limit=limit,
-        )
-    return [DriftEventOut.of(event) for event in reversed(found)]
+    found = _newest(history, "drift_events", DriftEvent, symbol, limit)
+    return [DriftEventOut.of(event) for event in found]
 
 
 @router.get("/symbols/{symbol}/versions", response_model=VersionsOut, responses=ERRORS)
@@ -143,20 +128,19 @@ def versions(
         champion=aliased(CHAMPION),
         challenger=aliased(CHALLENGER),
         pinned=pinned,
-        versions=[
-            VersionOut(
-                version=v.version,
-                ts=utc(v.ts),
-                n_labels=v.n_labels,
-                selected_model=v.selected_model,
-                runner_up_model=v.runner_up_model,
-                served_mae_ratio=v.served_mae_ratio,
-                aliases=list(v.aliases),
-                origin="replay" if v.origin == "replay" else "worker",
-            )
-            for v in found[:limit]
-        ],
+        versions=[VersionOut.of(v) for v in found[:limit]],
     )
+
+
+def _newest(
+    history: History, table: str, record: type[R], symbol: str, limit: int, order: str = "ts DESC"
+) -> list[R]:
+    """The symbol's newest ``limit`` rows of ``table``, oldest first."""
+    with answering(table.replace("_", " ")):
+        found = history.records(
+            table, record, "symbol = {symbol:String}", {"symbol": symbol}, order, limit
+        )
+    return found[::-1]
 
 
 def _finite(value: Any) -> Any:
