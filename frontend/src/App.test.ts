@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { appended, KEPT, pageOf } from "./App";
+import { appended, KEPT, merged, pageOf } from "./App";
 import { aheadOf, candles, pricePoints, tickBars } from "./components/ForecastChart";
 import { forecast } from "./test/fixtures";
 
@@ -16,6 +16,17 @@ describe("the forecasts kept per symbol", () => {
     for (let i = 0; i < KEPT + 50; i++) kept = appended(kept, at(3 + i));
     expect(kept).toHaveLength(KEPT);
     expect(kept.at(-1)?.ts).toBe(at(3 + KEPT + 49).ts);
+  });
+});
+
+describe("the history merged with what the stream brought", () => {
+  it("fills the gap in event-time order, without repeats, bounded", () => {
+    const kept = [at(1), at(5)];
+    const history = [at(5), at(4), at(3), at(2)]; // newest first, as the API gives it
+    expect(merged(kept, history).map((f) => f.ts)).toEqual([1, 2, 3, 4, 5].map((s) => at(s).ts));
+    const long = Array.from({ length: KEPT + 10 }, (_, i) => at(i));
+    expect(merged([], long)).toHaveLength(KEPT);
+    expect(merged([], long).at(-1)?.ts).toBe(at(KEPT + 9).ts);
   });
 });
 

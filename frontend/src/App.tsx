@@ -16,13 +16,22 @@ export function pageOf(hash: string): Page {
   return PAGES.find((p) => `#${p.toLowerCase()}` === hash.toLowerCase()) ?? "Live";
 }
 
+const later = (a: Forecast, b: Forecast) => a.ts > b.ts || (a.ts === b.ts && a.seq > b.seq);
+
 /** The symbol's forecasts with `forecast` appended in event-time order, at most KEPT. */
 export function appended(kept: Forecast[], forecast: Forecast): Forecast[] {
   const last = kept.at(-1);
-  if (last && (last.ts > forecast.ts || (last.ts === forecast.ts && last.seq >= forecast.seq))) {
+  if (last && !later(forecast, last)) {
     return kept; // a repeat (the stream resends the latest on reconnecting) or an older one
   }
   return [...kept, forecast].slice(-KEPT);
+}
+
+/** Two runs of a symbol's forecasts as one, in event-time order without repeats, at most KEPT
+ * (the history from ClickHouse fills what the stream missed while it was down). */
+export function merged(kept: Forecast[], more: Forecast[]): Forecast[] {
+  const byId = new Map([...kept, ...more].map((f) => [`${f.ts}#${f.seq}`, f]));
+  return [...byId.values()].sort((a, b) => (later(a, b) ? 1 : -1)).slice(-KEPT);
 }
 
 export function App() {
@@ -32,13 +41,20 @@ export function App() {
   const symbol = chosen ?? known[0] ?? null; // the first known until one is chosen
   const [bySymbol, setBySymbol] = useState<Record<string, Forecast[]>>({});
   const [state, setState] = useState<StreamState>("connecting");
+  const [opened, setOpened] = useState(0); // times the stream opened: each reloads the history
 
   useEffect(
     () =>
-      subscribe((f) => {
-        setBySymbol((all) => ({ ...all, [f.symbol]: appended(all[f.symbol] ?? [], f) }));
-        setKnown((names) => (names.includes(f.symbol) ? names : [...names, f.symbol].sort()));
-      }, setState),
+      subscribe(
+        (f) => {
+          setBySymbol((all) => ({ ...all, [f.symbol]: appended(all[f.symbol] ?? [], f) }));
+          setKnown((names) => (names.includes(f.symbol) ? names : [...names, f.symbol].sort()));
+        },
+        (now) => {
+          setState(now);
+          if (now === "open") setOpened((n) => n + 1);
+        },
+      ),
     [],
   );
 
@@ -51,17 +67,9 @@ export function App() {
   useEffect(() => {
     if (!symbol) return;
     history(symbol)
-      .then((past) =>
-        setBySymbol((all) => ({
-          ...all,
-          [symbol]: [...past]
-            .reverse()
-            .concat(all[symbol] ?? [])
-            .reduce<Forecast[]>(appended, []),
-        })),
-      )
+      .then((past) => setBySymbol((all) => ({ ...all, [symbol]: merged(all[symbol] ?? [], past) })))
       .catch(() => undefined); // no ClickHouse behind the API: the stream alone
-  }, [symbol]);
+  }, [symbol, opened]);
 
   return (
     <main>

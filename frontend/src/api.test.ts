@@ -63,7 +63,7 @@ describe("the live stream", () => {
     fake.onerror?.();
     stop();
     expect(got).toEqual(["AAPL"]);
-    expect(states).toEqual(["connecting", "open", "connecting", "down"]);
+    expect(states).toEqual(["connecting", "open", "reconnecting", "down"]);
     expect(fake.closed).toBe(true);
   });
 

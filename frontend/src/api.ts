@@ -140,12 +140,27 @@ export function outcomes(symbol: string, start = "", end = "", limit = 5000): Pr
   return get<Outcomes>(`/forecasts/${encodeURIComponent(symbol)}/outcomes?${query}`);
 }
 
+/** The stores the API found unreachable (its /ready checks, which answer 503 then), or null
+ * when the API itself does not answer. */
+export async function unreachableStores(): Promise<string[] | null> {
+  try {
+    const body = (await (await fetch("/ready")).json()) as { checks?: Record<string, string> };
+    return Object.entries(body.checks ?? {})
+      .filter(([, check]) => check !== "ok")
+      .map(([store]) => store);
+  } catch {
+    return null;
+  }
+}
+
 /** Seconds since the epoch, as the chart's time axis takes them. */
 export function epochSeconds(ts: string): number {
   return Math.floor(Date.parse(ts) / 1000);
 }
 
-export type StreamState = "connecting" | "open" | "down";
+/** connecting: the first time; reconnecting: the browser retries a dropped stream; down: the
+ * browser gave up (an HTTP error) and a new stream opens after REOPEN_MS. */
+export type StreamState = "connecting" | "open" | "reconnecting" | "down";
 
 export const REOPEN_MS = 3000; // after the browser gave up (an HTTP error, e.g. a proxy's 502)
 
@@ -167,7 +182,7 @@ export function subscribe(
     onState("connecting");
     events.onopen = () => onState("open");
     events.onerror = () => {
-      if (events.readyState !== EventSource.CLOSED) return onState("connecting");
+      if (events.readyState !== EventSource.CLOSED) return onState("reconnecting");
       onState("down");
       reopening = setTimeout(open, REOPEN_MS);
     };

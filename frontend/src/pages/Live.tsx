@@ -1,15 +1,21 @@
 // Live: one symbol's price and served forecast as they arrive over the stream.
 import { useMemo, useState } from "react";
 
-import { type Forecast, type StreamState, ticks } from "../api";
+import { type Forecast, type StreamState, ticks, unreachableStores } from "../api";
 import {
   CANDLE_TICKS,
   ForecastChart,
   type PriceStyle,
   tickBars,
 } from "../components/ForecastChart";
-import { useRefreshed } from "./refresh";
+import { REFRESH_MS, useRefreshed } from "./refresh";
 
+const MESSAGES: Record<StreamState, string> = {
+  connecting: "connecting to the live stream…",
+  open: "",
+  reconnecting: "the live stream dropped: reconnecting…",
+  down: "the API is down: trying again every few seconds",
+};
 const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 export function Live({
@@ -27,11 +33,16 @@ export function Live({
     useMemo(() => (symbol && style === "candles" ? () => ticks(symbol) : null), [symbol, style]),
   );
   const bars = useMemo(() => tickBars(stored.data ?? []), [stored.data]);
+  const down = useRefreshed(
+    useMemo(() => (state === "open" ? null : unreachableStores), [state]),
+    REFRESH_MS,
+  ).data;
   return (
     <section>
       {state !== "open" && (
         <p className="banner" role="status">
-          {state === "connecting" ? "connecting to the live stream…" : "the API is down"}
+          {MESSAGES[state]}
+          {down?.length ? ` (the API answers; unreachable: ${down.join(", ")} store)` : ""}
         </p>
       )}
       {!symbol || !last ? (

@@ -53,9 +53,26 @@ describe("Live", () => {
     );
   });
 
-  it("says when the API is down", () => {
+  it("says when the API is down", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => Promise.reject(new TypeError("refused"))),
+    );
     render(<Live symbol="AAPL" forecasts={[forecast()]} state="down" />);
-    expect(screen.getByRole("status").textContent).toBe("the API is down");
+    expect(screen.getByRole("status").textContent).toBe(
+      "the API is down: trying again every few seconds",
+    );
+  });
+
+  it("names the store that is down when the API answers", async () => {
+    const checks = { latest: "unreachable", clickhouse: "ok" };
+    stubApi({ "/ready": [503, { status: "unavailable", checks }] });
+    render(<Live symbol="AAPL" forecasts={[forecast()]} state="down" />);
+    await waitFor(() =>
+      expect(screen.getByRole("status").textContent).toContain(
+        "(the API answers; unreachable: latest store)",
+      ),
+    );
   });
 });
 
