@@ -6,6 +6,8 @@ conditional quantiles are known (their own oracle interval is shown beside). Ter
 each series' trailing 20-day volatility at the time of the forecast (known in advance).
 References, on the same days:
 - plain rolling conformal: +-(the 90 % quantile of |return| over the last 250 days);
+- pooled_ewma and future_vol (see ``ceilings``): a market factor across the series, and the
+  unattainable ceiling of knowing the coming days' volatility;
 - GARCH(1,1)-t (the ``arch`` package), refitted every ``--refit`` days on the data so far and
   filtered day by day in between (the reference only: never in the hot path).
 One JSON line per data set; ``--table`` prints it readably.
@@ -67,6 +69,43 @@ def plain_conformal(returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for t in range(WARMUP, len(returns)):
         half[t] = np.quantile(np.abs(returns[t - WARMUP : t]), LEVEL)
     return -half, half
+
+
+def scaled_conformal(returns: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """+-(the 90 % quantile of |return| / scale over the last 250 days) x today's scale."""
+    half = np.full(len(returns), np.nan)
+    for t in range(WARMUP, len(returns)):
+        past = np.abs(returns[t - WARMUP : t]) / scale[t - WARMUP : t]
+        half[t] = np.quantile(past, LEVEL) * scale[t]
+    return -half, half
+
+
+def ewma_variance(returns: np.ndarray, decay: float = 0.94) -> np.ndarray:
+    """Each day's EWMA of the squared returns before it (known in advance)."""
+    variance = np.empty(len(returns))
+    variance[0] = np.mean(returns[:20] ** 2)
+    for t in range(1, len(returns)):
+        variance[t] = decay * variance[t - 1] + (1 - decay) * returns[t - 1] ** 2
+    return variance
+
+
+def ceilings(data: dict[str, np.ndarray]) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Two references beyond one series' own past closes, to show what a goal would need:
+    - pooled_ewma: the scale of every series' EWMA variance averaged on the day (a market
+      factor; it needs state across symbols);
+    - future_vol: the realised volatility of the 11 days centred on the day itself, which no
+      forecast can know: a ceiling for what a better scale could buy."""
+    pooled = np.sqrt(np.mean([ewma_variance(y) for y in data.values()], axis=0))
+    window = np.ones(11) / 11
+    return {
+        symbol: {
+            "pooled_ewma": scaled_conformal(y, pooled),
+            "future_vol": scaled_conformal(
+                y, np.sqrt(np.convolve(y**2, window, mode="same")) + 1e-9
+            ),
+        }
+        for symbol, y in data.items()
+    }
 
 
 def garch_t(returns: np.ndarray, refit: int) -> tuple[np.ndarray, np.ndarray]:
@@ -163,6 +202,7 @@ def run(
     records = [r for symbol, y in data.items() for r in records_of(symbol, y)]
     records.sort(key=lambda r: (r["ts"], r["symbol"]))
     served = served_intervals(records, config)
+    beyond = ceilings(data)
     series: dict[str, dict[str, np.ndarray]] = {}
     for symbol, y in data.items():
         mine = served[served.symbol == symbol]
@@ -173,6 +213,7 @@ def run(
             "tickcast": (lower, upper),
             "plain_conformal": plain_conformal(y),
             "garch_t": garch_t(y, refit),
+            **beyond[symbol],
         }
         if oracle is not None:
             q = stats.t.ppf(1 - ALPHA / 2, oracle["nu"]) * math.sqrt(
