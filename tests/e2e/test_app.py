@@ -6,6 +6,7 @@ Screenshots of each page go to the test artifacts (app_*.png)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,16 @@ from tests.e2e.conftest import BANNER, PRICE, Page
 from tests.e2e.test_live_page import demo_serving
 
 pytestmark = pytest.mark.e2e
+
+
+def wait_for_versions(url: str, timeout: float = 120) -> dict:
+    """The registry's answer once it has a version of the symbol."""
+    end = time.monotonic() + timeout
+    while (response := httpx.get(url, timeout=30)).status_code != 200:
+        assert time.monotonic() < end, f"no registered version in {timeout} s: {response.text}"
+        time.sleep(1)
+    found: dict = response.json()
+    return found
 
 
 def test_every_page_shows_what_the_api_serves(tmp_path: Path, page: Page) -> None:
@@ -52,10 +63,12 @@ def test_every_page_shows_what_the_api_serves(tmp_path: Path, page: Page) -> Non
         assert {"random_walk", "mean", "linear", "huber", "direction", "served"} <= names
         assert page.value("document.querySelector('tr.served')") is not None
         assert "since" in page.value("document.querySelector('[data-testid=served]').textContent")
+        # The registry's child writes checkpoints behind the stream: wait for the API to have
+        # one, then for the page to show it (its refresh comes every 5 s).
+        registered = wait_for_versions(f"{url}symbols/{symbol}/versions")
         aliases = page.wait_until(
-            "document.querySelector('[data-testid=aliases]')?.textContent", timeout=90
+            "document.querySelector('[data-testid=aliases]')?.textContent", timeout=30
         )
-        registered = httpx.get(f"{url}symbols/{symbol}/versions").json()
         assert page.texts("section table:last-of-type tbody tr td:first-child")
         assert aliases.startswith(f"champion: {registered['champion'] or 'none'}")
         page.screenshot("models")
