@@ -26,6 +26,8 @@ from maturin import (  # noqa: F401 (the rest of the PEP 517 hooks, as they are)
 
 FRONTEND = Path("frontend")
 BUILT = Path("tickcast/api/app/index.html")
+# what the build reads, beside src/ (the Makefile's FRONTEND_SOURCES)
+SOURCES = ("package-lock.json", "index.html", "vite.config.ts", "tsconfig.json")
 
 
 def stale() -> bool:
@@ -34,8 +36,8 @@ def stale() -> bool:
         return False
     if not BUILT.is_file():
         return True
-    sources = [p for p in FRONTEND.rglob("*") if p.is_file() and "node_modules" not in p.parts]
-    return max(p.stat().st_mtime for p in sources) > BUILT.stat().st_mtime
+    sources = [FRONTEND / name for name in SOURCES] + list((FRONTEND / "src").rglob("*"))
+    return max(p.stat().st_mtime for p in sources if p.is_file()) > BUILT.stat().st_mtime
 
 
 def build_frontend() -> None:

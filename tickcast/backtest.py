@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tickcast._core import pooled
+from tickcast.messages import finite
 from tickcast.online_model import BASELINE, SERVED, CoreConfig
 from tickcast.stream_processors import Sink, run_embedded
 from tickcast.stream_processors.outputs import Outputs
@@ -113,7 +114,7 @@ class BacktestReport:
     gradient_norms: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = _finite(
+        result: dict[str, Any] = finite(
             {
                 "horizon": self.config.horizon,
                 "interval_level": self.config.level,
@@ -129,17 +130,6 @@ class BacktestReport:
             }
         )
         return result
-
-
-def _finite(value: Any) -> Any:
-    """NaN (undefined metric) becomes None, so the JSON is standard."""
-    if isinstance(value, float) and not math.isfinite(value):  # NaN: undefined so far
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def run_backtest(

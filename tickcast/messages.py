@@ -7,6 +7,7 @@ the core (``tickcast._core``) in this format; :func:`forecasts_from_message` rea
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "SHARED_FIELDS",
     "decode_tick",
     "dumps",
+    "finite",
     "forecast_from_json",
     "forecasts_from_message",
 ]
@@ -58,3 +60,14 @@ def decode_tick(payload: bytes | str) -> Tick:
     except orjson.JSONDecodeError as exc:
         raise InvalidTickError(f"not JSON: {exc}", "not_json") from None
     return parse_tick(data)
+
+
+def finite(value: Any) -> Any:
+    """NaN (a score not defined yet) becomes None, in dicts and lists too: JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value

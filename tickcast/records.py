@@ -30,6 +30,7 @@ __all__ = [
     "RejectCode",
     "Tick",
     "columns",
+    "datetime_ms",
     "parse_tick",
     "parse_ts",
 ]
@@ -230,11 +231,11 @@ def parse_ts(value: Any) -> int:
     elif isinstance(value, str):
         ms = _parse_ts_text(value.strip())
     elif isinstance(value, datetime):
-        ms = _datetime_ms(value)
+        ms = datetime_ms(value)
     elif isinstance(value, date):
-        ms = _datetime_ms(datetime(value.year, value.month, value.day))
+        ms = datetime_ms(datetime(value.year, value.month, value.day))
     elif hasattr(value, "to_pydatetime"):  # pandas.Timestamp without importing pandas here
-        ms = _datetime_ms(value.to_pydatetime())
+        ms = datetime_ms(value.to_pydatetime())
     else:
         raise InvalidTickError(
             f"ts must be epoch ms or ISO-8601, got {type(value).__name__}", "bad_ts"
@@ -261,14 +262,15 @@ def _parse_ts_text(text: str) -> int:
     if digits.isascii() and digits.isdigit():  # not str.isdigit alone: "²" is a digit to it
         return _epoch_ms(int(text))
     try:
-        return _datetime_ms(datetime.fromisoformat(text))
+        return datetime_ms(datetime.fromisoformat(text))
     except ValueError:
         raise InvalidTickError(
             f"ts {text[:40]!r} is neither epoch ms nor ISO-8601", "bad_ts"
         ) from None
 
 
-def _datetime_ms(moment: datetime) -> int:
+def datetime_ms(moment: datetime) -> int:
+    """A datetime as epoch ms; a naive one is taken as UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)

@@ -8,6 +8,7 @@ The endless /stream is left out (it never completes a response); tests of its ow
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,11 @@ SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path="/str
 def history(tmp_path: Path) -> Iterator[None]:
     store = ClickHouseStore(f"chdb://{tmp_path / 'olap'}")
     store.setup()
-    services = APP.state.services
-    services.clickhouse = store
-    services.mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    without = APP.state.services
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    APP.state.services = replace(without, clickhouse=store, mlflow_uri=uri)  # its own registry
     yield
-    services.clickhouse, services.mlflow_uri, services._registry = None, "", None
+    APP.state.services = without
     store.close()
 
 

@@ -29,14 +29,15 @@ def _registry(ctx: typer.Context) -> Any:
 @models_app.command("list")
 def models_list(ctx: typer.Context) -> None:
     """Every symbol in the registry with its champion and challenger."""
+    from tickcast.stores.registry import CHALLENGER, CHAMPION, holding
+
     registry = _registry(ctx)
-    rows = [(s, registry.versions(s), registry.pinned(s)) for s in registry.symbols()]
+    rows = [(s, *registry.listing(s)) for s in registry.symbols()]
     table = Table(title=f"registry {settings_of(ctx).mlflow_uri}")
     for column in ("symbol", "versions", "champion", "serves", "challenger", "event time"):
         table.add_column(column)
     for symbol, versions, pinned in rows:
-        champion = next((v for v in versions if "champion" in v.aliases), None)
-        challenger = next((v for v in versions if "challenger" in v.aliases), None)
+        champion, challenger = holding(versions, CHAMPION), holding(versions, CHALLENGER)
         table.add_row(
             symbol,
             str(len(versions)),

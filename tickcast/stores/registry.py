@@ -39,7 +39,7 @@ from tickcast.online_model import SERVED
 from tickcast.online_model.checkpoints import Checkpoint
 from tickcast.retry import Backoff
 
-__all__ = ["BackgroundRegistry", "Registry", "VersionInfo", "tracking_uri"]
+__all__ = ["BackgroundRegistry", "Registry", "VersionInfo", "holding", "tracking_uri"]
 
 log = logging.getLogger(__name__)
 PREFIX = "tickcast."
@@ -162,16 +162,22 @@ class Registry:
 
     def versions(self, symbol: str) -> list[VersionInfo]:
         """Every version of the symbol, newest first."""
+        return self.listing(symbol)[0]
+
+    def listing(self, symbol: str) -> tuple[list[VersionInfo], bool]:
+        """Every version of the symbol, newest first, and whether its champion is pinned: the
+        registered model read once for both."""
         name = PREFIX + symbol
         model = self._registered(name)
         aliases_of: dict[int, list[str]] = {}
         for alias, version in (model.aliases or {}).items():
             aliases_of.setdefault(int(version), []).append(alias)
         found = self.client.search_model_versions(f"name = '{name}'")
-        return sorted(
+        infos = sorted(
             (_info(symbol, v, aliases_of.get(int(v.version), [])) for v in found),
             key=lambda info: -info.version,
         )
+        return infos, _pinned(model)
 
     def load_bytes(self, symbol: str, version: int) -> bytes:
         """The encoded state stored in one version."""
@@ -184,7 +190,7 @@ class Registry:
 
     def pinned(self, symbol: str) -> bool:
         """Whether an operator chose the symbol's champion (checkpoints leave it alone)."""
-        return (self._registered(PREFIX + symbol).tags or {}).get(PINNED_TAG) == "true"
+        return _pinned(self._registered(PREFIX + symbol))
 
     def promote(self, symbol: str, version: int) -> int | None:
         """Point ``champion`` at a version and pin it; returns the version it pointed at."""
@@ -249,6 +255,15 @@ class Registry:
         if self.uri.startswith(prefix):
             location = (Path(self.uri[len(prefix) :]).parent / "mlartifacts").as_uri()
         return self.client.create_experiment(name, artifact_location=location)
+
+
+def holding(versions: list[VersionInfo], alias: str) -> VersionInfo | None:
+    """The version an alias (champion, challenger) points at, if any."""
+    return next((v for v in versions if alias in v.aliases), None)
+
+
+def _pinned(model: Any) -> bool:
+    return (model.tags or {}).get(PINNED_TAG) == "true"
 
 
 def _info(symbol: str, version: Any, aliases: list[str]) -> VersionInfo:

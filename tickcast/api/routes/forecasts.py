@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -21,7 +21,7 @@ from tickcast.api.deps import (
 )
 from tickcast.api.schemas import ForecastOut, LatestOut, OutcomeOut, OutcomesOut
 from tickcast.online_model import SERVED
-from tickcast.records import SYMBOL_RE, Forecast, Outcome
+from tickcast.records import SYMBOL_RE, Forecast, Outcome, datetime_ms
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
 MAX_SYMBOLS = 500
@@ -115,7 +115,7 @@ def symbol_outcomes(
     for name, value, op in (("start", start, ">="), ("end", end, "<")):
         if value is not None:
             where += f" AND ts {op} {{{name}:Int64}}"  # records() selects ts as epoch ms
-            params[name] = epoch_ms(value)
+            params[name] = datetime_ms(value)
     newest_first = start is None
     with answering("history"):
         found = history.records(
@@ -134,10 +134,3 @@ def symbol_outcomes(
     return OutcomesOut(
         symbol=symbol, outcomes=[OutcomeOut.of(o) for o in kept], truncated=len(found) > limit
     )
-
-
-def epoch_ms(moment: datetime) -> int:
-    """A query's datetime as epoch ms; a naive one is taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)

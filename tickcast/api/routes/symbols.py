@@ -3,9 +3,8 @@ the registry's versions."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -28,9 +27,10 @@ from tickcast.api.schemas import (
     utc,
 )
 from tickcast.exceptions import TickcastError
+from tickcast.messages import finite
 from tickcast.online_model import SERVED
 from tickcast.records import DriftEvent, Tick
-from tickcast.stores.registry import CHALLENGER, CHAMPION
+from tickcast.stores.registry import CHALLENGER, CHAMPION, holding
 
 router = APIRouter(tags=["symbols"])
 ERRORS = {**NOT_FOUND, **UNAVAILABLE}
@@ -73,9 +73,7 @@ def quality(symbol: SymbolPath, history: History) -> QualityOut:
         )
     if not rows:
         raise HTTPException(404, f"no metrics yet for symbol {symbol!r}")
-    models = {
-        row.pop("model"): ModelQualityOut(**{k: _finite(v) for k, v in row.items()}) for row in rows
-    }
+    models = {row.pop("model"): ModelQualityOut(**finite(row)) for row in rows}
     selected = models[SERVED].based_on if SERVED in models else None
     since = None if selected is None else _served_since(history, symbol, selected)
     return QualityOut(symbol=symbol, selected=selected, served_since=since, models=models)
@@ -115,18 +113,18 @@ def versions(
     challenger."""
     with answering("the model registry"):
         try:
-            found = registry.versions(symbol)
-            pinned = registry.pinned(symbol)
+            found, pinned = registry.listing(symbol)
         except TickcastError:  # no registered model
             raise HTTPException(404, f"no registered versions for symbol {symbol!r}") from None
 
-    def aliased(alias: str) -> int | None:
-        return next((v.version for v in found if alias in v.aliases), None)
+    def version(alias: str) -> int | None:
+        held = holding(found, alias)
+        return None if held is None else held.version
 
     return VersionsOut(
         symbol=symbol,
-        champion=aliased(CHAMPION),
-        challenger=aliased(CHALLENGER),
+        champion=version(CHAMPION),
+        challenger=version(CHALLENGER),
         pinned=pinned,
         versions=[VersionOut.of(v) for v in found[:limit]],
     )
@@ -141,10 +139,3 @@ def _newest(
             table, record, "symbol = {symbol:String}", {"symbol": symbol}, order, limit
         )
     return found[::-1]
-
-
-def _finite(value: Any) -> Any:
-    """NaN (a score not defined yet) as null: JSON has no NaN."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
