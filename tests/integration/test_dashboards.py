@@ -108,6 +108,18 @@ def test_every_clickhouse_query_runs_against_the_schema(
             assert rows, f"{file.name} / {title} returned no rows for a symbol with data"
 
 
+@pytest.mark.parametrize("file", FILES, ids=[f.stem for f in FILES])
+def test_every_query_that_counts_rows_reads_the_collapsed_table(file: Path) -> None:
+    """Tables are ReplacingMergeTree: a re-delivered batch's rows count twice until a merge,
+    so a panel that counts, averages or lists rows reads them with FINAL. Only a list of
+    distinct values (the symbol variable) is the same either way."""
+    for title, query in clickhouse_queries(json.loads(file.read_text())):
+        if query.lstrip().upper().startswith("SELECT DISTINCT"):
+            continue
+        for table in re.findall(r"\bFROM\s+(\w+)(?!\s+FINAL)\b", query, flags=re.I):
+            raise AssertionError(f"{file.name} / {title} reads {table} without FINAL")
+
+
 def test_every_prometheus_expression_names_exported_metrics() -> None:
     exported = set()
     for family in REGISTRY.collect():
