@@ -1,4 +1,4 @@
-"""The API fuzzed from its own OpenAPI schema (schemathesis): no 5xx, every error a JSON reason.
+"""The API fuzzed from its own OpenAPI schema (schemathesis): no 5xx, every error a JSON reason,
 
 It runs against the real stores: an in-process latest store with forecasts, chdb history and a
 local MLflow registry.
@@ -15,6 +15,11 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.factories import make_forecast
 from tickcast.api import Services, create_app
@@ -24,6 +29,7 @@ pytestmark = pytest.mark.integration
 LATEST = InMemoryLatestStore()
 LATEST.put_many([make_forecast("AAPL", 1_700_000_000_000)])
 APP = create_app(Services(LATEST, None))  # ClickHouse joins per test: one chdb path at a time
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path="/stream")
 
 
@@ -46,3 +52,5 @@ def test_no_request_makes_the_api_fail(case: Any) -> None:
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert "detail" in response.json()  # a JSON reason, not an HTML page
+    # every status the API answers is documented, and every body has its documented shape
+    case.validate_response(response, checks=CONFORMANCE)

@@ -125,8 +125,9 @@ def test_the_champion_moves_only_on_evidence_and_never_while_the_random_walk_ser
 
 def test_an_operators_choice_is_pinned_until_cleared(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    replay(predictable(1700), CoreConfig(), uri)
+    replay(predictable(1700), CoreConfig(), uri)  # a replay: evidence, but no live alias moves
     registry = Registry(uri)
+    assert not any(v.aliases for v in registry.versions("SYN000"))
     newest = registry.versions("SYN000")[0].version
     assert registry.promote("SYN000", 1) is None  # there was no champion
     assert registry.pinned("SYN000")

@@ -247,6 +247,14 @@ def test_the_design_the_code_points_to_is_in_the_repo() -> None:
         assert (ROOT / page).is_file(), f"the code points to {page}, which is not in the repo"
 
 
+def test_the_clickhouse_schema_is_written_once() -> None:
+    """The package's schema is the one the stores, the image and the compose stack use."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.sql"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tracked == ["tickcast/stores/schema.sql"]
+
+
 def test_nginx_serves_the_built_application_and_proxies_every_api_route() -> None:
     from tickcast.api import Services, create_app
     from tickcast.stores import InMemoryLatestStore
