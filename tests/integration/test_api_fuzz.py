@@ -1,4 +1,5 @@
 """The API fuzzed from its own OpenAPI schema (schemathesis): no 5xx, every error a JSON reason,
+every status and every body as the schema documents them.
 
 It runs against the real stores: an in-process latest store with forecasts, chdb history and a
 local MLflow registry.
