@@ -223,6 +223,50 @@ def test_demo_then_a_worker_and_the_sample_in_the_same_directory_forecast_every_
     assert f"warm start of AAPL from registry version {newest}" in worker.text()
 
 
+def test_the_readmes_kafka_commands_in_one_directory_serve_the_history_the_worker_writes(
+    tmp_path: Path, kafka_bootstrap: str, redis_clean: str
+) -> None:
+    """README, "With Kafka": `tickcast worker --serve`, `tickcast produce --sample` and
+    `tickcast api`, all in one directory on the embedded chdb store. The worker's own API
+    serves the history it writes; an API in a process of its own serves the latest forecasts
+    from Redis and says, for the history, which process holds the store and what to do."""
+    home = fresh(tmp_path)
+    served, apart = free_port(), free_port()
+    env = topics_env(kafka_bootstrap, TICKCAST_REDIS_URL=redis_clean, TICKCAST_MLFLOW_URI="")
+    worker = Worker(
+        {**env, "TICKCAST_API_PORT": str(served)}, home / "w.log", home, args=("--serve",)
+    )
+    api = subprocess.Popen(
+        [TICKCAST, "api", "--port", str(apart)], cwd=home, env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        worker.wait_assigned()
+        assert f"api=http://127.0.0.1:{served}" in worker.text()
+        run(TICKCAST, "produce", "--sample", cwd=home, env=env)
+        wait_for_port(apart)
+        deadline = time.monotonic() + 120
+        last = "2018-02-06T21:00:00Z"  # AAPL's last tick in the sample
+        while time.monotonic() < deadline:
+            latest = httpx.get(f"http://127.0.0.1:{served}/forecasts/AAPL")
+            if latest.status_code == 200 and latest.json()["ts"] == last:
+                break
+            time.sleep(0.5)
+        time.sleep(1.5)  # the batch's ClickHouse write follows its latest forecasts
+        history = httpx.get(f"http://127.0.0.1:{served}/forecasts/AAPL/history?limit=5000")
+        assert history.status_code == 200, history.text
+        assert len(history.json()) == SAMPLE_TICKS // 10
+        assert httpx.get(f"http://127.0.0.1:{served}/ready").json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{apart}/forecasts/AAPL").json()["ts"] == last
+        refused = httpx.get(f"http://127.0.0.1:{apart}/forecasts/AAPL/history")
+        assert refused.status_code == 503
+        assert f"process {worker.proc.pid} holds this embedded store" in refused.text
+        assert "tickcast worker --serve" in refused.text
+    finally:
+        api.send_signal(signal.SIGINT)
+        api.wait(30)
+        assert worker.stop() == 0, worker.text()[-3000:]
+
+
 def stack_producer(**overrides: str) -> list[str]:
     """The compose stack's producer command, with some options scaled for a test."""
     command = list(COMPOSE["services"]["producer"]["command"])

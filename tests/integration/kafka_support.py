@@ -58,12 +58,21 @@ class Worker:
     """A `tickcast worker` subprocess with its log in a file."""
 
     def __init__(
-        self, env: dict[str, str], log: Path, cwd: Path | None = None, command: str = TICKCAST
+        self,
+        env: dict[str, str],
+        log: Path,
+        cwd: Path | None = None,
+        command: str = TICKCAST,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.log = log
         self.handle = log.open("ab")
         self.proc = subprocess.Popen(
-            [command, "worker"], env=env, stdout=self.handle, stderr=subprocess.STDOUT, cwd=cwd
+            [command, "worker", *args],
+            env=env,
+            stdout=self.handle,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
         )
 
     def text(self) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -85,6 +87,36 @@ def test_thirty_years_of_daily_rows_go_in_with_one_insert(clickhouse: ClickHouse
         "SELECT count() AS n, uniqExact(toYYYYMM(ts)) AS months FROM ticks FINAL"
     )[0]
     assert stored == {"n": len(days), "months": 360}
+
+
+def test_an_embedded_store_another_process_holds_is_refused_naming_it(tmp_path: Path) -> None:
+    """chdb opens a path in one process; its own refusal says only BAD_ARGUMENTS."""
+    url = f"chdb://{tmp_path / 'olap'}"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, url], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(ClickHouseError) as refused:
+            ClickHouseStore(url).setup()
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert str(refused.value) == (
+        f"ClickHouse at {url}: process {holder.pid} holds this embedded store, and chdb opens "
+        "a path in one process only: serve the API from that process (tickcast worker "
+        "--serve), or share a ClickHouse server"
+    )
+
+
+HOLD = """
+import sys, time
+from tickcast.stores import ClickHouseStore
+store = ClickHouseStore(sys.argv[1])
+store.setup()
+store.query("SELECT count() FROM ticks")  # chdb locks the path at its first query
+print("open", flush=True)
+time.sleep(60)
+"""
 
 
 def test_a_table_of_another_layout_is_refused_at_setup_in_one_line(chdb_url: str) -> None:

@@ -1,12 +1,14 @@
-"""``tickcast api``, and the server it shares with ``demo``."""
+"""``tickcast api``, and the server it shares with ``demo`` and ``worker --serve``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
+import threading
+import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -14,6 +16,7 @@ from tickcast.cli.app import app, err, settings_of
 from tickcast.cli.common import announce
 from tickcast.cli.options import HostOpt, PortOpt
 from tickcast.config import Settings
+from tickcast.exceptions import TickcastError
 
 if TYPE_CHECKING:
     from tickcast.stores import ClickHouseStore, LatestStore
@@ -30,20 +33,19 @@ def api(ctx: typer.Context, host: HostOpt = None, port: PortOpt = None) -> None:
     asyncio.run(serve(settings, stores.clickhouse, stores.latest))
 
 
-async def serve(settings: Settings, store: ClickHouseStore, latest: LatestStore) -> None:
-    """Serve until SIGINT or SIGTERM, then shut down gracefully and close the stores."""
+def _server(settings: Settings, store: ClickHouseStore, latest: LatestStore) -> Any:
+    """A uvicorn server of the API over these stores, without uvicorn's own signal capture
+    (its callers stop it: a signal handler of ``serve``, or the worker's stop)."""
     import uvicorn
 
     from tickcast.api import Services, create_app
 
     class Server(uvicorn.Server):
-        """Without uvicorn's own signal capture (which re-raises after shutdown)."""
-
         @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
+        def capture_signals(self) -> Iterator[None]:  # it re-raises the signal after shutdown
             yield
 
-    server = Server(
+    return Server(
         uvicorn.Config(
             create_app(Services(latest, store, mlflow_uri=settings.mlflow_uri)),
             host=settings.api_host,
@@ -52,6 +54,11 @@ async def serve(settings: Settings, store: ClickHouseStore, latest: LatestStore)
             timeout_graceful_shutdown=2,  # live streams never end by themselves
         )
     )
+
+
+async def serve(settings: Settings, store: ClickHouseStore, latest: LatestStore) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down gracefully and close the stores."""
+    server = _server(settings, store, latest)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
@@ -60,3 +67,23 @@ async def serve(settings: Settings, store: ClickHouseStore, latest: LatestStore)
     finally:
         store.close()
     err.print("stopped")
+
+
+def serve_beside(settings: Settings, store: ClickHouseStore, latest: LatestStore) -> str:
+    """Serve the API from a thread of this process, over the stores it already holds, and
+    return its address.
+
+    An embedded ClickHouse (chdb) path opens in one process only, so an API in a process of
+    its own cannot read the history a worker writes there; beside the worker it reads the
+    worker's own connection. The thread has its own event loop, so requests never wait on the
+    stream's loop (they share the GIL: expect some of the worker's throughput to go to them).
+    """
+    server = _server(settings, store, latest)
+    thread = threading.Thread(target=server.run, name="tickcast-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not server.started:
+        raise TickcastError(f"the API could not listen on {settings.api_host}:{settings.api_port}")
+    return f"http://{settings.api_host}:{settings.api_port}"

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from tickcast.cli.app import app, settings_of
 from tickcast.cli.common import announce, core_config, serve_metrics
 from tickcast.cli.options import ModelOptions, with_option_groups
+from tickcast.cli.serve import serve_beside
 from tickcast.exceptions import TickcastError
 
 
 @app.command()
 @with_option_groups
-def worker(ctx: typer.Context, model: ModelOptions) -> None:
+def worker(
+    ctx: typer.Context,
+    model: ModelOptions,
+    serve_api: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="serve the API from this process too, over its own stores (with the embedded "
+            "chdb store, the only process that can read the history it writes)",
+        ),
+    ] = False,
+) -> None:
     """Run a Faust worker: consume ticks, forecast, write Kafka, ClickHouse and Redis."""
     from faust import Worker
 
@@ -38,6 +52,7 @@ def worker(ctx: typer.Context, model: ModelOptions) -> None:
         raise TickcastError(f"cannot start the worker: {exc}") from None
     changelog = f"{settings.app_id}-{STATE_TABLE}-changelog"
     metrics = serve_metrics(settings, settings.worker_metrics_port)
+    api = serve_beside(settings, shell.clickhouse, shell.latest) if serve_api else "off"
     announce(
         "worker",
         settings,
@@ -48,5 +63,6 @@ def worker(ctx: typer.Context, model: ModelOptions) -> None:
         dlq=settings.dlq_topic,
         state=changelog,
         metrics=metrics,
+        api=api,
     )
     Worker(faust_app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()

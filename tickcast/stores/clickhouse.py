@@ -170,7 +170,15 @@ class ClickHouseStore:
 
         dsn = client_dsn(self.url)
         if dsn.startswith("chdb:///"):
-            Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+            path = Path(dsn.removeprefix("chdb://"))
+            path.mkdir(parents=True, exist_ok=True)
+            holder = None if self._client is not None else chdb_holder(path)
+            if holder is not None:
+                raise ClickHouseError(
+                    f"ClickHouse at {self.url}: process {holder} holds this embedded store, "
+                    "and chdb opens a path in one process only: serve the API from that "
+                    "process (tickcast worker --serve), or share a ClickHouse server"
+                )
         try:
             with self._lock:
                 self._ensure_schema(clickhouse_connect, dsn)
@@ -315,6 +323,28 @@ class ClickHouseStore:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def chdb_holder(path: Path) -> int | None:
+    """The pid of another process that has chdb's engine open at ``path``, if one has: the
+    engine locks its ``status`` file, and its own refusal only says BAD_ARGUMENTS."""
+    import fcntl
+
+    status = path / "status"
+    try:
+        fd = os.open(status, os.O_RDONLY)
+    except OSError:  # never opened: nobody holds it
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    except OSError:
+        found = re.search(r"PID: (\d+)", status.read_text(errors="replace"))
+        pid = int(found.group(1)) if found else -1
+        return None if pid == os.getpid() else pid
+    finally:
+        os.close(fd)
 
 
 def _arrow_table(table: str, rows: Sequence[Any]) -> pa.Table:
