@@ -103,8 +103,8 @@ def test_an_embedded_store_another_process_holds_is_refused_naming_it(tmp_path: 
         holder.wait(10)
     assert str(refused.value) == (
         f"ClickHouse at {url}: process {holder.pid} holds this embedded store, and chdb opens "
-        "a path in one process only: serve the API from that process (tickcast worker "
-        "--serve), or share a ClickHouse server"
+        "a path in one process only: give this process a path of its own or share a ClickHouse "
+        "server (an API: serve it from that process, tickcast worker --serve)"
     )
 
 

@@ -176,8 +176,9 @@ class ClickHouseStore:
             if holder is not None:
                 raise ClickHouseError(
                     f"ClickHouse at {self.url}: process {holder} holds this embedded store, "
-                    "and chdb opens a path in one process only: serve the API from that "
-                    "process (tickcast worker --serve), or share a ClickHouse server"
+                    "and chdb opens a path in one process only: give this process a path of "
+                    "its own or share a ClickHouse server (an API: serve it from that "
+                    "process, tickcast worker --serve)"
                 )
         try:
             with self._lock:
