@@ -8,6 +8,7 @@ Each one failed once on a clean checkout; each runs against the real broker and 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -196,6 +197,62 @@ def test_a_thirty_year_daily_history_replays_backtests_and_lands_in_clickhouse(
     assert stored["n"] == 7800
     assert stored["months"] > 350
     assert forecasts == 7800  # the served forecast of every bar
+
+
+def peak_rss_mb(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    """Run ``command`` to its end: its peak resident memory (MB) and its standard output."""
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, out
+    return usage.ru_maxrss / 1024, out
+
+
+def test_a_hundred_thousand_synthetic_ticks_over_fifty_symbols_replay_in_flat_memory(
+    tmp_path: Path,
+) -> None:
+    """`tickcast replay --synthetic 100000 --symbols 50`, as the README gives it, and the same
+    at four times the length: every tick stored and forecast, memory flat (bounded buffers)."""
+    env = topics_env("127.0.0.1:9")
+    peaks = {}
+    for n in (100_000, 400_000):
+        home = fresh(tmp_path, f"replay-{n}")
+        command = [TICKCAST, "replay", "--synthetic", str(n), "--symbols", "50"]
+        peaks[n], out = peak_rss_mb(command, home, env)
+        assert json.loads(out)["counts"] == {"ok": n}
+    store = ClickHouseStore(f"chdb://{tmp_path / 'replay-100000' / 'data' / 'olap'}")
+    store.setup()
+    try:
+        stored = store.query("SELECT count() AS n, uniqExact(symbol) AS s FROM ticks FINAL")[0]
+        forecasts = store.query("SELECT count() AS n FROM forecasts FINAL")[0]["n"]
+    finally:
+        store.close()
+    assert stored == {"n": 100_000, "s": 50}
+    assert forecasts == 100_000
+    assert peaks[400_000] < 1.25 * peaks[100_000], peaks  # measured: 418 and about 465 MB
+
+
+def test_a_worker_forecasts_each_of_a_hundred_thousand_ticks_over_fifty_symbols(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """README, "With Kafka": `tickcast worker`, then `tickcast produce --synthetic 100000
+    --symbols 50`: one forecast per tick on the forecasts topic, none lost, none late."""
+    home = fresh(tmp_path)
+    env = topics_env(kafka_bootstrap, TICKCAST_MLFLOW_URI="")
+    worker = Worker(env, home / "worker.log", cwd=home)
+    forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
+    try:
+        worker.wait_assigned()
+        produced = run(
+            TICKCAST, "produce", "--synthetic", "100000", "--symbols", "50", cwd=home, env=env
+        )
+        assert json.loads(produced.stdout)["counts"] == {"published": 100_000}
+        assert forecasts.distinct_after(100_000, 300) == 100_000
+    finally:
+        assert worker.stop() == 0, worker.text()[-3000:]
+        forecasts.close()
 
 
 def test_demo_then_a_worker_and_the_sample_in_the_same_directory_forecast_every_tick(
