@@ -293,14 +293,11 @@ def test_the_readmes_kafka_commands_in_one_directory_serve_the_history_the_worke
     worker = Worker(
         {**env, "TICKCAST_API_PORT": str(served)}, home / "w.log", home, args=("--serve",)
     )
-    api = subprocess.Popen(
-        [TICKCAST, "api", "--port", str(apart)], cwd=home, env=env, stderr=subprocess.DEVNULL
-    )
+    api_log, api = home / "api.log", None
     try:
         worker.wait_assigned()
         assert f"api=http://127.0.0.1:{served}" in worker.text()
         run(TICKCAST, "produce", "--sample", cwd=home, env=env)
-        wait_for_port(apart)
         deadline = time.monotonic() + 120
         last = "2018-02-06T21:00:00Z"  # AAPL's last tick in the sample
         while time.monotonic() < deadline:
@@ -313,14 +310,22 @@ def test_the_readmes_kafka_commands_in_one_directory_serve_the_history_the_worke
         assert history.status_code == 200, history.text
         assert len(history.json()) == SAMPLE_TICKS // 10
         assert httpx.get(f"http://127.0.0.1:{served}/ready").json()["status"] == "ok"
+        with api_log.open("wb") as handle:  # now that the worker holds the store
+            api = subprocess.Popen(
+                [TICKCAST, "api", "--port", str(apart)], cwd=home, env=env, stderr=handle
+            )
+        wait_for_port(apart)
         assert httpx.get(f"http://127.0.0.1:{apart}/forecasts/AAPL").json()["ts"] == last
         refused = httpx.get(f"http://127.0.0.1:{apart}/forecasts/AAPL/history")
         assert refused.status_code == 503
         assert f"process {worker.proc.pid} holds this embedded store" in refused.text
         assert "tickcast worker --serve" in refused.text
+        said = api_log.read_text()
+        assert f"is held by process {worker.proc.pid}: the history routes answer 503" in said
     finally:
-        api.send_signal(signal.SIGINT)
-        api.wait(30)
+        if api is not None:
+            api.send_signal(signal.SIGINT)
+            api.wait(30)
         assert worker.stop() == 0, worker.text()[-3000:]
 
 

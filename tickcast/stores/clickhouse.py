@@ -170,9 +170,8 @@ class ClickHouseStore:
 
         dsn = client_dsn(self.url)
         if dsn.startswith("chdb:///"):
-            path = Path(dsn.removeprefix("chdb://"))
-            path.mkdir(parents=True, exist_ok=True)
-            holder = None if self._client is not None else chdb_holder(path)
+            Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+            holder = None if self._client is not None else self.holder()
             if holder is not None:
                 raise ClickHouseError(
                     f"ClickHouse at {self.url}: process {holder} holds this embedded store, "
@@ -187,6 +186,14 @@ class ClickHouseStore:
             raise ClickHouseError(f"ClickHouse at {self.url}: {exc}".splitlines()[0]) from exc
         ttl = f"{self.ttl_days} days" if self.ttl_days > 0 else "none"
         log.info("clickhouse ready at %s (schema ensured, ttl %s)", self.url, ttl)
+
+    def holder(self) -> int | None:
+        """The pid of another process that has this embedded (chdb) store open, if one has;
+        None for a server."""
+        dsn = client_dsn(self.url)
+        return (
+            chdb_holder(Path(dsn.removeprefix("chdb://"))) if dsn.startswith("chdb:///") else None
+        )
 
     def _ensure_schema(self, clickhouse_connect: Any, dsn: str) -> None:
         """Connect once (a second setup reuses the client: an unclosed chdb client keeps its
