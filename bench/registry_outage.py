@@ -69,15 +69,14 @@ def main() -> None:
     silent.bind(("127.0.0.1", 0))
     silent.listen(64)
     with tempfile.TemporaryDirectory() as folder:
-        cases = {
-            "no registry": None,
-            "local sqlite": f"sqlite:///{folder}/mlflow.db",
-            "mlflow not answering": f"http://127.0.0.1:{silent.getsockname()[1]}",
+        cases = {  # (address, how long the child may drain after the stream)
+            "no registry": (None, 0.0),
+            "local sqlite": (f"sqlite:///{folder}/mlflow.db", 300.0),
+            "mlflow not answering": (f"http://127.0.0.1:{silent.getsockname()[1]}", 0.5),
         }
         # twice, interleaved: noise shows, and the second pass writes to a store that already
         # holds the first pass's versions
-        for case, uri in [*cases.items(), *cases.items()]:
-            drain_s = 0.5 if case == "mlflow not answering" else 300.0
+        for case, (uri, drain_s) in [*cases.items(), *cases.items()]:
             print(
                 json.dumps(
                     {

@@ -298,17 +298,16 @@ def test_the_readmes_kafka_commands_in_one_directory_serve_the_history_the_worke
         worker.wait_assigned()
         assert f"api=http://127.0.0.1:{served}" in worker.text()
         run(TICKCAST, "produce", "--sample", cwd=home, env=env)
-        deadline = time.monotonic() + 120
         last = "2018-02-06T21:00:00Z"  # AAPL's last tick in the sample
-        while time.monotonic() < deadline:
-            latest = httpx.get(f"http://127.0.0.1:{served}/forecasts/AAPL")
-            if latest.status_code == 200 and latest.json()["ts"] == last:
-                break
-            time.sleep(0.5)
-        time.sleep(1.5)  # the batch's ClickHouse write follows its latest forecasts
-        history = httpx.get(f"http://127.0.0.1:{served}/forecasts/AAPL/history?limit=5000")
+        history_url = f"http://127.0.0.1:{served}/forecasts/AAPL/history?limit=5000"
+        deadline = time.monotonic() + 120
+        history = httpx.get(history_url)
+        while len(history.json()) < SAMPLE_TICKS // 10 and time.monotonic() < deadline:
+            time.sleep(0.5)  # the worker writes ClickHouse batch by batch
+            history = httpx.get(history_url)
         assert history.status_code == 200, history.text
         assert len(history.json()) == SAMPLE_TICKS // 10
+        assert httpx.get(f"http://127.0.0.1:{served}/forecasts/AAPL").json()["ts"] == last
         assert httpx.get(f"http://127.0.0.1:{served}/ready").json()["status"] == "ok"
         with api_log.open("wb") as handle:  # now that the worker holds the store
             api = subprocess.Popen(

@@ -171,14 +171,13 @@ class ClickHouseStore:
         dsn = client_dsn(self.url)
         if dsn.startswith("chdb:///"):
             Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
-            holder = None if self._client is not None else self.holder()
-            if holder is not None:
-                raise ClickHouseError(
-                    f"ClickHouse at {self.url}: process {holder} holds this embedded store, "
-                    "and chdb opens a path in one process only: give this process a path of "
-                    "its own or share a ClickHouse server (an API: serve it from that "
-                    "process, tickcast worker --serve)"
-                )
+        if self._client is None and (holder := self.holder()) is not None:
+            raise ClickHouseError(
+                f"ClickHouse at {self.url}: process {holder} holds this embedded store, and "
+                "chdb opens a path in one process only: give this process a path of its own "
+                "or share a ClickHouse server (an API: serve it from that process, tickcast "
+                "worker --serve)"
+            )
         try:
             with self._lock:
                 self._ensure_schema(clickhouse_connect, dsn)
@@ -192,7 +191,7 @@ class ClickHouseStore:
         None for a server."""
         dsn = client_dsn(self.url)
         return (
-            chdb_holder(Path(dsn.removeprefix("chdb://"))) if dsn.startswith("chdb:///") else None
+            _chdb_holder(Path(dsn.removeprefix("chdb://"))) if dsn.startswith("chdb:///") else None
         )
 
     def _ensure_schema(self, clickhouse_connect: Any, dsn: str) -> None:
@@ -333,7 +332,7 @@ class ClickHouseStore:
                 self._client = None
 
 
-def chdb_holder(path: Path) -> int | None:
+def _chdb_holder(path: Path) -> int | None:
     """The pid of another process that has chdb's engine open at ``path``, if one has: the
     engine locks its ``status`` file, and its own refusal only says BAD_ARGUMENTS."""
     import fcntl
