@@ -23,8 +23,8 @@ import statistics
 import time
 from typing import Any
 
+from tests.conftest import CODEC
 from tickcast._core import Batch, step_batch
-from tickcast.codecs import encode_state
 from tickcast.messages import decode_tick, dumps
 from tickcast.online_model import CoreConfig, SymbolState, SymbolStates
 from tickcast.producers import synthetic_ticks
@@ -114,7 +114,7 @@ def main() -> None:
             }
         )
     )
-    sizes = [len(encode_state(state)) for state in states]
+    sizes = [len(CODEC.encode(state)) for state in states]
     print(
         json.dumps(
             {

@@ -32,6 +32,7 @@ import orjson
 import redis
 from common import TICKCAST, isolated_env
 
+from tickcast.config import KafkaAuth
 from tickcast.producers import synthetic_ticks
 from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
 from tickcast.stores.latest import RedisLatestStore
@@ -83,7 +84,9 @@ def publish_paced(
 ) -> dict[tuple[str, int], float]:
     """Publish ``total`` synthetic ticks at ``rate``/s; the send times of those after ``warmup``."""
     publisher = TickPublisher(
-        env["TICKCAST_KAFKA_BOOTSTRAP"], env["TICKCAST_TICKS_TOPIC"], env["TICKCAST_DLQ_TOPIC"]
+        KafkaAuth(env["TICKCAST_KAFKA_BOOTSTRAP"]),
+        env["TICKCAST_TICKS_TOPIC"],
+        env["TICKCAST_DLQ_TOPIC"],
     )
     sent: dict[tuple[str, int], float] = {}
     start = time.monotonic()
@@ -101,7 +104,9 @@ def noop_delivery_latency(args: argparse.Namespace, warmup: int, total: int) -> 
     """The same paced ticks through a no-op Faust agent: its delivery delays (Faust's floor)."""
     env = isolated_env("latency-noop", Path(tempfile.mkdtemp(prefix="tickcast-latency-")))
     topic = env["TICKCAST_TICKS_TOPIC"]
-    ensure_topics(env["TICKCAST_KAFKA_BOOTSTRAP"], {topic: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
+    ensure_topics(
+        KafkaAuth(env["TICKCAST_KAFKA_BOOTSTRAP"]), {topic: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
+    )
     noop = subprocess.Popen(
         [
             sys.executable,
@@ -136,7 +141,9 @@ def main() -> None:
     env = isolated_env("latency", tmp)
     bootstrap = env["TICKCAST_KAFKA_BOOTSTRAP"]
     channel = RedisLatestStore(url, env["TICKCAST_REDIS_PREFIX"]).channel
-    ensure_topics(bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
+    ensure_topics(
+        KafkaAuth(bootstrap), {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
+    )
     log = tmp / "worker.log"
     worker = subprocess.Popen(
         [TICKCAST, "worker"], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT

@@ -26,7 +26,7 @@ from tickcast import bootstrap
 from tickcast.online_model import CoreConfig
 from tickcast.online_model.checkpoints import CheckpointPolicy
 from tickcast.producers import synthetic_ticks
-from tickcast.stores.registry import BackgroundRegistry
+from tickcast.stores.registry_child import BackgroundRegistry
 from tickcast.stream_processors import PrometheusSink, run_embedded
 
 
@@ -52,7 +52,8 @@ def run(records: list[Any], uri: str | None, every: int, drain_s: float) -> dict
             "drain_s": round(time.perf_counter() - start, 2),
             "not_written": registry.pending,
             "failures": stats.failures,
-            "dropped": stats.dropped,
+            "refused": stats.refused,
+            "replaced": stats.replaced,
         }
     return result
 

@@ -16,10 +16,18 @@ from typing import Any
 
 import pytest
 
+from tickcast.codecs import StateCodec
 from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.records import Tick, parse_tick
 from tickcast.stores import ClickHouseStore
+
+# The key this test process signs states with: bootstrap's codec (read from the environment)
+# and CODEC agree, so a test can read what a runtime wrote. Commands the tests start get their
+# own environment (kafka_support.topics_env) and the key file of their directory.
+STATE_KEY = "tickcast's tests sign states with this key"
+os.environ.setdefault("TICKCAST_STATE_KEY", STATE_KEY)
+CODEC = StateCodec(os.environ["TICKCAST_STATE_KEY"].encode())
 
 
 def free_port() -> int:

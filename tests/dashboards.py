@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 
 def clickhouse_queries(board: dict[str, Any]) -> list[tuple[str, str]]:
@@ -30,6 +31,16 @@ def expand(query: str, start: int, end: int, symbol: str) -> str:
         r"toStartOfInterval(toDateTime(\1), INTERVAL 60 second)",
         query,
     )
-    query = query.replace("${symbol}", symbol)
+    query = query.replace("${symbol:percentencode}", percentencode(symbol))
     assert "$" not in query, f"unexpanded macro in {query}"
     return query
+
+
+def percentencode(value: str) -> str:
+    r"""Grafana's ``:percentencode`` (encodeURIComponentStrict): all but letters, digits and
+    ``-_.~`` as %XX, upper-case.
+
+    >>> percentencode("\\' OR 1=1 --"), percentencode("BRK.B"), percentencode("^GSPC")
+    ('%5C%27%20OR%201%3D1%20--', 'BRK.B', '%5EGSPC')
+    """
+    return quote(value, safe="")

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import CODEC
 from tickcast import bootstrap
 from tickcast.online_model import CoreConfig
 from tickcast.records import Forecast, Tick
@@ -144,7 +145,9 @@ def replay(
     **pipeline: Any,
 ) -> Pipeline:
     """``records`` through the embedded runner on the composition root's runtime (``pipeline``:
-    the rest of its options); returns the pipeline, for its states and counts."""
+    the rest of its options; states signed by the tests' key); returns the pipeline, for its
+    states and counts."""
+    pipeline.setdefault("codec", CODEC)
     runtime = bootstrap.runtime(config or CoreConfig(), sinks, latest=latest, **pipeline)
     asyncio.run(
         run_embedded(

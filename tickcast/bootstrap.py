@@ -17,12 +17,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tickcast.codecs import StateCodec
 from tickcast.config import Settings
 from tickcast.online_model import CoreConfig
 from tickcast.online_model.checkpoints import CheckpointPolicy
 from tickcast.retry import Backoff
+from tickcast.state_keys import state_codec
 from tickcast.stores import ClickHouseStore, LatestStore, open_latest_store
-from tickcast.stores.registry import BackgroundRegistry
+from tickcast.stores.registry import Registry
+from tickcast.stores.registry_child import BackgroundRegistry
+from tickcast.stream_processors.bounds import bounds_of
 from tickcast.stream_processors.kafka_outputs import (
     ChangelogSink,
     DeadLetterSink,
@@ -39,7 +43,15 @@ from tickcast.stream_processors.sinks import (
 )
 from tickcast.stream_processors.worker import WorkerShell
 
-__all__ = ["Stores", "embedded", "open_stores", "registry_of", "runtime", "worker"]
+__all__ = [
+    "Stores",
+    "embedded",
+    "open_stores",
+    "registry_client",
+    "registry_of",
+    "runtime",
+    "worker",
+]
 
 
 @dataclass
@@ -56,12 +68,25 @@ class Stores:
             close()
 
 
-def open_stores(settings: Settings, *, setup: bool = True) -> Stores:
-    """ClickHouse (its schema ensured when ``setup``) and the latest store of ``settings``."""
-    clickhouse = ClickHouseStore(settings.clickhouse_url, settings.clickhouse_ttl_days)
+def open_stores(settings: Settings, *, setup: bool = True, reader: bool = False) -> Stores:
+    """ClickHouse (its schema ensured when ``setup``) and the latest store of ``settings``;
+    ``reader``: the API's, whose ClickHouse session may only read."""
+    clickhouse = ClickHouseStore(
+        settings.clickhouse_url,
+        settings.clickhouse_ttl_days,
+        username=settings.clickhouse_username,
+        password=settings.clickhouse_password.get_secret_value(),
+        read_only=reader,
+    )
     if setup:
         clickhouse.setup()
-    return Stores(clickhouse, open_latest_store(settings.redis_url, settings.redis_prefix))
+    latest = open_latest_store(
+        settings.redis_url,
+        settings.redis_prefix,
+        settings.redis_username,
+        settings.redis_password.get_secret_value(),
+    )
+    return Stores(clickhouse, latest)
 
 
 def runtime(
@@ -100,9 +125,11 @@ def embedded(
     move_aliases: bool = False,
     registry: BackgroundRegistry | None = None,
     sinks: Sequence[Sink[Any]] = (),
+    codec: StateCodec | None = None,
 ) -> Runtime:
     """The runtime of ``replay`` and ``demo``: every sink of ``stores``, checkpoints into
-    ``registry`` when given (a replay never warm-starts: it stays repeatable)."""
+    ``registry`` when given, signed by ``codec`` (by default the settings' key; a replay never
+    warm-starts: it stays repeatable)."""
     outputs: list[Sink[Any]] = [
         ClickHouseSink(stores.clickhouse, settings.clickhouse_forecasts),
         PrometheusSink(settings.metrics_symbols),
@@ -116,8 +143,21 @@ def embedded(
         source=source,
         policy=checkpoint_policy(settings),
         moves_aliases=move_aliases,
-        max_ahead_s=settings.max_ahead_s,
+        bounds=bounds_of(settings),
+        codec=codec or (state_codec(settings) if registry is not None else None),
         observe_latency=True,
+    )
+
+
+def registry_client(settings: Settings) -> Registry | None:
+    """The registry's client for ``settings`` (in this process), if one is set."""
+    if not settings.mlflow_uri:
+        return None
+    return Registry(
+        settings.mlflow_uri,
+        settings.mlflow_username,
+        settings.mlflow_password.get_secret_value(),
+        settings.registry_keep_versions,
     )
 
 
@@ -125,7 +165,14 @@ def registry_of(settings: Settings, *, watch: bool) -> BackgroundRegistry | None
     """The registry's background process for ``settings`` (not started), if one is set."""
     if not settings.mlflow_uri:
         return None
-    return BackgroundRegistry(settings.mlflow_uri, settings.registry_poll_s, watch=watch)
+    return BackgroundRegistry(
+        settings.mlflow_uri,
+        settings.registry_poll_s,
+        watch=watch,
+        username=settings.mlflow_username,
+        password=settings.mlflow_password.get_secret_value(),
+        keep=settings.registry_keep_versions,
+    )
 
 
 def worker(
@@ -138,7 +185,7 @@ def worker(
 ) -> WorkerShell:
     """The Faust worker's shell over the Faust ``table`` (its changelog holds the states)."""
     stores = open_stores(settings, setup=False)  # the shell's setup connects them
-    kafka = KafkaOutputs(settings.kafka_bootstrap, f"{settings.app_id}-outputs")
+    kafka = KafkaOutputs(settings.kafka_auth, f"{settings.app_id}-outputs")
     registry = registry_of(settings, watch=True)
     partition_of: dict[str, int] = {}
     sinks: list[Sink[Any]] = [
@@ -158,7 +205,8 @@ def worker(
         warm_start=True,
         recover=lambda symbol: table.get(symbol.encode()),
         moves_aliases=True,
-        max_ahead_s=settings.max_ahead_s,
+        bounds=bounds_of(settings),
+        codec=state_codec(settings),
         observe_latency=True,
     )
     return WorkerShell(

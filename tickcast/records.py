@@ -31,15 +31,18 @@ __all__ = [
     "Tick",
     "columns",
     "datetime_ms",
+    "is_symbol",
     "parse_tick",
     "parse_ts",
 ]
 
-SYMBOL_RE = re.compile(r"^[A-Za-z0-9.\-^=]{1,16}$")
+SYMBOL_RE = re.compile(r"^[A-Za-z0-9.\-^=]{1,16}$")  # whole strings only: use is_symbol
 MIN_TS_MS = -2_208_988_800_000  # 1900-01-01T00:00:00Z: long index histories start in the 1920s
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 SECONDS_LIKE_MS = 100_000_000_000  # numbers below this (1973-03 as ms) are epoch seconds
 MAX_SEQ = 2**32 - 1
+MAX_DIGITS = 20  # a number written with more is no time or sequence number (and int() of
+# thousands of digits raises, or takes quadratic time)
 OPTIONAL_FIELDS = ("volume", "open", "high", "low", "close")
 
 RejectCode = Literal[
@@ -53,6 +56,10 @@ RejectCode = Literal[
     "bad_field",
     "high_below_low",
     "ahead_of_clock",
+    "behind_clock",
+    "bad_key",
+    "symbol_limit",
+    "malformed",
 ]
 """Why a message was rejected, as a bounded code: the Prometheus label (the full reason, which
 may quote the offending value, goes to the dead-letter queue)."""
@@ -220,6 +227,15 @@ def columns(record: type) -> list[str]:
     return [f.name for f in fields(record) if f.metadata.get("stored", True)]
 
 
+def is_symbol(text: str) -> bool:
+    """Whether ``text`` is a symbol, whole: ``re.match`` with ``$`` would take "AAPL\\n".
+
+    >>> is_symbol("BRK.B"), is_symbol("AAPL\\n"), is_symbol("A B")
+    (True, False, False)
+    """
+    return SYMBOL_RE.fullmatch(text) is not None
+
+
 def parse_ts(value: Any) -> int:
     """Event time in epoch ms from epoch ms, ISO-8601 (naive = UTC) or a datetime/date."""
     if isinstance(value, bool):
@@ -260,10 +276,12 @@ def _parse_ts_text(text: str) -> int:
         raise InvalidTickError("ts is empty", "bad_ts")
     digits = text.lstrip("-")
     if digits.isascii() and digits.isdigit():  # not str.isdigit alone: "²" is a digit to it
+        if len(digits) > MAX_DIGITS:
+            raise InvalidTickError(f"ts has {len(digits)} digits: no epoch ms", "bad_ts")
         return _epoch_ms(int(text))
     try:
         return datetime_ms(datetime.fromisoformat(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: year 1 in a zone east of UTC
         raise InvalidTickError(
             f"ts {text[:40]!r} is neither epoch ms nor ISO-8601", "bad_ts"
         ) from None
@@ -320,7 +338,7 @@ def parse_tick(data: Mapping[str, Any]) -> Tick:
     if not isinstance(symbol, str):
         reason = "symbol is missing" if symbol is None else "symbol must be a string"
         raise InvalidTickError(reason, "bad_symbol")
-    if not SYMBOL_RE.match(symbol):
+    if not is_symbol(symbol):
         raise InvalidTickError(
             f"symbol {symbol[:20]!r} must be 1-16 letters, digits, '.', '-', '^' or '='",
             "bad_symbol",
@@ -356,8 +374,11 @@ def _seq(value: Any) -> int:
         return 0
     if isinstance(value, float) and value.is_integer():
         return int(value)  # a table column read as floats
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value)
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit():
+        if len(text) > MAX_DIGITS:
+            raise InvalidTickError(f"seq has {len(text)} digits: at most {MAX_SEQ}", "bad_seq")
+        return int(text)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTickError(f"seq must be a whole number, got {str(value)[:40]!r}", "bad_seq")
     return int(value)

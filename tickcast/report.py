@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ import pandas as pd
 from tickcast.backtest import BacktestReport
 from tickcast.online_model import BASELINE, SERVED
 from tickcast.records import METRIC_NAMES, Forecast, Outcome, Tick
+
+if TYPE_CHECKING:
+    from tickcast.stores.registry import Registry
 
 __all__ = ["TABLE_COLUMNS", "column_title", "exact_roc_auc", "log_to_mlflow", "write_report"]
 
@@ -261,13 +264,12 @@ forecast. Full numbers in <a href="metrics.json">metrics.json</a>.</p>
 """
 
 
-def log_to_mlflow(uri: str, out: Path, result: dict[str, Any], params: dict[str, str]) -> str:
+def log_to_mlflow(
+    registry: Registry, out: Path, result: dict[str, Any], params: dict[str, str]
+) -> str:
     """Log the report as one run of the ``tickcast-backtests`` experiment; returns its id."""
     from mlflow.entities import Metric, Param
 
-    from tickcast.stores.registry import Registry
-
-    registry = Registry(uri)
     client = registry.client
     run = client.create_run(registry.experiment("tickcast-backtests"), run_name="backtest")
     run_id = run.info.run_id

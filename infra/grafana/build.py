@@ -17,7 +17,10 @@ from typing import Any
 OUT = Path(__file__).parent / "dashboards"
 CH = {"type": "grafana-clickhouse-datasource", "uid": "clickhouse"}
 PROM = {"type": "prometheus", "uid": "prometheus"}
-SYMBOL = "symbol = '${symbol}'"
+# The symbol as Grafana percent-encodes it, decoded by ClickHouse: nothing a user types into the
+# variable (a URL's var-symbol) can leave the literal. Grafana's sqlstring format is not enough:
+# it doubles quotes, and ClickHouse also honours backslash escapes (\' OR 1=1 --).
+SYMBOL = "symbol = decodeURLComponent('${symbol:percentencode}')"
 
 
 def sql(query: str, *, table: bool = False) -> dict[str, Any]:

@@ -87,6 +87,9 @@ impl<'a> Reader<'a> {
     }
     fn f64s(&mut self) -> Decoded<Vec<f64>> {
         let n = self.u32()? as usize;
+        if n > (self.bytes.len() - self.at) / 8 {
+            return Err(format!("an array of {n} values runs past the state's end"));
+        }
         (0..n).map(|_| self.f64()).collect()
     }
     fn f64s_of(&mut self, expected: usize, what: &str) -> Decoded<Vec<f64>> {
@@ -146,18 +149,30 @@ fn put_optimizer(w: &mut Writer, o: &Optimizer) {
     }
 }
 
-fn get_optimizer(r: &mut Reader, template: &Optimizer) -> Decoded<Optimizer> {
+/// An optimiser's learned slots for `n` weights: empty until its first step, then one per
+/// weight (another length would index out of bounds at the next step).
+fn get_optimizer(r: &mut Reader, template: &Optimizer, n: usize) -> Decoded<Optimizer> {
     let mut o = template.clone();
     let lr = r.f64()?;
     o.set_lr(lr);
+    let mut slots = |r: &mut Reader| -> Decoded<Vec<f64>> {
+        let v = r.f64s()?;
+        if !v.is_empty() && v.len() != n {
+            return Err(format!("an optimiser has {} slots for {n} weights", v.len()));
+        }
+        Ok(v)
+    };
     match &mut o {
         Optimizer::Sgd { .. } => {}
-        Optimizer::Momentum { velocity, .. } => *velocity = r.f64s()?,
-        Optimizer::AdaGrad { g2, .. } => *g2 = r.f64s()?,
+        Optimizer::Momentum { velocity, .. } => *velocity = slots(r)?,
+        Optimizer::AdaGrad { g2, .. } => *g2 = slots(r)?,
         Optimizer::Adam { t, m, v, .. } => {
             *t = r.u64()?;
-            *m = r.f64s()?;
-            *v = r.f64s()?;
+            *m = slots(r)?;
+            *v = slots(r)?;
+            if m.len() != v.len() {
+                return Err("an optimiser's moments differ in length".into());
+            }
         }
     }
     Ok(o)
@@ -195,13 +210,13 @@ fn get_model(r: &mut Reader, template: &Model, width: usize) -> Decoded<Model> {
         Model::Mean { .. } => Model::Mean { n: r.u64()?, mean: r.f64()? },
         Model::Linear(linear) => Model::Linear(Linear {
             weights: r.f64s_of(width + 1, "a linear model")?,
-            optimizer: get_optimizer(r, &linear.optimizer)?,
+            optimizer: get_optimizer(r, &linear.optimizer, width + 1)?,
             ..linear.clone()
         }),
         Model::Direction(direction) => Model::Direction(Direction {
             linear: Linear {
                 weights: r.f64s_of(width + 1, "a direction model")?,
-                optimizer: get_optimizer(r, &direction.linear.optimizer)?,
+                optimizer: get_optimizer(r, &direction.linear.optimizer, width + 1)?,
                 ..direction.linear.clone()
             },
         }),
@@ -210,7 +225,7 @@ fn get_model(r: &mut Reader, template: &Model, width: usize) -> Decoded<Model> {
             steps: r.u64()?,
             params: r.f64s_of(mlp.n_params(), "a network")?,
             grad_norms: r.f64s_of(mlp.grad_norms.len(), "a network's gradient norms")?,
-            optimizer: get_optimizer(r, &mlp.optimizer)?,
+            optimizer: get_optimizer(r, &mlp.optimizer, mlp.n_params())?,
             ..(**mlp).clone()
         })),
     })

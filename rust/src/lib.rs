@@ -785,21 +785,29 @@ impl Batch {
 }
 
 /// Whether a checkpoint of the state is due: `every_labels` learned ticks or `every_ms` of
-/// event time since the last one (or the first tick); 0 turns a trigger off.
-fn checkpoint_due(state: &State, every_labels: u64, every_ms: i64) -> bool {
+/// event time since the last one (or the first tick), and never sooner than `min_gap_ms` of
+/// event time after the last one; 0 turns a trigger off.
+fn checkpoint_due(state: &State, (every_labels, every_ms, min_gap_ms): Cadence) -> bool {
     let p = &state.progress;
     let (Some(last_ts), Some(first_ts)) = (p.last_ts, p.first_ts) else { return false };
     if p.n_labels == 0 {
         return false;
     }
     let (labels, ts) = state.checkpointed.unwrap_or((0, first_ts));
+    if state.checkpointed.is_some() && last_ts - ts < min_gap_ms {
+        return false;
+    }
     (every_labels > 0 && p.n_labels - labels >= every_labels)
         || (every_ms > 0 && last_ts - ts >= every_ms)
 }
 
+/// A checkpoint policy: every so many labels, every so much event time (ms), at least so much
+/// event time (ms) apart.
+type Cadence = (u64, i64, i64);
+
 /// Step `ticks[i]` on `states[i]` from `start`, appending the outputs of the ok ones to
 /// `batch`, and stop after a tick that makes its state's checkpoint due (the policy's
-/// `every_labels` and `every_ms`, 0 for off): the caller takes the checkpoint there, so the
+/// `every_labels`, `every_ms` and `min_gap_ms`, 0 for off): the caller takes the checkpoint there, so the
 /// cadence is the same whatever the batch. Returns the statuses of the ticks stepped (0 ok, 1
 /// duplicate, 2 late) as bytes; fewer than the ticks left means a checkpoint is due.
 ///
@@ -807,10 +815,11 @@ fn checkpoint_due(state: &State, every_labels: u64, every_ms: i64) -> bool {
 /// (unless a River model is configured: those run in Python), so a writer thread of the same
 /// process (ClickHouse's, Kafka's) is not held back by the core.
 #[pyfunction]
-#[pyo3(signature = (states, ticks, batch, start=0, every_labels=0, every_ms=0))]
+#[pyo3(signature = (states, ticks, batch, start=0, every_labels=0, every_ms=0, min_gap_ms=0))]
+#[allow(clippy::too_many_arguments)]
 fn step_batch<'py>(
     py: Python<'py>, states: &Bound<'py, PyList>, ticks: &Bound<'py, PyList>, batch: &mut Batch,
-    start: usize, every_labels: u64, every_ms: i64,
+    start: usize, every_labels: u64, every_ms: i64, min_gap_ms: i64,
 ) -> PyResult<Bound<'py, PyBytes>> {
     if states.len() != ticks.len() {
         return Err(PyValueError::new_err("one state per tick"));
@@ -841,7 +850,7 @@ fn step_batch<'py>(
     }
     let externals = cores.iter().any(|core| core.externals.is_some());
     let mut refs: Vec<&mut SymbolCore> = cores.iter_mut().map(|core| &mut **core).collect();
-    let checkpoints = (every_labels, every_ms);
+    let checkpoints = (every_labels, every_ms, min_gap_ms);
     let statuses = if externals {
         step_all(&mut refs, &work, batch, checkpoints, |core, tick, out| core.run(py, tick, out))?
     } else {
@@ -865,12 +874,12 @@ struct Work {
 }
 
 fn step_all(
-    cores: &mut [&mut SymbolCore], work: &[Work], batch: &mut Batch, (every_labels, every_ms): (u64, i64),
+    cores: &mut [&mut SymbolCore], work: &[Work], batch: &mut Batch, cadence: Cadence,
     mut step: impl FnMut(&mut SymbolCore, &TickFields, &mut Outputs) -> PyResult<Status>,
 ) -> PyResult<Vec<u8>> {
     let mut statuses = Vec::with_capacity(work.len());
     let mut out = Outputs::default();
-    let checkpoints = every_labels > 0 || every_ms > 0;
+    let checkpoints = cadence.0 > 0 || cadence.1 > 0;
     for item in work {
         let core = &mut *cores[item.core];
         out.forecasts.clear();
@@ -882,7 +891,7 @@ fn step_all(
         if status == Status::Ok {
             let cfg = core.cfg.clone();
             batch.add(&cfg, item.symbol, &item.fields, item.open, item.close, &mut out);
-            if checkpoints && checkpoint_due(&core.state, every_labels, every_ms) {
+            if checkpoints && checkpoint_due(&core.state, cadence) {
                 break;
             }
         }

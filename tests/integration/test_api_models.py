@@ -20,7 +20,7 @@ from tickcast.online_model.checkpoints import CheckpointPolicy
 from tickcast.producers import synthetic_ticks
 from tickcast.producers.synthetic import START_MS
 from tickcast.stores import ClickHouseStore, InMemoryLatestStore
-from tickcast.stores.registry import BackgroundRegistry
+from tickcast.stores.registry_child import BackgroundRegistry
 from tickcast.stream_processors import ClickHouseSink
 
 pytestmark = pytest.mark.integration

@@ -109,6 +109,20 @@ def test_every_clickhouse_query_runs_against_the_schema(
 
 
 @pytest.mark.parametrize("file", FILES, ids=[f.stem for f in FILES])
+def test_the_symbol_variable_cannot_leave_its_literal(file: Path, filled: ClickHouseStore) -> None:
+    """A value typed into the variable (a URL's var-symbol) that would close the literal: with
+    Grafana's sqlstring, ClickHouse read the backslash as an escape and the rest as SQL, and
+    every symbol's rows came back."""
+    for title, query in clickhouse_queries(json.loads(file.read_text())):
+        if "${symbol" not in query:
+            continue
+        for hostile in ("' OR 1=1 --", "\\' OR 1=1 --"):  # against quotes, against sqlstring
+            rows = filled.query(expand(query, FROM, TO, hostile))
+            assert not rows, f"{file.name} / {title} answered for {hostile!r}"
+        assert filled.query(expand(query, FROM, TO, "X")), f"{file.name} / {title}"
+
+
+@pytest.mark.parametrize("file", FILES, ids=[f.stem for f in FILES])
 def test_every_query_that_counts_rows_reads_the_collapsed_table(file: Path) -> None:
     """Tables are ReplacingMergeTree: a re-delivered batch's rows count twice until a merge,
     so a panel that counts, averages or lists rows reads them with FINAL. Only a list of

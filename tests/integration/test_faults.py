@@ -22,6 +22,7 @@ from tests.integration.kafka_support import (
 )
 from tickcast.api import Services, create_app
 from tickcast.backtest import run_backtest
+from tickcast.config import KafkaAuth
 from tickcast.exceptions import PermanentWriteError
 from tickcast.online_model import SERVED, CoreConfig
 from tickcast.producers import synthetic_ticks
@@ -44,7 +45,9 @@ def test_redis_down_for_ten_seconds_the_worker_goes_on_and_redis_catches_up(
     kafka_bootstrap: str, own_redis: RedisServer, tmp_path: Path
 ) -> None:
     env = worker_env(kafka_bootstrap, tmp_path, redis_url=own_redis.url)
-    ensure_topics(kafka_bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
+    ensure_topics(
+        KafkaAuth(kafka_bootstrap), {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
+    )
     records = list(synthetic_ticks(3000, 3, seed=41))
     worker = Worker(env, tmp_path / "worker.log")
     forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
@@ -98,13 +101,14 @@ def test_broker_down_for_ten_seconds_producer_and_worker_resume_and_lose_nothing
     try:
         env = worker_env(broker.bootstrap, tmp_path)
         ensure_topics(
-            broker.bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
+            KafkaAuth(broker.bootstrap),
+            {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1},
         )
         records = list(synthetic_ticks(3000, 3, seed=43))
         worker = Worker(env, tmp_path / "worker.log")
         worker.wait_assigned()
         publisher = TickPublisher(
-            broker.bootstrap, env["TICKCAST_TICKS_TOPIC"], env["TICKCAST_DLQ_TOPIC"]
+            KafkaAuth(broker.bootstrap), env["TICKCAST_TICKS_TOPIC"], env["TICKCAST_DLQ_TOPIC"]
         )
 
         def paced() -> None:  # about 12 s of ticks: the outage lands in the middle
@@ -192,7 +196,9 @@ def test_a_worker_whose_output_refuses_a_batch_for_good_stops_without_acknowledg
     store.client.command("ALTER TABLE forecasts ADD CONSTRAINT never CHECK price < 0")
     store.close()
     env = worker_env(kafka_bootstrap, tmp_path)
-    ensure_topics(kafka_bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
+    ensure_topics(
+        KafkaAuth(kafka_bootstrap), {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
+    )
     worker = Worker(env, tmp_path / "worker.log")
     worker.wait_assigned()
     publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], synthetic_ticks(500, 2, seed=3))

@@ -20,6 +20,7 @@ from tests.integration.kafka_support import (
 )
 from tickcast.api import Services, create_app
 from tickcast.backtest import run_backtest
+from tickcast.config import KafkaAuth
 from tickcast.online_model import SERVED, CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.producers.kafka_publisher import REASON, ensure_topics
@@ -52,7 +53,9 @@ def stored_forecasts(olap: Path) -> list[Forecast]:
 
 
 def prepare(bootstrap: str, env: dict[str, str]) -> None:
-    ensure_topics(bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
+    ensure_topics(
+        KafkaAuth(bootstrap), {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
+    )
 
 
 def test_worker_forecasts_reach_kafka_clickhouse_and_redis_identical_to_backtest(

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import free_port
 from tests.integration.kafka_support import TopicCollector, Worker, worker_env
 from tickcast.api import Services, create_app
+from tickcast.config import KafkaAuth
 from tickcast.producers import synthetic_ticks
 from tickcast.producers.kafka_publisher import TickPublisher, ensure_topics
 from tickcast.stores import RedisLatestStore
@@ -73,14 +74,14 @@ def test_worker_metrics_appear_and_move_as_ticks_flow(
         kafka_bootstrap, tmp_path, redis_url=redis_clean, TICKCAST_WORKER_METRICS_PORT=str(port)
     )
     topics = {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
-    ensure_topics(kafka_bootstrap, topics)
+    ensure_topics(KafkaAuth(kafka_bootstrap), topics)
     records = list(synthetic_ticks(1200, 3, seed=31))
     worker = Worker(env, tmp_path / "worker.log")
     forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
     try:
         worker.wait_assigned()
         publisher = TickPublisher(
-            kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], env["TICKCAST_DLQ_TOPIC"]
+            KafkaAuth(kafka_bootstrap), env["TICKCAST_TICKS_TOPIC"], env["TICKCAST_DLQ_TOPIC"]
         )
         publisher.publish_all([*records[:600], {"symbol": "SYN000", "ts": 1, "price": -1}])
         forecasts.wait_for(600)

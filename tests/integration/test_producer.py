@@ -12,6 +12,7 @@ from kafka.partitioner.default import murmur2
 
 from tests.factories import write_long_csv
 from tests.integration.kafka_support import TICKCAST, TopicCollector, worker_env
+from tickcast.config import KafkaAuth
 from tickcast.monitor.prometheus import PUBLISHED
 from tickcast.producers.kafka_publisher import PRODUCED_AT, REASON, TickPublisher
 from tickcast.records import parse_tick
@@ -71,7 +72,7 @@ def test_produce_without_a_broker_fails_with_one_line(tmp_path: Path) -> None:
 
 
 def test_ticks_the_broker_never_takes_are_counted_as_failed() -> None:
-    publisher = TickPublisher("127.0.0.1:9", "t", "t.dlq", delivery_timeout_ms=1000)
+    publisher = TickPublisher(KafkaAuth("127.0.0.1:9"), "t", "t.dlq", delivery_timeout_ms=1000)
     before = PUBLISHED.labels("failed")._value.get()
     counts = publisher.publish_all(
         {"symbol": "AAPL", "ts": 1_704_099_600_000 + i, "price": 1.0} for i in range(20)

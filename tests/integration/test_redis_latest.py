@@ -72,6 +72,16 @@ def test_the_latest_only_moves_forward_and_only_news_is_published(redis_clean: s
     assert [(f.ts, f.seq) for f in received] == [(5, 0), (5, 1)]
 
 
+def test_a_stored_position_that_is_no_number_never_stops_later_writes(redis_clean: str) -> None:
+    store = RedisLatestStore(redis_clean)
+    store.put_many([forecast("AAPL", 5)])
+    redis.Redis.from_url(redis_clean).hset(store.positions, "AAPL", "garbage")  # hostile
+    store.put_many([forecast("AAPL", 6), forecast("MSFT", 1)])
+    store.put_many([forecast("AAPL", 7)])
+    assert store.get("AAPL") == forecast("AAPL", 7)
+    assert store.get("MSFT") == forecast("MSFT", 1)
+
+
 def test_two_stores_on_one_server_never_hear_each_other(redis_clean: str) -> None:
     """Pub/sub channels span every database of a server: the channel names the database."""
     other_db = redis_clean.rsplit("/", 1)[0] + "/4"

@@ -19,14 +19,16 @@ from typing import Any
 import pytest
 
 from tests import factories
+from tests.conftest import CODEC
 from tickcast import bootstrap
 from tickcast.codecs import key_partition
 from tickcast.exceptions import TickcastError
 from tickcast.online_model import CoreConfig, SymbolState
-from tickcast.online_model.checkpoints import CheckpointPolicy, restore
+from tickcast.online_model.checkpoints import CheckpointPolicy
 from tickcast.producers import synthetic_ticks
 from tickcast.records import parse_tick
-from tickcast.stores.registry import BackgroundRegistry, Registry
+from tickcast.stores.registry import Registry
+from tickcast.stores.registry_child import BackgroundRegistry
 from tickcast.stream_processors import MemorySink, Pipeline, run_embedded
 
 pytestmark = pytest.mark.integration
@@ -94,7 +96,7 @@ def test_a_version_loaded_back_forecasts_exactly_as_the_live_learner_did(
     registry = Registry(uri)
     middle = next(v for v in registry.versions("SYN001") if v.n_labels == 800)
     config = CoreConfig(min_outcomes=30, metrics_every=50)
-    state = restore(registry.load_bytes("SYN001", middle.version), config)
+    state = CODEC.decode(registry.load_bytes("SYN001", middle.version), config)
     assert isinstance(state, SymbolState)
     assert state.progress.last_ts == middle.ts
     later = [t for t in map(parse_tick, records) if t.symbol == "SYN001" and t.ts > middle.ts]
@@ -173,7 +175,7 @@ def test_a_moved_champion_is_queued_for_the_hot_path_to_adopt(tmp_path: Path) ->
         assert watcher.wait_warm(30)
         warm = watcher.warm_state("SYN000")
         assert warm is not None
-        assert restore(warm[1], CoreConfig()).progress.n_labels == 2 * EVERY
+        assert CODEC.decode(warm[1], CoreConfig()).progress.n_labels == 2 * EVERY
         assert watcher.take_adoptions() == []  # nothing moved yet
         Registry(uri).promote("SYN000", 1)
         deadline = time.monotonic() + 20
@@ -182,7 +184,7 @@ def test_a_moved_champion_is_queued_for_the_hot_path_to_adopt(tmp_path: Path) ->
             time.sleep(0.1)
             adoptions = watcher.take_adoptions()
         moved = [
-            (a.symbol, a.version, restore(a.state, CoreConfig()).progress.n_labels)
+            (a.symbol, a.version, CODEC.decode(a.state, CoreConfig()).progress.n_labels)
             for a in adoptions
         ]
         assert moved == [("SYN000", 1, EVERY)]
@@ -213,7 +215,7 @@ def test_the_stream_hears_what_was_written_while_it_runs(tmp_path: Path) -> None
 
 CHILD_OF_A_PARENT = """
 import sys, time
-from tickcast.stores.registry import BackgroundRegistry
+from tickcast.stores.registry_child import BackgroundRegistry
 registry = BackgroundRegistry(sys.argv[1], watch=False).start()
 print(registry.pid, flush=True)
 time.sleep(600)

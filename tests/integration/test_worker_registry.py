@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import CODEC
 from tests.factories import replay
 from tests.integration.kafka_support import (
     TopicCollector,
@@ -20,12 +21,14 @@ from tests.integration.kafka_support import (
     publish,
     worker_env,
 )
+from tickcast.config import KafkaAuth
 from tickcast.online_model import CoreConfig, SymbolStates
-from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, restore
+from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned
 from tickcast.producers import synthetic_ticks
 from tickcast.producers.kafka_publisher import ensure_topics
 from tickcast.records import Forecast, parse_tick
-from tickcast.stores.registry import BackgroundRegistry, Registry
+from tickcast.stores.registry import Registry
+from tickcast.stores.registry_child import BackgroundRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +38,7 @@ def core_forecasts(states: SymbolStates, records: list[dict[str, Any]]) -> list[
 
 
 def load(uri: str, symbol: str, version: Any) -> Any:
-    return restore(Registry(uri).load_bytes(symbol, version.version), CoreConfig())
+    return CODEC.decode(Registry(uri).load_bytes(symbol, version.version), CoreConfig())
 
 
 def wait_for_text(worker: Worker, text: str, timeout: float = 60) -> None:
@@ -69,7 +72,9 @@ def test_worker_warm_starts_from_the_champion_and_follows_a_promotion(
         TICKCAST_REGISTRY_POLL_S="0.5",
         TICKCAST_CHECKPOINT_EVERY_LABELS="1000000",
     )
-    ensure_topics(kafka_bootstrap, {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1})
+    ensure_topics(
+        KafkaAuth(kafka_bootstrap), {env["TICKCAST_TICKS_TOPIC"]: 4, env["TICKCAST_DLQ_TOPIC"]: 1}
+    )
     worker = Worker(env, tmp_path / "worker.log")
     worker.wait_assigned()
     forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])

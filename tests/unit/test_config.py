@@ -84,4 +84,7 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
     defaults = Settings.model_construct()
     for key, value in listed.items():
         default = getattr(defaults, key.removeprefix("TICKCAST_").lower())
-        assert type(default)(value) == default, key
+        if isinstance(default, bool):
+            assert value == str(default).lower(), key
+        else:
+            assert type(default)(value) == default, key

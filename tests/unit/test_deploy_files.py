@@ -267,10 +267,14 @@ def test_nginx_serves_the_built_application_and_proxies_every_api_route() -> Non
         for path in source.split():
             assert (ROOT / path).exists(), path
     conf = (ROOT / "infra/nginx/nginx.conf").read_text()
-    proxied = re.search(r"location ~ \^/\(([^)]+)\)", conf)
-    assert proxied
-    prefixes = set(proxied.group(1).replace("\\.", ".").split("|")) | {"stream"}
+    proxied, internal = (
+        set(found.replace("\\.", ".").split("|"))
+        for found in re.findall(r"location ~ \^/\(([^)]+)\)", conf)
+    )
+    proxied |= {"stream"}
     app = create_app(Services(InMemoryLatestStore(), None))
     served = {getattr(route, "path", "/").split("/")[1] for route in app.routes}
     served -= {"", "assets"}  # nginx serves the application and its assets itself
-    assert served <= prefixes, served - prefixes  # the application's paths fall to index.html
+    # every route is proxied or kept inside the stack (404), none falls to index.html
+    assert served <= proxied | internal, served - proxied - internal
+    assert internal == {"metrics", "ready", "docs", "redoc", "openapi.json"}

@@ -7,8 +7,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import CODEC
 from tickcast.online_model import CoreConfig
 from tickcast.stream_processors import Pipeline
+from tickcast.stream_processors.bounds import Bounds
 
 values = st.one_of(
     st.none(),
@@ -68,7 +70,7 @@ def test_a_tick_far_ahead_of_the_clock_is_a_dead_letter_and_moves_no_clock() -> 
 
 
 def test_a_little_ahead_of_the_clock_is_accepted() -> None:
-    pipeline = pipeline_at(max_ahead_s=300)
+    pipeline = pipeline_at(bounds=Bounds(max_ahead_s=300))
     tick = {"symbol": "AAPL", "ts": int(NOW_S * 1000) + 299_000, "price": 1.0}
     assert pipeline.process([tick]) == ["ok"]
 
@@ -100,11 +102,10 @@ def test_a_changelog_state_of_another_configuration_falls_back_to_a_fresh_state(
 ) -> None:
     from dataclasses import replace
 
-    from tickcast.codecs import encode_state
     from tickcast.online_model import SymbolState
 
     other = SymbolState("AAPL", replace(CoreConfig(), windows=(5, 30)))
-    pipeline = pipeline_at(recover=lambda symbol: encode_state(other))
+    pipeline = pipeline_at(recover=lambda symbol: CODEC.encode(other), codec=CODEC)
     assert pipeline.process([{"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": 1.0}]) == ["ok"]
     assert pipeline.states["AAPL"].config.windows == (5, 20)
     [line] = [r.message for r in caplog.records if "recovered state is not usable" in r.message]

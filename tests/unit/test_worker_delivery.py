@@ -68,6 +68,7 @@ async def test_a_batch_of_duplicates_after_recovery_still_knows_each_symbols_par
         offset: int
         tp: tuple[str, int] = ("ticks", 0)
         headers: list[Any] = field(default_factory=list)
+        key: bytes = b"AAPL"
 
     @dataclass
     class Event:

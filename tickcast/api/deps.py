@@ -5,14 +5,16 @@ They are ``async`` because they do no I/O: a plain ``def`` would cost a thread h
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 
+from tickcast.api.edge import REQUEST_ID
 from tickcast.api.schemas import ErrorOut, ForecastOut
 from tickcast.records import SYMBOL_RE, Forecast
 from tickcast.stores import ClickHouseStore, LatestStore
@@ -23,7 +25,9 @@ __all__ = [
     "UNAVAILABLE",
     "History",
     "Latest",
+    "Limits",
     "Models",
+    "PageDep",
     "Services",
     "ServicesDep",
     "SymbolPath",
@@ -31,7 +35,19 @@ __all__ = [
     "invalid",
 ]
 
+log = logging.getLogger(__name__)
+MAX_PAGE = 10_000
 SymbolPath = Annotated[str, Path(pattern=SYMBOL_RE.pattern, description="e.g. AAPL, ^GSPC")]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Who may ask and how much: the bearer token (empty: none), Server-Sent Events streams
+    at once, and how long a stream that has nothing to send stays open."""
+
+    token: str = ""
+    max_streams: int = 100
+    stream_idle_s: float = 300.0
 
 
 @dataclass
@@ -39,12 +55,14 @@ class Services:
     latest: LatestStore
     clickhouse: ClickHouseStore | None
     mlflow_uri: str = ""  # the model registry; empty: none
+    limits: Limits = field(default_factory=Limits)
+    mlflow_login: tuple[str, str] = ("", "")  # the registry's user and password
     _registry: Registry | None = field(default=None, init=False, repr=False)
 
     def registry(self) -> Registry | None:
         """The registry client, made on first use (MLflow takes seconds to import)."""
         if self._registry is None and self.mlflow_uri:
-            self._registry = Registry(self.mlflow_uri)
+            self._registry = Registry(self.mlflow_uri, *self.mlflow_login)
         return self._registry
 
     def render(self, forecast: Forecast) -> bytes:
@@ -78,7 +96,26 @@ def get_models(services: ServicesDep) -> Registry:
     return registry
 
 
+@dataclass(frozen=True)
+class Page:
+    """Which part of a sorted list to answer: ``limit`` items after the first ``offset``."""
+
+    limit: int
+    offset: int
+
+    def of(self, items: list[str]) -> list[str]:
+        return items[self.offset : self.offset + self.limit]
+
+
+async def get_page(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="items at most")] = 1000,
+    offset: Annotated[int, Query(ge=0, description="items to pass over")] = 0,
+) -> Page:
+    return Page(limit, offset)
+
+
 Latest = Annotated[LatestStore, Depends(get_latest)]
+PageDep = Annotated[Page, Depends(get_page)]
 History = Annotated[ClickHouseStore, Depends(get_history)]
 Models = Annotated[Registry, Depends(get_models)]
 
@@ -99,10 +136,14 @@ def invalid(where: str, name: str, message: str, value: Any) -> RequestValidatio
 
 @contextmanager
 def answering(what: str) -> Iterator[None]:
-    """A store failure inside becomes the client's 503 naming ``what``, not a 500."""
+    """A store failure inside becomes the client's 503 naming ``what`` and the request, not a
+    500; the cause (which may name hosts and users) goes to that request's log line only."""
     try:
         yield
     except HTTPException:
         raise
     except Exception as exc:
-        raise HTTPException(503, f"{what} is unavailable: {exc}".splitlines()[0]) from None
+        request_id = REQUEST_ID.get()
+        cause = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        log.error("request %s: %s unavailable: %s", request_id, what, cause)
+        raise HTTPException(503, f"{what} is unavailable (request {request_id})") from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -14,41 +14,15 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tickcast.api.cache import LatestCache
 from tickcast.api.deps import Services
+from tickcast.api.edge import REQUEST_ID, Edge
 from tickcast.api.routes import forecasts, health, live, symbols
-from tickcast.monitor.prometheus import API_LATENCY
 
 __all__ = ["create_app"]
 
-
-class RequestTimer:
-    """Times each HTTP request by route and status (a plain ASGI middleware: Starlette's
-    BaseHTTPMiddleware cost more than half of a bare endpoint's throughput)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            API_LATENCY.labels(route, str(status)).observe(time.perf_counter() - start)
+log = logging.getLogger(__name__)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -73,11 +47,14 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(RedisError)
     async def latest_store_down(request: Request, exc: RedisError) -> JSONResponse:
-        """Redis down is the client's 503 with the reason, not a 500."""
-        reason = f"latest store unavailable: {type(exc).__name__}: {exc}".splitlines()[0]
-        return JSONResponse({"detail": reason}, status_code=503)
+        """Redis down is the client's 503 naming the request, not a 500; the cause goes to
+        the log line of that request."""
+        request_id = REQUEST_ID.get()
+        log.error("request %s: latest store unavailable: %s", request_id, _line(exc))
+        detail = f"the latest store is unavailable (request {request_id})"
+        return JSONResponse({"detail": detail}, status_code=503)
 
-    app.add_middleware(RequestTimer)
+    app.add_middleware(Edge, token=services.limits.token)
     app.include_router(health.router)
     app.include_router(symbols.router)
     app.include_router(forecasts.router)
@@ -87,3 +64,7 @@ def create_app(services: Services) -> FastAPI:
     if assets.is_dir():  # the built application's scripts and styles
         app.mount("/assets", StaticFiles(directory=assets), name="assets")
     return app
+
+
+def _line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]

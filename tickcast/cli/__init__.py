@@ -1,7 +1,7 @@
 """The ``tickcast`` command: one module per kind of command, each calling the composition root
 (``tickcast.bootstrap``) with the settings that ``app``'s callback reads once."""
 
-from tickcast.cli import embedded, models, produce, serve, tune, worker  # noqa: F401  (the commands)
+from tickcast.cli import embedded, models, produce, serve, setup, tune, worker  # noqa: F401
 from tickcast.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import typer
 from rich.console import Console
 
+from tickcast import logs
 from tickcast.config import Settings, load_settings, override
 from tickcast.exceptions import TickcastError
 
@@ -26,13 +26,7 @@ def _settings(ctx: typer.Context) -> None:
     """Streaming stock price forecasts with online models (settings: TICKCAST_*, see
     .env.example; a flag overrides its variable)."""
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for chatty in ("kafka", "aiokafka", "faust", "mode"):  # their INFO is per connection
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    logs.configure(settings.log_level)
     ctx.obj = settings
 
 

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tickcast.cli.app import err
 from tickcast.cli.options import ModelOptions, SourceOptions
-from tickcast.config import Settings
+from tickcast.config import Settings, redact
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import CoreConfig, resolve_models
 from tickcast.online_model.drift import DriftConfig
@@ -104,16 +104,28 @@ def open_source(options: SourceOptions) -> Source:
 
 
 def announce(command: str, settings: Settings, **details: Any) -> None:
-    """The process's one startup line: what it reads and writes, and where."""
+    """The process's one startup line: what it reads and writes, where and as whom (users,
+    never passwords: an address carrying one is masked)."""
     extra = " ".join(f"{k}={v}" for k, v in details.items())
     log.info(
         "tickcast %s: clickhouse=%s latest=%s mlflow=%s %s",
         command,
-        settings.clickhouse_url,
-        settings.redis_url or "in-process",
-        settings.mlflow_uri or "off",
+        _as(settings.clickhouse_username, settings.clickhouse_url),
+        _as(settings.redis_username, settings.redis_url) or "in-process",
+        _as(settings.mlflow_username, redact(settings.mlflow_uri)) or "off",
         extra,
     )
+
+
+def kafka_address(settings: Settings) -> str:
+    """The brokers as the startup line shows them: protocol, user, addresses."""
+    auth = settings.kafka_auth
+    user = f"{auth.username}@" if auth.username else ""
+    return f"{auth.protocol.lower()}://{user}{auth.bootstrap}"
+
+
+def _as(user: str, address: str) -> str:
+    return f"{user}@{address}" if user and address else address
 
 
 def serve_metrics(settings: Settings, port: int) -> str:

@@ -101,7 +101,10 @@ def _write_report(
     with err.status(f"plotting into {out}"):
         written = write_report(out, report, memory.ticks, memory.forecasts, memory.outcomes)
     err.print(f"report: {out / 'index.html'} ({len(written)} files)")
-    if not settings.mlflow_uri:
+    from tickcast.bootstrap import registry_client
+
+    registry = registry_client(settings)
+    if registry is None:
         return
     params = {
         "source": source[:500],
@@ -111,11 +114,11 @@ def _write_report(
     }
     try:
         result = json.loads((out / "metrics.json").read_text())  # the page's figures
-        run_id = log_to_mlflow(settings.mlflow_uri, out, result, params)
+        run_id = log_to_mlflow(registry, out, result, params)
     except Exception as exc:  # the report is on disk; MLflow is a copy
-        err.print(f"[yellow]warning:[/yellow] not logged to MLflow {settings.mlflow_uri}: {exc}")
+        err.print(f"[yellow]warning:[/yellow] not logged to MLflow {registry.address}: {exc}")
         return
-    err.print(f"logged to MLflow {settings.mlflow_uri} as run {run_id}", soft_wrap=True)
+    err.print(f"logged to MLflow {registry.address} as run {run_id}", soft_wrap=True)
 
 
 def _print_report(result: dict[str, Any]) -> None:
@@ -172,7 +175,7 @@ async def run_pipeline(
             on_progress=advance,
         )
     if registry is not None:
-        with err.status(f"writing {registry.pending} checkpoint(s) to {settings.mlflow_uri}"):
+        with err.status(f"writing {registry.pending} checkpoint(s) to MLflow"):
             await asyncio.get_running_loop().run_in_executor(None, registry.close)
     return dict(runtime.pipeline.counts)
 

@@ -18,12 +18,12 @@ SymbolArg = Annotated[str, typer.Argument(help="the symbol, e.g. AAPL")]
 
 
 def _registry(ctx: typer.Context) -> Any:
-    from tickcast.stores.registry import Registry
+    from tickcast.bootstrap import registry_client
 
-    uri = settings_of(ctx).mlflow_uri
-    if not uri:
+    registry = registry_client(settings_of(ctx))
+    if registry is None:
         raise ConfigError("TICKCAST_MLFLOW_URI is empty: no registry")
-    return Registry(uri)
+    return registry
 
 
 @models_app.command("list")

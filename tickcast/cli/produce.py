@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
+import threading
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tickcast.cli.app import app, err, settings_of
-from tickcast.cli.common import Source, log, open_source, progress, serve_metrics
+from tickcast.cli.common import (
+    Source,
+    kafka_address,
+    log,
+    open_source,
+    progress,
+    serve_metrics,
+)
 from tickcast.cli.options import SourceOptions, finite_positive, with_option_groups
 from tickcast.config import Settings
 from tickcast.exceptions import TickcastError
 
 if TYPE_CHECKING:
     from tickcast.producers.kafka_publisher import TickPublisher
+
+STOP_FLUSH_S = 5.0  # after a stop signal: what is queued has this long to reach the broker
+DELIVERY_WAIT_S = 125.0  # at the end of a source: librdkafka's own delivery timeout, and some
 
 
 @app.command()
@@ -49,21 +58,20 @@ def produce(
     ticks = None if yfinance else open_source(source)
     try:
         ensure_topics(
-            settings.kafka_bootstrap,
+            settings.kafka_auth,
             {settings.ticks_topic: settings.partitions, settings.dlq_topic: 1},
         )
-        publisher = TickPublisher(
-            settings.kafka_bootstrap, settings.ticks_topic, settings.dlq_topic
-        )
+        publisher = TickPublisher(settings.kafka_auth, settings.ticks_topic, settings.dlq_topic)
     except Exception as exc:  # the broker is down or refuses: one line, not a traceback
         raise TickcastError(f"Kafka at {settings.kafka_bootstrap}: {exc}") from None
     metrics = serve_metrics(settings, settings.producer_metrics_port)
+    stop = _stop_on_signals()
     if ticks is None:
-        _poll_yfinance(settings, publisher, (yfinance or "").split(","), poll_s, metrics)
+        _poll_yfinance(settings, publisher, (yfinance or "").split(","), poll_s, metrics, stop)
         return
     log.info(
         "tickcast produce: kafka=%s topic=%s dlq=%s source=%s ticks=%s speed=%s rate=%s metrics=%s",
-        settings.kafka_bootstrap,
+        kafka_address(settings),
         settings.ticks_topic,
         settings.dlq_topic,
         ticks.name,
@@ -74,10 +82,17 @@ def produce(
     )
     start = time.perf_counter()
     with progress("produce", ticks.total) as advance:
-        counts = asyncio.run(_publish(publisher, ticks, source.speed, advance))
+        asyncio.run(_publish(publisher, ticks, source.speed, advance, stop))
+    undelivered = publisher.stop(STOP_FLUSH_S if stop.is_set() else DELIVERY_WAIT_S)
     elapsed = time.perf_counter() - start
-    publisher.close()
-    n = sum(counts.values())
+    counts = publisher.counts
+    if undelivered:
+        log.error(
+            "%d tick(s) not delivered to %s (the broker did not take them in time)",
+            undelivered,
+            settings.kafka_bootstrap,
+        )
+    n = counts["published"] + counts["invalid"]
     typer.echo(
         json.dumps(
             {
@@ -85,59 +100,80 @@ def produce(
                 "seconds": round(elapsed, 3),
                 "ticks_per_s": round(n / elapsed) if elapsed else 0,
                 "counts": dict(counts),
+                "stopped": stop.is_set(),
             }
         )
     )
 
 
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM (as PID 1 in a container too, where a signal without
+    a handler of its own is ignored): the source stops, what is queued gets
+    ``STOP_FLUSH_S`` to reach the broker, and the rest is given up and counted."""
+    stop = threading.Event()
+
+    def handle(signum: int, frame: Any) -> None:
+        if stop.is_set():  # a second signal: the user means it
+            raise SystemExit(128 + signum)
+        log.info("%s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handle)
+    return stop
+
+
 async def _publish(
-    publisher: TickPublisher, source: Source, speed: float, advance: Callable[[int], None]
-) -> Counter[str]:
+    publisher: TickPublisher,
+    source: Source,
+    speed: float,
+    advance: Callable[[int], None],
+    stop: threading.Event,
+) -> None:
     """Publish every record (paced when asked, or as the live source makes them) until the
-    source ends or SIGINT/SIGTERM; returns the publisher's counts."""
+    source ends or ``stop`` is set."""
     from tickcast.producers import paced
 
     records = source.records
     if not isinstance(records, AsyncIterator):
         if not speed:
-            return publisher.publish_all(records, on_progress=advance)
+            publisher.publish_all(records, on_progress=advance, stopping=stop.is_set)
+            return
         records = paced(records, speed)
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
-    with contextlib.suppress(asyncio.CancelledError):
-        async for record in records:
-            publisher.publish(record)
-            advance(1)
-    publisher.flush()
-    return publisher.counts
+    async for record in records:
+        if stop.is_set():
+            return
+        publisher.publish(record)
+        advance(1)
 
 
 def _poll_yfinance(
-    settings: Settings, publisher: TickPublisher, symbols: list[str], poll_s: float, metrics: str
+    settings: Settings,
+    publisher: TickPublisher,
+    symbols: list[str],
+    poll_s: float,
+    metrics: str,
+    stop: threading.Event,
 ) -> None:
     from tickcast.producers.yfinance_source import poll_new_bars
 
     log.info(
         "tickcast produce: kafka=%s topic=%s yfinance=%s every %ss metrics=%s",
-        settings.kafka_bootstrap,
+        kafka_address(settings),
         settings.ticks_topic,
         ",".join(symbols),
         poll_s,
         metrics,
     )
     last_seen: dict[str, int] = {}
-    try:
-        while True:
-            bars = poll_new_bars(symbols, last_seen)
-            for bar in bars:
-                publisher.publish(bar)
-            publisher.flush()
-            log.info("published %d new bars", len(bars))
-            time.sleep(poll_s)
-    except KeyboardInterrupt:
-        publisher.close()
+    while not stop.is_set():
+        bars = poll_new_bars(symbols, last_seen)
+        for bar in bars:
+            publisher.publish(bar)
+        log.info("published %d new bars", len(bars))
+        stop.wait(poll_s)
+    if undelivered := publisher.stop(STOP_FLUSH_S):
+        log.error("%d bar(s) not delivered to %s", undelivered, settings.kafka_bootstrap)
 
 
 @app.command()

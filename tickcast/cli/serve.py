@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -19,6 +20,7 @@ from tickcast.config import Settings
 from tickcast.exceptions import TickcastError
 
 if TYPE_CHECKING:
+    from tickcast.api import Limits
     from tickcast.stores import ClickHouseStore, LatestStore
 
 
@@ -40,6 +42,17 @@ def api(ctx: typer.Context, host: HostOpt = None, port: PortOpt = None) -> None:
     asyncio.run(serve(settings, stores.clickhouse, stores.latest))
 
 
+def limits_of(settings: Settings) -> Limits:
+    """The API's limits from settings."""
+    from tickcast.api import Limits
+
+    return Limits(
+        settings.api_token.get_secret_value(),
+        settings.api_max_streams,
+        settings.api_stream_idle_s,
+    )
+
+
 def _server(settings: Settings, store: ClickHouseStore, latest: LatestStore) -> Any:
     """A uvicorn server of the API over these stores, without uvicorn's own signal capture
     (its callers stop it: a signal handler of ``serve``, or the worker's stop)."""
@@ -54,7 +67,15 @@ def _server(settings: Settings, store: ClickHouseStore, latest: LatestStore) -> 
 
     return Server(
         uvicorn.Config(
-            create_app(Services(latest, store, mlflow_uri=settings.mlflow_uri)),
+            create_app(
+                Services(
+                    latest,
+                    store,
+                    settings.mlflow_uri,
+                    limits_of(settings),
+                    (settings.mlflow_username, settings.mlflow_password.get_secret_value()),
+                )
+            ),
             host=settings.api_host,
             port=settings.api_port,
             log_level="warning",
@@ -76,6 +97,22 @@ async def serve(settings: Settings, store: ClickHouseStore, latest: LatestStore)
     err.print("stopped")
 
 
+def run_watched(server: Any, on_death: Callable[[], None]) -> None:
+    """Run ``server``; should it end by itself once it served (not told to exit), say so and
+    call ``on_death``: a worker must not go on without the API it was asked to serve."""
+    try:
+        server.run()
+    finally:
+        if server.started and not server.should_exit:
+            log.critical("the API thread ended unexpectedly: stopping this process")
+            on_death()
+
+
+def _stop_this_process() -> None:
+    """SIGTERM to this process: the worker's own graceful stop (its supervisor restarts it)."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def serve_beside(settings: Settings, store: ClickHouseStore, latest: LatestStore) -> str:
     """Serve the API from a thread of this process, over the stores it already holds, and
     return its address.
@@ -86,7 +123,9 @@ def serve_beside(settings: Settings, store: ClickHouseStore, latest: LatestStore
     stream's loop (they share the GIL: expect some of the worker's throughput to go to them).
     """
     server = _server(settings, store, latest)
-    thread = threading.Thread(target=server.run, name="tickcast-api", daemon=True)
+    thread = threading.Thread(
+        target=run_watched, args=(server, _stop_this_process), name="tickcast-api", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and thread.is_alive() and time.monotonic() < deadline:

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
+from tickcast import logs
 from tickcast.cli.app import app, settings_of
-from tickcast.cli.common import announce, core_config, serve_metrics
+from tickcast.cli.common import announce, core_config, kafka_address, serve_metrics
 from tickcast.cli.options import ModelOptions, with_option_groups
 from tickcast.cli.serve import serve_beside
 from tickcast.exceptions import TickcastError
@@ -37,7 +38,7 @@ def worker(
     config = core_config(settings, model)
     try:
         ensure_topics(
-            settings.kafka_bootstrap,
+            settings.kafka_auth,
             {
                 settings.ticks_topic: settings.partitions,
                 settings.forecasts_topic: settings.partitions,
@@ -56,7 +57,7 @@ def worker(
     announce(
         "worker",
         settings,
-        kafka=settings.kafka_bootstrap,
+        kafka=kafka_address(settings),
         app_id=settings.app_id,
         ticks=settings.ticks_topic,
         forecasts=settings.forecasts_topic,
@@ -64,5 +65,11 @@ def worker(
         state=changelog,
         metrics=metrics,
         api=api,
+        state_key=shell.pipeline.codec.key_id,
     )
-    Worker(faust_app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+    Worker(
+        faust_app,
+        loglevel=settings.log_level.lower(),
+        logging_config=logs.config(settings.log_level),
+        quiet=True,
+    ).execute_from_commandline()

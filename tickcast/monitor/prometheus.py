@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from prometheus_client import Counter as PromCounter
 from prometheus_client import Gauge, Histogram
@@ -26,8 +27,10 @@ __all__ = [
     "SINK_BATCH_ROWS",
     "SINK_FAILURES",
     "TICKS",
+    "REGISTRY_CHECKPOINTS",
     "observe_pipeline",
     "observe_processing",
+    "observe_registry",
 ]
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -115,3 +118,20 @@ def observe_many(histogram: Histogram, value: float, n: int) -> None:
         if value <= bound:
             bucket.inc(n)
             break
+
+
+REGISTRY_CHECKPOINTS = PromCounter(
+    "tickcast_registry_checkpoints_total",
+    "Checkpoints by what became of them in the registry's process: written, refused (dropped), "
+    "replaced (by a newer one of the symbol while it waited), failures (attempts that will be "
+    "tried again)",
+    ["outcome"],
+)
+
+
+def observe_registry(now: Any, before: Any) -> None:
+    """Count what the registry's process reported since its last report (both are its Stats:
+    counts since it started)."""
+    for outcome in ("written", "refused", "replaced", "failures"):
+        if grown := getattr(now, outcome) - getattr(before, outcome):
+            REGISTRY_CHECKPOINTS.labels(outcome).inc(grown)

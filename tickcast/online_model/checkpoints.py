@@ -11,32 +11,42 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickcast.codecs import StateMismatchError, decode_state, encode_state
+from tickcast.codecs import StateCodec, StateRefusedError
 from tickcast.exceptions import ConfigError
 from tickcast.online_model.learner import SERVED, SymbolState
-from tickcast.online_model.spec import BASELINE, CoreConfig
+from tickcast.online_model.spec import BASELINE
 
-__all__ = ["Checkpoint", "CheckpointPolicy", "adopt_learned", "restore", "take"]
+__all__ = ["Checkpoint", "CheckpointPolicy", "adopt_learned", "take"]
 
 
 @dataclass(frozen=True)
 class CheckpointPolicy:
     """A checkpoint every ``every_labels`` learned ticks or ``every_s`` of event time,
     whichever comes first, counted from the last checkpoint (or the first tick); 0 turns that
-    trigger off. The time trigger is off by default: on daily bars a day is one tick."""
+    trigger off. The time trigger is off by default: on daily bars a day is one tick. Never
+    sooner than ``min_gap_s`` of event time after the last one, so a symbol's versions a day
+    are bounded whatever its tick rate."""
 
     every_labels: int = 5_000
     every_s: float = 0.0
+    min_gap_s: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.every_labels < 0 or self.every_s < 0:
+        if self.every_labels < 0 or self.every_s < 0 or self.min_gap_s < 0:
             raise ConfigError("checkpoint cadence must not be negative")
+
+    @property
+    def cadence(self) -> tuple[int, int, int]:
+        """(labels, event ms, least event ms between two): the core's stops for a checkpoint."""
+        return self.every_labels, int(self.every_s * 1000), int(self.min_gap_s * 1000)
 
     def due(self, state: SymbolState) -> bool:
         p = state.progress
         if p.n_labels == 0 or p.last_ts is None or p.first_ts is None:
             return False
         labels, ts = state.checkpointed or (0, p.first_ts)
+        if state.checkpointed is not None and p.last_ts - ts < self.min_gap_s * 1000:
+            return False
         if self.every_labels and p.n_labels - labels >= self.every_labels:
             return True
         return bool(self.every_s) and p.last_ts - ts >= self.every_s * 1000
@@ -74,8 +84,9 @@ class Checkpoint:
         )
 
 
-def take(state: SymbolState, *, moves_aliases: bool = True) -> Checkpoint:
-    """Snapshot the state (and mark it as checkpointed, so the policy counts from here).
+def take(state: SymbolState, codec: StateCodec, *, moves_aliases: bool = True) -> Checkpoint:
+    """Snapshot the state, encoded (signed) by ``codec``, and mark it as checkpointed, so the
+    policy counts from here.
 
     ``moves_aliases``: whether the registry may move the aliases live workers follow for this
     checkpoint (a live worker's do; a replay's or backtest's do only when asked)."""
@@ -104,14 +115,9 @@ def take(state: SymbolState, *, moves_aliases: bool = True) -> Checkpoint:
         models=dict(zip(state.names, state.fingerprints, strict=True)),
         params=params,
         metrics=_flat_metrics(state),
-        state=encode_state(state),
+        state=codec.encode(state),
         moves_aliases=moves_aliases,
     )
-
-
-def restore(data: bytes, config: CoreConfig) -> SymbolState:
-    """The learner a checkpoint holds, to run under ``config`` (StateMismatchError if not)."""
-    return decode_state(data, config)
 
 
 def adopt_learned(live: SymbolState, chosen: SymbolState) -> None:
@@ -125,9 +131,7 @@ def adopt_learned(live: SymbolState, chosen: SymbolState) -> None:
     version an operator promoted) is this on the live one.
     """
     if chosen.config != live.config:
-        raise StateMismatchError(
-            f"{live.symbol}: the version was learned under another core config"
-        )
+        raise StateRefusedError(f"{live.symbol}: the version was learned under another core config")
     live.core.adopt_learned(chosen.core)
 
 

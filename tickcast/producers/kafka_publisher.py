@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tickcast.config import KafkaAuth
 from tickcast.messages import dumps
 from tickcast.monitor.prometheus import PUBLISHED
 from tickcast.records import InvalidTickError, parse_tick
@@ -34,13 +35,13 @@ DELIVERY_TIMEOUT_MS = 120_000
 COUNT_EVERY = 1000  # ticks between Prometheus counter updates (the hot loop counts locally)
 
 
-def ensure_topics(bootstrap: str, topics: dict[str, int]) -> None:
+def ensure_topics(auth: KafkaAuth, topics: dict[str, int]) -> None:
     """Create the named topics with their partition counts when they do not exist yet."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="tickcast-admin")
+    admin = KafkaAdminClient(**auth.aiokafka(), client_id="tickcast-admin")
     try:
         existing = set(admin.list_topics())
         missing = [NewTopic(t, n, 1) for t, n in topics.items() if t not in existing]
@@ -59,7 +60,7 @@ class TickPublisher:
 
     def __init__(
         self,
-        bootstrap: str,
+        auth: KafkaAuth,
         ticks_topic: str,
         dlq_topic: str,
         delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS,
@@ -69,10 +70,11 @@ class TickPublisher:
         self.ticks_topic = ticks_topic
         self.dlq_topic = dlq_topic
         self.counts: Counter[str] = Counter()
+        self.purging = False  # stopping: what is still queued is given up
         self._reported: Counter[str] = Counter()  # what PUBLISHED already holds
         self.producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
+                **auth.librdkafka(),
                 "client.id": "tickcast-producer",
                 "acks": "all",
                 "enable.idempotence": True,  # retries keep per-symbol order, without duplicates
@@ -122,22 +124,30 @@ class TickPublisher:
             self._reported[outcome] = n
 
     def _done(self, error: Any, message: Any) -> None:
-        """A message the broker never took, after every retry: counted and logged, not silent."""
+        """A message the broker never took, after every retry: counted and logged, not silent
+        (those given up at a stop are said once, by whoever stopped)."""
         if error is None:
             return
         self.counts["failed"] += 1
         failed = self.counts["failed"]
-        if failed <= 10 or failed % 1000 == 0:
+        if not self.purging and (failed <= 10 or failed % 1000 == 0):
             log.error("tick %r not delivered (%d so far): %s", message.key(), failed, error)
 
     def publish_all(
-        self, records: Iterable[Any], on_progress: Callable[[int], None] | None = None
+        self,
+        records: Iterable[Any],
+        on_progress: Callable[[int], None] | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> Counter[str]:
-        """Publish every record, wait for delivery, and return the counts."""
+        """Publish every record (until ``stopping()`` says so), wait for delivery, and return
+        the counts."""
         for count, record in enumerate(records, 1):
             self.publish(record)
-            if on_progress is not None and count % 1000 == 0:
-                on_progress(1000)
+            if count % 1000 == 0:
+                if on_progress is not None:
+                    on_progress(1000)
+                if stopping():
+                    return self.counts  # the stopper gives what is queued its own time
         self.flush()
         return self.counts
 
@@ -147,6 +157,17 @@ class TickPublisher:
         self._report()
         if left:
             log.error("%d messages still undelivered after %.0f s", left, timeout)
+
+    def stop(self, timeout: float) -> int:
+        """Deliver what is queued within ``timeout`` seconds, then give up on the rest (a broker
+        that is down must not hold a stop past its grace period); returns how many messages
+        were not delivered, which are counted as failed."""
+        if self.producer.flush(timeout):
+            self.purging = True
+            self.producer.purge()
+            self.producer.flush(1)  # the purged ones' delivery reports: failed, counted
+        self._report()
+        return self.counts["failed"]
 
     def close(self) -> None:
         self.flush()

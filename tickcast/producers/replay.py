@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from tickcast.exceptions import TickcastError
-from tickcast.records import SYMBOL_RE, InvalidTickError, parse_ts
+from tickcast.records import InvalidTickError, is_symbol, parse_ts
 
 __all__ = ["ReplayError", "paced", "read_records", "replay_records"]
 
@@ -85,7 +85,7 @@ def _symbol_from(path: Path) -> str:
     first, *rest = name.split("_")
     codes = list(itertools.takewhile(EXCHANGE_CODE.fullmatch, rest))
     symbol = ".".join([first, *codes]).upper()
-    if not SYMBOL_RE.match(symbol):
+    if not is_symbol(symbol):
         raise ReplayError(f"{path}: no symbol in the file name ({symbol!r}); pass --symbol")
     return symbol
 

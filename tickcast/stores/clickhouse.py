@@ -71,6 +71,20 @@ ORDER_RE = re.compile(r"ORDER BY \(([^)]*)\)")
 # No merge of the inserted block on insert: rows collapse at merges and FINAL reads either way,
 # and the insert costs a third less CPU (measured on chdb, 30,000-row forecast blocks).
 INSERT_SETTINGS = {"optimize_on_insert": 0, "max_threads": 1, "max_insert_threads": 1}
+# Every read runs on a client of its own with these settings: it may not run long, nor use much
+# memory, nor return much, and embedded (chdb, where the session is the process's) it may not
+# write: readonly comes last, as no setting may change once it is on, and a query cannot lift
+# it (a SETTINGS clause, SET, a second statement: all refused). A server's reader user has the
+# same in its profile (infra/clickhouse/users.xml); readonly is not sent there, as a read-only
+# profile refuses to have it set again.
+READ_LIMITS: dict[str, Any] = {
+    "max_execution_time": 30,
+    "max_memory_usage": 2_000_000_000,
+    "max_result_rows": 1_000_000,
+    "result_overflow_mode": "throw",
+}
+EMBEDDED_READ_LIMITS = {**READ_LIMITS, "readonly": 1}
+TTL_RE = re.compile(r" TTL (.+?)(?: SETTINGS |$)")
 
 
 class ClickHouseError(TickcastError):
@@ -156,22 +170,42 @@ TIME_COLUMNS = {
 
 
 class ClickHouseStore:
-    """One client per process, guarded by a lock (chdb's session is not for concurrent use)."""
+    """One client per process, guarded by a lock (chdb's session is not for concurrent use).
 
-    def __init__(self, url: str, ttl_days: int = 0) -> None:
+    Reads (:meth:`query`, :meth:`records`) run with :data:`READ_SETTINGS` whoever asks, so the
+    API's queries can neither write nor run away, even over the worker's own connection
+    (``worker --serve``). A ``read_only`` store (the API in a process of its own, as a server's
+    read-only user) creates nothing at setup: it only checks the tables are this version's."""
+
+    def __init__(
+        self,
+        url: str,
+        ttl_days: int = 0,
+        *,
+        username: str = "",
+        password: str = "",
+        read_only: bool = False,
+    ) -> None:
         self.url = url
         self.ttl_days = ttl_days
+        self.login: dict[str, Any] = (
+            {"username": username, "password": password} if username else {}
+        )
+        self.read_only = read_only
         self._lock = threading.RLock()  # setup runs under it, also when a query connects
-        self._client: Any = None
+        self._client: Any = None  # writes: schema, inserts (none in a read-only store)
+        self._reader: Any = None  # reads, under the read limits
 
     def setup(self) -> None:
-        """Connect, create the schema when missing and apply the TTL; fails with a reason."""
+        """Connect, create the schema when missing and apply the TTL (a read-only store only
+        checks the tables); fails with a reason."""
         import clickhouse_connect
 
         dsn = client_dsn(self.url)
-        if dsn.startswith("chdb:///"):
+        embedded = dsn.startswith("chdb:///")
+        if embedded:
             Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
-        if self._client is None and (holder := self.holder()) is not None:
+        if self._reader is None and (holder := self.holder()) is not None:
             raise ClickHouseError(
                 f"ClickHouse at {self.url}: process {holder} holds this embedded store, and "
                 "chdb opens a path in one process only: give this process a path of its own "
@@ -179,10 +213,23 @@ class ClickHouseStore:
                 "worker --serve)"
             )
         try:
-            with self._lock:
-                self._ensure_schema(clickhouse_connect, dsn)
+            with self._lock:  # once: an unclosed chdb client keeps its engine
+                if self._client is None and not self.read_only:
+                    self._client = clickhouse_connect.get_client(dsn=dsn, **self.login)
+                if self._reader is None:
+                    limits = EMBEDDED_READ_LIMITS if embedded else READ_LIMITS
+                    self._reader = clickhouse_connect.get_client(
+                        dsn=dsn, settings=limits, **self.login
+                    )
+                if self.read_only:
+                    self._check_columns(TABLE_COLUMNS)
+                else:
+                    self._ensure_schema()
         except Exception as exc:  # the driver raises many kinds; one reason for the operator
-            raise ClickHouseError(f"ClickHouse at {self.url}: {exc}".splitlines()[0]) from exc
+            raise ClickHouseError(f"ClickHouse at {self.url}: {_line(exc)}") from exc
+        if self.read_only:
+            log.info("clickhouse ready at %s (read only)", self.url)
+            return
         ttl = f"{self.ttl_days} days" if self.ttl_days > 0 else "none"
         log.info("clickhouse ready at %s (schema ensured, ttl %s)", self.url, ttl)
 
@@ -194,12 +241,9 @@ class ClickHouseStore:
             _chdb_holder(Path(dsn.removeprefix("chdb://"))) if dsn.startswith("chdb:///") else None
         )
 
-    def _ensure_schema(self, clickhouse_connect: Any, dsn: str) -> None:
-        """Connect once (a second setup reuses the client: an unclosed chdb client keeps its
-        engine, and with it the only path this process may open), create what is missing,
-        check that every table has the columns this version writes, and set the TTL."""
-        if self._client is None:
-            self._client = clickhouse_connect.get_client(dsn=dsn)
+    def _ensure_schema(self) -> None:
+        """Create what is missing, check that every table has the columns this version writes,
+        and set the TTL where it differs."""
         statements = schema_statements()
         views = [s for s in statements if s.startswith("CREATE VIEW")]
         for statement in statements:
@@ -210,14 +254,30 @@ class ClickHouseStore:
         for statement in views:
             self._client.command(statement)
         self._check_columns(VIEW_COLUMNS)
-        if self.ttl_days > 0:
-            for table in TABLE_COLUMNS:
-                self._client.command(
-                    f"ALTER TABLE {table} MODIFY TTL written_at + INTERVAL {int(self.ttl_days)} DAY"
-                )
+        self._apply_ttl()
+
+    def _apply_ttl(self) -> None:
+        """Each table's TTL as configured, altered only where it differs: an ALTER rewrites
+        the table's TTL information, and several workers start at once."""
+        wanted = f"written_at + toIntervalDay({int(self.ttl_days)})" if self.ttl_days > 0 else None
+        engines = self._client.query(
+            "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() "
+            "AND name IN {tables:Array(String)}",
+            parameters={"tables": list(TABLE_COLUMNS)},
+        )
+        for table, engine in engines.result_rows:
+            found = TTL_RE.search(engine)
+            current = found.group(1) if found else None
+            if current == wanted:
+                continue
+            if wanted is None:
+                self._client.command(f"ALTER TABLE {table} REMOVE TTL")
+            else:
+                self._client.command(f"ALTER TABLE {table} MODIFY TTL {wanted}")
+            log.info("clickhouse: %s's TTL is now %s (was %s)", table, wanted, current)
 
     def _columns(self, tables: Sequence[str]) -> dict[str, set[str]]:
-        result = self._client.query(
+        result = self._reader.query(
             "SELECT table, groupArray(name) FROM system.columns WHERE database = "
             "currentDatabase() AND table IN {tables:Array(String)} GROUP BY table",
             parameters={"tables": list(tables)},
@@ -259,9 +319,19 @@ class ClickHouseStore:
 
     @property
     def client(self) -> Any:
+        """The client that writes (connected on first use)."""
+        if self.read_only:
+            raise ClickHouseError(f"ClickHouse at {self.url}: this store only reads")
         if self._client is None:
             self.setup()
         return self._client
+
+    @property
+    def reader(self) -> Any:
+        """The client that reads, under the read limits (connected on first use)."""
+        if self._reader is None:
+            self.setup()
+        return self._reader
 
     def insert(self, table: str, rows: Sequence[Any]) -> None:
         """Insert records (dataclasses or dicts) into ``table``, column-oriented, in blocks of
@@ -291,9 +361,10 @@ class ClickHouseStore:
                 raise _write_error(exc, table, self.url) from exc
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Rows as dicts; ``{name:Type}`` placeholders are bound by the server."""
+        """Rows as dicts, read by the reader (under :data:`READ_LIMITS`); ``{name:Type}``
+        placeholders are bound by the server."""
         with self._lock:
-            result = self.client.query(sql, parameters=parameters or {})
+            result = self.reader.query(sql, parameters=parameters or {})
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
     def records(
@@ -321,15 +392,16 @@ class ClickHouseStore:
     def ping(self) -> bool:
         try:
             with self._lock:
-                return bool(self.client.command("SELECT 1") == 1)
+                return bool(self.reader.command("SELECT 1") == 1)
         except Exception:  # readiness: any failure means not ready
             return False
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            for client in (self._client, self._reader):
+                if client is not None:
+                    client.close()
+            self._client = self._reader = None
 
 
 def _chdb_holder(path: Path) -> int | None:
@@ -409,3 +481,8 @@ def _write_error(exc: Exception, table: str, url: str) -> TickcastError:
 
 def _cell(value: Any, kind: str) -> Any:
     return math.nan if value is None and kind == "Float64" else value
+
+
+def _line(exc: BaseException) -> str:
+    """An exception in one line, for a message."""
+    return " ".join(str(exc).split())[:300]

@@ -45,7 +45,9 @@ for i = 2, #ARGV, 4 do
   if old then
     local old_ts, old_seq = string.match(old, '^(%-?%d+) (%d+)$')
     old_ts, old_seq = tonumber(old_ts), tonumber(old_seq)
-    newer = ts > old_ts or (ts == old_ts and seq > old_seq)
+    if old_ts and old_seq then  -- a position that is no number is replaced, never obeyed
+      newer = ts > old_ts or (ts == old_ts and seq > old_seq)
+    end
   end
   if newer then
     redis.call('HSET', KEYS[1], symbol, ARGV[i + 3])
@@ -142,15 +144,25 @@ class InMemoryLatestStore:
 
 
 class RedisLatestStore:
-    """Redis as the source of truth for the latest forecasts (``redis://host:port/db``)."""
+    """Redis as the source of truth for the latest forecasts (``redis://host:port/db``), as an
+    ACL user when ``username`` is given (the writer: the worker; a reader: the API)."""
 
     blocking = True  # a write is a network round trip: writers keep it off the event loop
 
-    def __init__(self, url: str, prefix: str = PREFIX) -> None:
+    def __init__(
+        self, url: str, prefix: str = PREFIX, username: str = "", password: str = ""
+    ) -> None:
         import redis
 
         self.url = url
-        self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self.username, self.password = username or None, password or None
+        self.client = redis.Redis.from_url(
+            url,
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
+            username=self.username,
+            password=self.password,
+        )
         db = self.client.connection_pool.connection_kwargs.get("db", 0)
         self.key = f"{prefix}latest"
         self.positions = f"{prefix}latest_pos"
@@ -198,7 +210,8 @@ class RedisLatestStore:
         if self._pubsub_thread is None:  # connects: raises while Redis is down
             import redis
 
-            pubsub = redis.Redis.from_url(self.url).pubsub(ignore_subscribe_messages=True)
+            client = redis.Redis.from_url(self.url, username=self.username, password=self.password)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(**{self.channel: self._on_message})
             self._pubsub_thread = pubsub.run_in_thread(
                 sleep_time=1.0, daemon=True, exception_handler=self._on_error
@@ -231,8 +244,10 @@ class RedisLatestStore:
             self._pubsub_thread = None
 
 
-def open_latest_store(redis_url: str, prefix: str = PREFIX) -> LatestStore:
-    """Redis when a URL is given, the in-process store otherwise."""
+def open_latest_store(
+    redis_url: str, prefix: str = PREFIX, username: str = "", password: str = ""
+) -> LatestStore:
+    """Redis when a URL is given (as ``username`` when given), the in-process store otherwise."""
     if redis_url:
-        return RedisLatestStore(redis_url, prefix)
+        return RedisLatestStore(redis_url, prefix, username, password)
     return InMemoryLatestStore()

@@ -36,7 +36,7 @@ from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
 from tickcast import bootstrap
-from tickcast.config import Settings
+from tickcast.config import KafkaAuth, Settings
 from tickcast.online_model import CoreConfig
 from tickcast.stream_processors.worker import WorkerShell
 
@@ -131,11 +131,27 @@ class TickcastApp(faust.App):
         await super().on_stop()
 
 
+def _credentials(auth: KafkaAuth) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    """Faust's words for how to log in to the brokers."""
+    import ssl
+
+    context = ssl.create_default_context() if auth.tls else None
+    if auth.username:
+        return faust.SASLCredentials(
+            username=auth.username,
+            password=auth.password.get_secret_value(),
+            mechanism=auth.mechanism,
+            ssl_context=context,
+        )
+    return faust.SSLCredentials(context) if context is not None else None
+
+
 def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, WorkerShell]:
     """The worker's Faust app with its topics, table and agent, and the shell they drive."""
     app = TickcastApp(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=_credentials(settings.kafka_auth),
         store="memory://",  # rebuilt from the compacted changelog at start; see note below
         datadir=settings.state_dir,
         topic_partitions=settings.partitions,

@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from tickcast.codecs import key_partition
+from tickcast.config import KafkaAuth
 from tickcast.exceptions import TransientWriteError
 from tickcast.monitor.prometheus import SINK_BATCH_ROWS
 from tickcast.producers.kafka_publisher import CODE, REASON
@@ -31,8 +32,8 @@ Message = tuple[bytes | None, bytes, list[tuple[str, bytes]]]  # key, value, hea
 class KafkaOutputs:
     """An idempotent, acks=all producer of its own, started on first use."""
 
-    def __init__(self, bootstrap: str, client_id: str) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, auth: KafkaAuth, client_id: str) -> None:
+        self.auth = auth
         self.client_id = client_id
         self.producer: Any = None  # made on the event loop, which aiokafka requires
         self.partitions: dict[str, list[int]] = {}
@@ -41,7 +42,7 @@ class KafkaOutputs:
     async def start(self) -> None:
         if self.producer is None:
             producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap,
+                **self.auth.aiokafka(),
                 client_id=self.client_id,
                 acks="all",
                 enable_idempotence=True,  # a retried batch is neither duplicated nor reordered

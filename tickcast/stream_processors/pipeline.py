@@ -18,22 +18,22 @@ from typing import Any, Literal
 import orjson
 
 from tickcast._core import Batch, step_batch
-from tickcast.codecs import StateMismatchError
+from tickcast.codecs import StateCodec, StateRefusedError
 from tickcast.config import Settings
 from tickcast.messages import MAX_MESSAGE_BYTES, decode_tick
 from tickcast.monitor.prometheus import observe_pipeline
 from tickcast.online_model import CoreConfig, SymbolState, SymbolStates
-from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, restore, take
+from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, take
 from tickcast.online_model.learner import STATUSES
 from tickcast.records import Forecast, InvalidTickError, RejectCode, Tick, parse_tick
-from tickcast.stores.registry import BackgroundRegistry
+from tickcast.stores.registry_child import BackgroundRegistry
+from tickcast.stream_processors.bounds import Bounds, Refusal
 from tickcast.stream_processors.outputs import DeadLetter, Outputs
 
 __all__ = ["Pipeline", "checkpoint_policy"]
 
 log = logging.getLogger(__name__)
 LOG_EVERY_DEAD_LETTER = 1000  # after the first few, log one in this many
-MAX_AHEAD_S = 300.0  # how far ahead of this process's clock a tick's event time may be
 Outcome = Literal["ok", "duplicate", "late", "invalid"]
 Message = Mapping[str, Any] | bytes | str
 
@@ -47,10 +47,11 @@ class Pipeline:
     they stay deterministic: the same ticks, the same forecasts. ``moves_aliases``: whether
     checkpoints may move the registry aliases that live workers follow.
 
-    Event times are bounded here, at the shell, never in the core: a tick more than
-    ``max_ahead_s`` ahead of ``clock`` (epoch seconds) is a dead letter, so a bad clock
-    upstream cannot move a symbol's event time into the future. ``messages``: whether the
-    batch writes the forecasts topic's messages (a worker's topic sink reads them).
+    Event times and symbols are bounded here, at the shell, never in the core (``bounds``,
+    against ``clock``, epoch seconds): a tick past them is a dead letter. States are encoded
+    and decoded by ``codec``, which signs them; one that does not decode (forged, altered, of
+    another configuration) takes the fallback below, never the process down. ``messages``:
+    whether the batch writes the forecasts topic's messages (a worker's topic sink reads them).
     """
 
     def __init__(
@@ -63,7 +64,8 @@ class Pipeline:
         warm_start: bool = False,
         recover: Callable[[str], bytes | None] | None = None,
         moves_aliases: bool = False,
-        max_ahead_s: float = MAX_AHEAD_S,
+        bounds: Bounds | None = None,
+        codec: StateCodec | None = None,
         clock: Callable[[], float] = time.time,
         observe_latency: bool = False,
         messages: bool = False,
@@ -73,16 +75,13 @@ class Pipeline:
         self.source = source
         self.registry = registry
         self.policy = policy or CheckpointPolicy()
-        every_s = self.policy.every_s if registry is not None else 0.0
-        # (labels, event ms) between the core's stops for a checkpoint; (0, 0): never
-        self.cadence = (
-            self.policy.every_labels if registry is not None else 0,
-            int(every_s * 1000),
-        )
+        # the core's stops for a checkpoint, as CheckpointPolicy.cadence; zeros: never
+        self.cadence = self.policy.cadence if registry is not None else (0, 0, 0)
         self.warm_start = warm_start
         self.recover = recover
         self.moves_aliases = moves_aliases
-        self.max_ahead_ms = int(max_ahead_s * 1000)
+        self.bounds = bounds or Bounds()
+        self.codec = codec or StateCodec.ephemeral()
         self.clock = clock
         self.counts: Counter[str] = Counter()
         self.invalid_reasons: Counter[str] = Counter()  # by RejectCode
@@ -99,10 +98,10 @@ class Pipeline:
         """Validate raw records or JSON messages and step their symbols; one outcome per
         message: "ok", "duplicate", "late" or "invalid" (then it is a dead letter)."""
         arrived = time.perf_counter()
-        horizon_ms = self.horizon_ms()
+        window = self.window()
         ticks, at = [], []
         for i, message in enumerate(messages):
-            tick = self.decode(message, horizon_ms)
+            tick = self.decode(message, window)
             if tick is not None:
                 ticks.append(tick)
                 at.append(i)
@@ -123,18 +122,17 @@ class Pipeline:
         for tick in ticks:
             state = states.get(tick.symbol) or self.state(tick.symbol)
             cores.append(state.core)
-        every_labels, every_ms = self.cadence
         ticks = list(ticks)
         statuses, done = b"", 0
         while done < len(ticks):
-            part = step_batch(cores, ticks, self.batch, done, every_labels, every_ms)
+            part = step_batch(cores, ticks, self.batch, done, *self.cadence)
             statuses += part
             done += len(part)
             if self.registry is None:
                 continue  # the core stops only at a checkpoint's cadence, off here
             stopped = states[ticks[done - 1].symbol]
             if done < len(ticks) or (part and self.policy.due(stopped)):
-                self.registry.submit(take(stopped, moves_aliases=self.moves_aliases))
+                self.registry.submit(take(stopped, self.codec, moves_aliases=self.moves_aliases))
         for code, status in enumerate(STATUSES):
             if n := statuses.count(code):
                 self.counts[status] += n
@@ -142,32 +140,45 @@ class Pipeline:
             self.arrivals.append((arrived, ok))
         return [STATUSES[code] for code in statuses]
 
-    def horizon_ms(self) -> int:
-        """The latest event time accepted now (epoch ms): read once per call of many messages."""
-        return int(self.clock() * 1000) + self.max_ahead_ms
+    def window(self) -> tuple[int, int]:
+        """The event times accepted now (epoch ms, first and last): read once per call of many
+        messages."""
+        return self.bounds.window(int(self.clock() * 1000))
 
-    def decode(self, message: Message, horizon_ms: int) -> Tick | None:
-        """The message as a Tick within the time bound (``horizon_ms``: :meth:`horizon_ms`,
-        read once per batch of messages), or None after handing it to the dead-letter path."""
+    def decode(
+        self, message: Message, window: tuple[int, int], key: bytes | None = None
+    ) -> Tick | None:
+        """The message as a Tick within the bounds (``window``: :meth:`window`, read once per
+        batch of messages), or None after handing it to the dead-letter path. ``key``: the
+        Kafka key it came with, which must be its symbol (a worker's ticks are partitioned by
+        it, so another key would put the symbol in two workers' hands). Nothing a message holds
+        makes this raise."""
         try:
             tick = decode_tick(message) if isinstance(message, bytes | str) else parse_tick(message)
         except InvalidTickError as exc:
             self.reject(message, exc.reason, exc.code)
             return None
-        if tick.ts > horizon_ms:
-            ahead = (tick.ts - horizon_ms) / 1000 + self.max_ahead_s
-            self.reject(
-                message,
-                f"ts {tick.ts} is {ahead:.0f} s ahead of this process's clock "
-                f"(at most {self.max_ahead_s:.0f} s)",
-                "ahead_of_clock",
+        except Exception as exc:  # a defect of ours: the message still only becomes a letter
+            if not self.invalid_reasons["malformed"]:
+                log.exception("decoding a message failed unexpectedly (logged once)")
+            self.reject(message, f"the message does not decode ({type(exc).__name__})", "malformed")
+            return None
+        refusal: Refusal | None = None
+        if key is not None and key != tick.symbol.encode():
+            refusal = (
+                f"key {key[:20]!r} is not the symbol {tick.symbol!r}: ticks are keyed by symbol",
+                "bad_key",
             )
+        elif not window[0] <= tick.ts <= window[1]:
+            refusal = self.bounds.time(tick, int(self.clock() * 1000))
+        elif tick.symbol not in self.states.states:
+            refusal = self.bounds.symbol(tick.symbol, self.states.states)
+            if refusal is None:
+                self.state(tick.symbol)  # counted from now: one batch cannot overshoot
+        if refusal is not None:
+            self.reject(message, *refusal)
             return None
         return tick
-
-    @property
-    def max_ahead_s(self) -> float:
-        return self.max_ahead_ms / 1000
 
     def take(self) -> Outputs:
         """The outputs since the last take (the open batch and its dead letters)."""
@@ -221,8 +232,8 @@ class Pipeline:
         if data is None:
             return None
         try:
-            state = restore(data, self.config)
-        except StateMismatchError as exc:
+            state = self.codec.decode(data, self.config)
+        except StateRefusedError as exc:
             log.warning(
                 "%s: the recovered state is not usable (%s); starting it from the "
                 "registry's champion or fresh",
@@ -241,8 +252,8 @@ class Pipeline:
             return None
         version, data = found
         try:
-            chosen = restore(data, self.config)
-        except StateMismatchError as exc:
+            chosen = self.codec.decode(data, self.config)
+        except StateRefusedError as exc:
             log.warning(
                 "%s: no warm start from registry version %d: %s; starting fresh",
                 symbol,
@@ -271,8 +282,8 @@ class Pipeline:
             if live is None:  # not ours: another worker serves it
                 continue
             try:
-                adopt_learned(live, restore(adoption.state, self.config))
-            except StateMismatchError as exc:
+                adopt_learned(live, self.codec.decode(adoption.state, self.config))
+            except StateRefusedError as exc:
                 log.error(
                     "%s: cannot adopt registry version %d: %s; serving on as before",
                     adoption.symbol,
@@ -294,7 +305,7 @@ class Pipeline:
         for state in self.states.states.values():
             p = state.progress
             if p.n_labels and state.checkpointed != (p.n_labels, p.last_ts):
-                self.registry.submit(take(state, moves_aliases=self.moves_aliases))
+                self.registry.submit(take(state, self.codec, moves_aliases=self.moves_aliases))
 
     def reject(self, message: Any, reason: str, code: RejectCode) -> None:
         """Count a bad message by its code and keep it, with its full reason, as a dead
@@ -305,7 +316,7 @@ class Pipeline:
         n = self.counts["invalid"]
         if n <= 10 or n % LOG_EVERY_DEAD_LETTER == 0:
             log.warning("dead letter #%d from %s: %s", n, self.source, reason)
-        original = message if isinstance(message, bytes) else b""
+        original = message[:MAX_MESSAGE_BYTES] if isinstance(message, bytes) else b""
         received = int(self.clock() * 1000)
         self.dead_letters.append(
             DeadLetter(received, self.source, code, reason, _payload_text(message), original)
@@ -320,7 +331,11 @@ class Pipeline:
 
 
 def checkpoint_policy(settings: Settings) -> CheckpointPolicy:
-    return CheckpointPolicy(settings.checkpoint_every_labels, settings.checkpoint_every_s)
+    return CheckpointPolicy(
+        settings.checkpoint_every_labels,
+        settings.checkpoint_every_s,
+        settings.checkpoint_min_interval_s,
+    )
 
 
 def _payload_text(message: Any) -> str:

@@ -22,9 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from tickcast.codecs import encode_state
 from tickcast.monitor.prometheus import observe_processing
-from tickcast.online_model import SymbolState
 from tickcast.retry import Backoff, retry
 from tickcast.stream_processors.pipeline import Pipeline
 from tickcast.stream_processors.sinks import LatestSink, Sink
@@ -86,7 +84,10 @@ class Runtime:
             else {}
         )
         dirty = self.pipeline.take_dirty()
-        states = self.states.part(_encoded(dirty)) if self.states is not None and dirty else None
+        states = None
+        if self.states is not None and dirty:
+            encode = self.pipeline.codec.encode
+            states = self.states.part({symbol: encode(state) for symbol, state in dirty.items()})
         self.pipeline.observe()
         return Cut(parts, states, list(events), self.pipeline.take_arrivals(), len(outputs))
 
@@ -134,7 +135,3 @@ def _writer(sink: Any, part: Any) -> Callable[[], Awaitable[None]]:
         await sink.write(part)
 
     return write
-
-
-def _encoded(states: dict[str, SymbolState]) -> dict[str, bytes]:
-    return {symbol: encode_state(state) for symbol, state in states.items()}

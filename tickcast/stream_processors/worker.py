@@ -25,7 +25,7 @@ from tickcast.monitor.loop import LoopWatch
 from tickcast.monitor.prometheus import CONSUMER_LAG, END_TO_END_LATENCY
 from tickcast.producers.kafka_publisher import PRODUCED_AT
 from tickcast.stores import ClickHouseStore, LatestStore
-from tickcast.stores.registry import BackgroundRegistry
+from tickcast.stores.registry_child import BackgroundRegistry
 from tickcast.stream_processors.kafka_outputs import KafkaOutputs
 from tickcast.stream_processors.runtime import Runtime
 
@@ -61,6 +61,8 @@ class Message(Protocol):
     def offset(self) -> int: ...
     @property
     def partition(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
     @property
     def headers(self) -> Any: ...  # a list of pairs or a mapping, by client version
 
@@ -295,15 +297,18 @@ class WorkerShell:
         anything unwritten is acknowledged."""
         arrived = time.perf_counter()
         ticks, valid = [], []
-        horizon_ms = self.pipeline.horizon_ms()
+        window = self.pipeline.window()
         for event in events:
-            tick = self.pipeline.decode(event.value, horizon_ms)
+            message = event.message
+            tick = self.pipeline.decode(event.value, window, message.key or b"")
             if tick is not None:
                 ticks.append(tick)
-                valid.append(event.message)
+                valid.append(message)
         try:
             outcomes = self.pipeline.step(ticks, arrived)
-        except Exception:
+        except BaseException as exc:  # a panic of the compiled core is a BaseException
+            if isinstance(exc, KeyboardInterrupt | SystemExit | asyncio.CancelledError):
+                raise
             log.critical("the core failed; exiting without acknowledging", exc_info=True)
             os._exit(EXIT_CORE_FAILURE)
         served = False

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import make_ticks
-from tickcast.codecs import HEADER, StateMismatchError, decode_state, encode_state
+from tests.conftest import CODEC, make_ticks
+from tickcast.codecs import FORMAT_VERSION, HEADER, StateRefusedError
 from tickcast.online_model import CoreConfig, SymbolState
-from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, restore, take
+from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, take
 from tickcast.online_model.drift import DriftConfig
 from tickcast.online_model.spec import resolve_models
 from tickcast.producers import synthetic_ticks
@@ -25,7 +25,7 @@ def learned(ticks: list[Tick], config: CoreConfig, policy: CheckpointPolicy) -> 
     for tick in ticks:
         state.step(tick)
         if policy.due(state):
-            taken.append(take(state).n_labels)
+            taken.append(take(state, CODEC).n_labels)
     return taken
 
 
@@ -52,22 +52,22 @@ def test_a_checkpoint_restores_the_learner_that_forecasts_on_identically(
 ) -> None:
     ticks = make_ticks(600, symbols=1)
     live = stepped(ticks[:400], config)
-    checkpoint = take(live)
+    checkpoint = take(live, CODEC)
     assert checkpoint.n_labels == 399
     assert checkpoint.selected == live.selected_name
     assert checkpoint.runner_up != checkpoint.selected
     assert checkpoint.params["linear.loss"] == "squared"
     assert checkpoint.metrics["random_walk.cumulative.mae"] > 0
-    restored = restore(checkpoint.state, config)
+    restored = CODEC.decode(checkpoint.state, config)
     for tick in ticks[400:]:
         assert restored.step(tick).forecasts == live.step(tick).forecasts
 
 
 def test_the_codec_header_names_format_and_configuration(config: CoreConfig) -> None:
-    data = encode_state(stepped(make_ticks(50, symbols=1), config))
-    magic, version, _ = HEADER.unpack_from(data)
-    assert (magic, version) == (b"TKST", 3)
-    assert decode_state(data, config).progress.n_ticks == 50
+    data = CODEC.encode(stepped(make_ticks(50, symbols=1), config))
+    magic, version, _, key_id, _ = HEADER.unpack_from(data)
+    assert (magic, version, key_id.hex()) == (b"TKST", FORMAT_VERSION, CODEC.key_id)
+    assert CODEC.decode(data, config).progress.n_ticks == 50
     assert len(data) <= 8 * 1024  # the default model set's state, compressed
 
 
@@ -85,29 +85,29 @@ def test_the_codec_header_names_format_and_configuration(config: CoreConfig) -> 
 def test_a_state_never_runs_under_another_configuration(
     config: CoreConfig, other: CoreConfig
 ) -> None:
-    data = encode_state(stepped(make_ticks(50, symbols=1), config))
-    with pytest.raises(StateMismatchError, match="another core configuration"):
-        decode_state(data, other)
+    data = CODEC.encode(stepped(make_ticks(50, symbols=1), config))
+    with pytest.raises(StateRefusedError, match="another core configuration"):
+        CODEC.decode(data, other)
 
 
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
         (pickle.dumps({"a": 1}), "no TKST header"),
-        (b"TKST\x00\x09" + bytes(16), "state format 9"),
+        (b"TKST\x00\x09" + bytes(56), "state format 9"),
     ],
 )
 def test_bytes_that_are_no_state_are_refused_with_the_reason(
     config: CoreConfig, data: bytes, reason: str
 ) -> None:
-    with pytest.raises(StateMismatchError, match=reason):
-        decode_state(data, config)
+    with pytest.raises(StateRefusedError, match=reason):
+        CODEC.decode(data, config)
 
 
 def test_adopting_takes_what_was_learned_and_keeps_the_data_state(config: CoreConfig) -> None:
     ticks = make_ticks(900, symbols=1)
     old = stepped(ticks[:300], config)
-    live = restore(encode_state(old), config)
+    live = CODEC.decode(CODEC.encode(old), config)
     for tick in ticks[300:600]:
         live.step(tick)
     adopt_learned(live, old)
@@ -130,7 +130,7 @@ def test_a_warm_start_forecasts_every_tick_of_a_stream_older_than_the_checkpoint
     ticks = make_ticks(400, symbols=1)
     checkpoint = stepped(ticks, config)
     warm = SymbolState(ticks[0].symbol, config)
-    adopt_learned(warm, restore(encode_state(checkpoint), config))
+    adopt_learned(warm, CODEC.decode(CODEC.encode(checkpoint), config))
     statuses = [warm.step(tick).status for tick in ticks]
     assert statuses == ["ok"] * len(ticks)
     cold = SymbolState(ticks[0].symbol, config)
@@ -169,5 +169,5 @@ def test_adopting_refuses_a_version_learned_under_another_configuration(
     config: CoreConfig,
 ) -> None:
     other = replace(config, models=resolve_models(["mean"]))
-    with pytest.raises(StateMismatchError, match="another core config"):
+    with pytest.raises(StateRefusedError, match="another core config"):
         adopt_learned(SymbolState("AAPL", config), SymbolState("AAPL", other))

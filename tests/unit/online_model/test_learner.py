@@ -7,9 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import make_ticks
+from tests.conftest import CODEC, make_ticks
 from tickcast._core import pooled
-from tickcast.codecs import decode_state, encode_state
 from tickcast.online_model import SERVED, CoreConfig, SymbolState, SymbolStates
 from tickcast.records import Forecast, Tick
 
@@ -91,7 +90,7 @@ def test_state_restored_through_the_codec_continues_identically(config: CoreConf
         before += states.step(tick).forecasts
     restored = SymbolStates(config)  # a crash, then recovery through the state codec
     restored.states = {
-        symbol: decode_state(encode_state(state), config) for symbol, state in states.states.items()
+        symbol: CODEC.decode(CODEC.encode(state), config) for symbol, state in states.states.items()
     }
     after: list[Forecast] = []
     for tick in ticks[260:]:

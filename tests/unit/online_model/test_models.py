@@ -8,10 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import make_ticks
+from tests.conftest import CODEC, make_ticks
 from tests.factories import linear_samples
 from tickcast._core import model_stream
-from tickcast.codecs import decode_state, encode_state
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import BASELINE, CoreConfig, ModelSpec, SymbolState
 from tickcast.online_model.spec import CATALOGUE, DEFAULT_MODELS, resolve_models, spec
@@ -46,7 +45,7 @@ def test_the_state_codec_round_trips_mid_stream_with_identical_forecasts(model: 
     live = SymbolState("SYN000", config)
     for tick in ticks[:400]:
         live.step(tick)
-    clone = decode_state(encode_state(live), config)
+    clone = CODEC.decode(CODEC.encode(live), config)
     for tick in ticks[400:]:
         assert clone.step(tick).forecasts == live.step(tick).forecasts
 

@@ -14,6 +14,7 @@ from tickcast.api.deps import (
     UNAVAILABLE,
     History,
     Latest,
+    PageDep,
     Services,
     SymbolPath,
     answering,
@@ -21,7 +22,7 @@ from tickcast.api.deps import (
 )
 from tickcast.api.schemas import ForecastOut, LatestOut, OutcomeOut, OutcomesOut
 from tickcast.online_model import SERVED
-from tickcast.records import SYMBOL_RE, Forecast, Outcome, datetime_ms
+from tickcast.records import Forecast, Outcome, datetime_ms, is_symbol
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
 MAX_SYMBOLS = 500
@@ -32,7 +33,7 @@ def wanted_symbols(symbols: list[str] | None) -> list[str]:
     wanted = [s.strip() for item in symbols or [] for s in item.split(",") if s.strip()]
     if len(wanted) > MAX_SYMBOLS:
         raise invalid("query", "symbols", f"at most {MAX_SYMBOLS} symbols per request", symbols)
-    bad = [s for s in wanted if not SYMBOL_RE.match(s)]
+    bad = [s for s in wanted if not is_symbol(s)]
     if bad:
         raise invalid("query", "symbols", f"invalid symbol(s): {', '.join(bad[:5])}", symbols)
     return wanted
@@ -41,13 +42,15 @@ def wanted_symbols(symbols: list[str] | None) -> list[str]:
 @router.get("/latest", response_model=LatestOut, responses=UNAVAILABLE)
 def latest_forecasts(
     latest: Latest,
+    page: PageDep,
     symbols: Annotated[
         list[str] | None, Query(description="symbols, repeated or comma-separated")
     ] = None,
 ) -> LatestOut:
-    """The latest served forecast of each requested symbol (all symbols when none is given)."""
+    """The latest served forecast of each requested symbol (without symbols: of every symbol,
+    sorted, a page at a time)."""
     wanted = wanted_symbols(symbols)
-    found = latest.get_many(wanted or latest.symbols())
+    found = latest.get_many(wanted or page.of(latest.symbols()))
     return LatestOut(
         forecasts=[ForecastOut.of(f) for f in found.values()],
         missing=[s for s in wanted if s not in found],

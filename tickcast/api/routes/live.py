@@ -3,7 +3,9 @@
 ``/stream`` sends the latest forecast of every (or each requested) symbol at once, then each
 new one as the latest store announces it: the Redis publish with a Redis store, the writer's
 own call in the embedded demo. A slow client loses old events, never the newest one.
-FastAPI's own Server-Sent Events support writes the events and the keep-alive pings.
+FastAPI's own Server-Sent Events support writes the events and the keep-alive pings. Streams
+are bounded: at most ``Limits.max_streams`` at once (then a 503 with Retry-After), and one
+with nothing to send for ``Limits.stream_idle_s`` ends (the browser opens a new one).
 """
 
 from __future__ import annotations
@@ -13,18 +15,19 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from tickcast.api.deps import Latest, ServicesDep
+from tickcast.api.deps import UNAVAILABLE, Latest, ServicesDep
 from tickcast.api.routes.forecasts import wanted_symbols
 from tickcast.records import Forecast
 
 router = APIRouter(tags=["live"])
 QUEUE_SIZE = 1000
 RETRY_MS = 2000  # how soon a browser reconnects after the server went away
+RETRY_AFTER_S = 5  # how soon to come back when every stream is taken
 
 
 APP = resources.files("tickcast.api").joinpath("app")  # frontend/'s build (npm run build)
@@ -47,7 +50,30 @@ def streamed_symbols(
     return set(wanted_symbols([symbols] if symbols else None)) or None
 
 
-@router.get("/stream", response_class=EventSourceResponse)
+async def stream_slot(request: Request, services: ServicesDep) -> AsyncIterator[None]:
+    """One of the streams open at once, held while the stream lasts; a 503 when all are
+    taken."""
+    state = request.app.state
+    open_now = getattr(state, "streams", 0)
+    if open_now >= services.limits.max_streams:
+        raise HTTPException(
+            503,
+            f"{open_now} streams are open, the most this API serves: try again later",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    state.streams = open_now + 1
+    try:
+        yield
+    finally:
+        state.streams -= 1
+
+
+@router.get(
+    "/stream",
+    response_class=EventSourceResponse,
+    responses=UNAVAILABLE,
+    dependencies=[Depends(stream_slot)],
+)
 async def stream(
     latest: Latest,
     services: ServicesDep,
@@ -74,8 +100,13 @@ async def stream(
         yield ServerSentEvent(comment="connected", retry=RETRY_MS)
         for forecast in current.values():
             yield _event(services.render(forecast))
+        idle_s = services.limits.stream_idle_s
         while True:
-            yield _event(services.render(await queue.get()))
+            try:
+                forecast = await asyncio.wait_for(queue.get(), idle_s)
+            except TimeoutError:  # nothing to send for long: free the slot
+                return
+            yield _event(services.render(forecast))
     finally:
         unsubscribe()
 

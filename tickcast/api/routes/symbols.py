@@ -14,6 +14,7 @@ from tickcast.api.deps import (
     History,
     Latest,
     Models,
+    PageDep,
     SymbolPath,
     answering,
 )
@@ -39,9 +40,9 @@ R = TypeVar("R")
 
 
 @router.get("/symbols", response_model=list[str])
-def symbols(latest: Latest) -> list[str]:
-    """Every symbol with a latest forecast, sorted."""
-    return latest.symbols()
+def symbols(latest: Latest, page: PageDep) -> list[str]:
+    """The symbols with a latest forecast, sorted, a page at a time."""
+    return page.of(latest.symbols())
 
 
 @router.get("/symbols/{symbol}/ticks", response_model=list[TickOut], responses=ERRORS)
@@ -108,6 +109,7 @@ def versions(
     symbol: SymbolPath,
     registry: Models,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+    offset: Annotated[int, Query(ge=0, description="versions to pass over, newest first")] = 0,
 ) -> VersionsOut:
     """The registry's versions of the symbol, newest first, with its champion and
     challenger."""
@@ -126,7 +128,7 @@ def versions(
         champion=version(CHAMPION),
         challenger=version(CHALLENGER),
         pinned=pinned,
-        versions=[VersionOut.of(v) for v in found[:limit]],
+        versions=[VersionOut.of(v) for v in found[offset : offset + limit]],
     )
 
 

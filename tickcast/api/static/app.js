@@ -79,13 +79,19 @@ function line(ctx, xy, color) {
 }
 
 function table() {
+  // Cells from text nodes only: what the API sends is never parsed as HTML.
   const rows = Object.keys(state.symbols).sort().map((symbol) => {
     const f = state.symbols[symbol].latest;
-    return `<tr><td>${symbol}</td><td>${f.ts.replace("T", " ").slice(0, 19)}</td>
-      <td>${fmt(f.price)}</td><td>${fmt(f.predicted_price)}</td>
-      <td>${fmt(f.lower)} – ${fmt(f.upper)}</td><td>${pct(f.p_up)}</td><td>${f.model}</td></tr>`;
+    const row = document.createElement("tr");
+    for (const text of [symbol, String(f.ts).replace("T", " ").slice(0, 19), fmt(f.price),
+      fmt(f.predicted_price), `${fmt(f.lower)} – ${fmt(f.upper)}`, pct(f.p_up), f.model]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    return row;
   });
-  $("latest").querySelector("tbody").innerHTML = rows.join("");
+  $("latest").querySelector("tbody").replaceChildren(...rows);
 }
 
 async function quality() {

@@ -1,0 +1,164 @@
+"""State is trusted only when signed: a forged, unsigned, re-signed or altered state in the
+changelog or the registry is refused with one log line and the documented fallback (a fresh
+state, the previous version), and nothing in it runs, even a state signed with the right key
+whose River part names a command."""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import lz4.block
+import pytest
+
+from tests.conftest import CODEC, make_ticks
+from tickcast import pickles
+from tickcast._core import SymbolCore
+from tickcast.codecs import HEADER, StateCodec, StateRefusedError, fingerprint
+from tickcast.online_model import CoreConfig, SymbolState
+from tickcast.online_model.drift import DriftConfig
+from tickcast.online_model.spec import resolve_models
+from tickcast.stream_processors import Pipeline
+
+RIVER = CoreConfig(
+    models=resolve_models(["linear", "tree"]), drift=DriftConfig(detector="adwin"), min_outcomes=30
+)
+NOW_MS = 1_700_000_100_000
+
+
+class Touch:
+    """A River part that creates ``path`` when unpickled, as a forged state would carry."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return os.system, (f"touch {self.path}",)
+
+
+@pytest.fixture
+def marker(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "pwned"
+    yield path
+    assert not path.exists(), "a forged state ran a command"
+
+
+def learned(config: CoreConfig = RIVER, n: int = 300) -> SymbolState:
+    state = SymbolState("AAPL", config)
+    for tick in make_ticks(n, symbols=1):
+        state.step(tick)
+    return state
+
+
+def payload(state: SymbolState, river: bytes) -> bytes:
+    """A state's compressed payload with ``river`` as its River part."""
+    core, symbol = state.core.encode(), state.symbol.encode()
+    return lz4.block.compress(struct.pack("<HI", len(symbol), len(core)) + symbol + core + river)
+
+
+def signed_by(codec: StateCodec, state: SymbolState, river: bytes) -> bytes:
+    """What ``codec`` would sign, with ``river`` as the River part (bypassing pickles.dumps)."""
+    genuine = codec.encode(state)
+    head = genuine[: HEADER.size - 32]
+    body = payload(state, river)
+    return head + codec._mac(codec._signing, head, body) + body
+
+
+def unsigned(state: SymbolState, river: bytes) -> bytes:
+    """The format before states were signed: an unkeyed fingerprint anyone can compute."""
+    return struct.pack(">4sH16s", b"TKST", 3, fingerprint(state.config)) + payload(state, river)
+
+
+def test_a_forged_changelog_record_is_refused_and_the_symbol_starts_fresh(
+    marker: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = signed_by(StateCodec(b"an attacker's key, 32 bytes long!"), learned(), b"")
+    forged = forged[: HEADER.size] + payload(learned(), pickles.dumps(Touch(marker)))
+    steps = Pipeline(RIVER, recover=lambda symbol: forged, codec=CODEC)
+    assert steps.process([{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
+    assert steps.states["AAPL"].progress.n_ticks == 1  # fresh, not the forged history
+    [line] = [r.getMessage() for r in caplog.records if "not usable" in r.getMessage()]
+    assert "key this process does not hold" in line
+
+
+@pytest.mark.parametrize(
+    ("forge", "reason"),
+    [
+        (lambda s, r: unsigned(s, r), "state format 3"),
+        (lambda s, r: signed_by(StateCodec(b"k" * 32), s, r), "key this process does not hold"),
+        (lambda s, r: signed_by(CODEC, s, r)[:-1] + b"!", "signature does not match"),
+        (lambda s, r: signed_by(CODEC, s, r), "may not be loaded from a state"),
+    ],
+    ids=["unsigned", "another-key", "altered", "right-key-evil-pickle"],
+)
+def test_a_state_that_would_run_a_command_is_refused_and_runs_nothing(
+    marker: Path, forge: Any, reason: str
+) -> None:
+    data = forge(learned(), pickles.dumps(Touch(marker)))
+    with pytest.raises(StateRefusedError, match=reason):
+        CODEC.decode(data, RIVER)
+
+
+def test_keys_rotate_an_old_key_is_accepted_until_it_is_dropped() -> None:
+    old, new = b"the key of last quarter, 32+ bytes", b"the key of this quarter, 32+ bytes"
+    written = StateCodec(old).encode(learned(CoreConfig()))
+    rotating = StateCodec(new, accepted=[old])
+    assert rotating.decode(written, CoreConfig()).progress.n_ticks == 300
+    assert rotating.encode(learned(CoreConfig())) != written  # signed with the new one
+    with pytest.raises(StateRefusedError, match="does not hold"):
+        StateCodec(new).decode(written, CoreConfig())
+
+
+def test_a_state_that_claims_a_huge_size_is_refused_before_decompressing() -> None:
+    state = learned(CoreConfig())
+    genuine = CODEC.encode(state)
+    head = genuine[: HEADER.size - 32]
+    body = struct.pack("<I", 2**31) + payload(state, b"")[4:]
+    bomb = head + CODEC._mac(CODEC._signing, head, body) + body
+    with pytest.raises(StateRefusedError, match="decompresses past"):
+        CODEC.decode(bomb, CoreConfig())
+
+
+def test_a_panic_of_compiled_code_while_decoding_takes_the_fallback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ADWIN's window is River's compiled code: a corrupt one panics as it is unpickled, and a
+    PanicException is a BaseException, which ``except Exception`` lets through."""
+    state = learned()
+    river = pickles.dumps(state.core.externals)
+    detector = next(iter(state.core.externals.detectors.values()))
+    window = detector._helper.__getstate__()
+    assert window in river
+    corrupt = river.replace(window, b"\xff" * len(window))
+    steps = Pipeline(RIVER, recover=lambda symbol: signed_by(CODEC, state, corrupt), codec=CODEC)
+    assert steps.process([{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
+    [line] = [r.getMessage() for r in caplog.records if "not usable" in r.getMessage()]
+    assert "PanicException" in line
+
+
+def test_arrays_of_the_wrong_length_are_refused_never_a_panic_at_the_next_step() -> None:
+    """Every array in the compiled state shortened by one value, as authentic bytes could be
+    after a bug: the decoder refuses it, or what it decoded steps on without a panic (an
+    optimiser's slots of another length indexed out of bounds at the next step)."""
+    config = CoreConfig(min_outcomes=30)
+    state = learned(config, 400)
+    core = state.core.encode()
+    ticks = make_ticks(420, symbols=1)[400:]
+    refused = []
+    for at in range(len(core) - 4):
+        n = struct.unpack_from("<I", core, at)[0]
+        end = at + 4 + 8 * n
+        if not 2 <= n <= 64 or end > len(core):
+            continue
+        shorter = core[:at] + struct.pack("<I", n - 1) + core[at + 4 : end - 8] + core[end:]
+        try:
+            decoded = SymbolCore.decode(config.spec, shorter)
+        except ValueError as exc:
+            refused.append(str(exc))
+            continue
+        for tick in ticks:
+            decoded.step(tick)  # a PanicException here fails the test
+    assert any("optimiser" in reason for reason in refused), refused

@@ -1,0 +1,462 @@
+"""The registry in a child process: checkpoints written and champion moves watched there.
+
+A process, not a thread: MLflow's client (SQLAlchemy, HTTP, importing it at all) is CPU-heavy
+Python, and in a thread it took a quarter of the stream's throughput through the GIL. The
+stream's side only puts messages on a queue and reads events back (:meth:`BackgroundRegistry.poll`,
+at every flush), so ``submit`` never blocks.
+
+In the child, bounded whatever the number of symbols or the length of an outage:
+
+- checkpoints wait in order while the child keeps up; once ``max_pending`` wait, a symbol's
+  newer checkpoint replaces its older waiting one instead of queueing behind the others, and a
+  symbol with none waiting is always taken, so every symbol keeps its newest checkpoint;
+- a failure that may pass (MLflow down, busy, locked: :func:`~tickcast.stores.registry.transient`)
+  keeps the checkpoint and waits with exponential backoff; a refusal of one checkpoint (an
+  invalid value, a version that vanished) drops that checkpoint, counted, and the others go on;
+- champions for warm starts are loaded on request, for a worker's own partitions only, each
+  symbol apart (one that fails to load is left for the next look); afterwards the child polls
+  the champion aliases and reports a version someone moved ``champion`` to, for the hot path to
+  adopt, and records a champion as seen only once its state loaded.
+
+The child ends itself when its parent dies, even by SIGKILL. Its counts reach Prometheus
+through the parent (``tickcast_registry_checkpoints_total``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from tickcast.codecs import key_partition
+from tickcast.monitor.prometheus import observe_registry
+from tickcast.online_model.checkpoints import Checkpoint
+from tickcast.retry import Backoff
+from tickcast.stores.registry import KEEP_VERSIONS, Registry, short, transient
+
+__all__ = ["Adoption", "BackgroundRegistry", "Stats"]
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 60.0
+PARENT_CHECK_S = 1.0
+MAX_PENDING = 256  # waiting in order; past this, a symbol's newer one replaces its older one
+LOG_EVERY = 100  # refusals and drops: the first, then one in this many
+
+
+@dataclass(frozen=True)
+class Login:
+    """The registry's address and its user (``username`` empty: none)."""
+
+    uri: str
+    username: str = ""
+    password: str = ""
+    keep: int = KEEP_VERSIONS
+
+    def registry(self) -> Registry:
+        return Registry(self.uri, self.username, self.password, self.keep)
+
+
+# Messages between the stream's process and the registry's child process.
+
+
+@dataclass(frozen=True)
+class WarmRequest:
+    """Load the champions of the symbols whose key falls in ``partitions`` of ``total``."""
+
+    request: int
+    partitions: tuple[int, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class Close:
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The child's counts since it started."""
+
+    written: int = 0
+    failures: int = 0  # failed attempts to reach MLflow (the checkpoint waited)
+    refused: int = 0  # MLflow refused the checkpoint itself: dropped
+    replaced: int = 0  # a newer checkpoint of the symbol took its place while it waited
+
+
+@dataclass(frozen=True)
+class WarmReply:
+    request: int
+    states: dict[str, tuple[int, bytes]]  # symbol -> (champion version, encoded state)
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """Someone moved a symbol's champion: the version and its encoded state."""
+
+    symbol: str
+    version: int
+    state: bytes
+
+
+class BackgroundRegistry:
+    """The stream's side of the registry's child process (see the module)."""
+
+    def __init__(
+        self,
+        uri: str,
+        poll_s: float = 5.0,
+        *,
+        watch: bool = True,
+        max_pending: int = MAX_PENDING,
+        username: str = "",
+        password: str = "",
+        keep: int = KEEP_VERSIONS,
+    ) -> None:
+        import multiprocessing
+
+        self.uri = uri
+        login = Login(uri, username, password, keep)
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        self._requests: Any = context.Queue()
+        self._events: Any = context.Queue()
+        self._process = context.Process(
+            target=_child_main,
+            args=(login, poll_s, watch, max_pending, self._requests, self._events, os.getpid()),
+            name="tickcast-registry",
+            daemon=True,
+        )
+        self._warm: dict[str, tuple[int, bytes]] = {}
+        self._asked = 0  # the last warm request sent ...
+        self._answered = 0  # ... and the last one answered
+        self._adoptions: list[Adoption] = []
+        self.submitted = 0
+        self._stats = Stats()  # as the child last said
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def start(self) -> BackgroundRegistry:
+        self._process.start()
+        return self
+
+    def submit(self, checkpoint: Checkpoint) -> None:
+        self._requests.put(checkpoint)
+        self.submitted += 1
+
+    @property
+    def stats(self) -> Stats:
+        """What the child reported last."""
+        self.poll()
+        return self._stats
+
+    @property
+    def pending(self) -> int:
+        """Checkpoints submitted and neither written, refused nor replaced yet."""
+        s = self.stats
+        return self.submitted - s.written - s.refused - s.replaced
+
+    def request_warm(self, partitions: set[int], total: int) -> None:
+        """Ask for the champions of the symbols in these partitions (of ``total``)."""
+        self._asked += 1
+        self._requests.put(WarmRequest(self._asked, tuple(sorted(partitions)), total))
+
+    def wait_warm(self, timeout: float) -> bool:
+        """Whether the last warm request was answered within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        self.poll()
+        while self._answered < self._asked and time.monotonic() < deadline:
+            self.poll(block_s=min(0.2, max(0.0, deadline - time.monotonic())))
+        return self._answered >= self._asked
+
+    def warm_state(self, symbol: str) -> tuple[int, bytes] | None:
+        """The symbol's champion (version, encoded state) as loaded on request, once."""
+        self.poll()
+        return self._warm.pop(symbol, None)
+
+    def take_adoptions(self) -> list[Adoption]:
+        """Versions someone moved ``champion`` to since the last call."""
+        self.poll()
+        taken, self._adoptions = self._adoptions, []
+        return taken
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Let the child write what is pending within ``timeout`` seconds, then end it."""
+        deadline = time.monotonic() + timeout + 5
+        if self._process.is_alive():
+            self._requests.put(Close(timeout))
+        while self._process.is_alive() and time.monotonic() < deadline:
+            self.poll(block_s=0.1)  # keep its queue empty, or it cannot exit
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5)
+        self.poll(block_s=0.2)  # the child's last word
+        if self.pending:
+            log.warning("registry %s: %d checkpoint(s) not written", self.uri, self.pending)
+
+    def poll(self, block_s: float = 0.0) -> None:
+        """Read what the child said (stats, warm states, adoptions). The stream calls it at
+        every flush: a child whose events nobody reads would stall on its pipe."""
+        while True:
+            try:
+                event = self._events.get(timeout=block_s) if block_s else self._events.get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                return
+            if isinstance(event, Stats):
+                observe_registry(event, self._stats)
+                self._stats = event
+            elif isinstance(event, WarmReply):
+                self._warm.update(event.states)
+                self._answered = max(self._answered, event.request)
+            elif isinstance(event, Adoption):
+                self._adoptions.append(event)
+
+
+def _child_main(
+    login: Login,
+    poll_s: float,
+    watch: bool,
+    max_pending: int,
+    requests: Any,
+    events: Any,
+    parent: int,
+) -> None:
+    """The registry process: a reader thread takes requests off the queue at once (so the
+    stream's side never fills up), the loop writes them and watches the aliases."""
+    from tickcast import logs
+
+    logs.configure("INFO")
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # one line per attempt is ours
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+    writer = _Writer(login, poll_s, watch, max_pending, events.put)
+    thread = threading.Thread(target=writer.run, name="registry-writer", daemon=True)
+    thread.start()
+    while True:
+        request = requests.get()
+        if isinstance(request, Close):
+            writer.close(request.timeout)
+            thread.join(1)
+            writer.emit_stats()
+            return
+        writer.submit(request)
+
+
+def _exit_with(parent: int) -> None:
+    """End this process once its parent is gone: a parent killed by SIGKILL runs no cleanup,
+    and a child left behind holds its memory (and a store's locks) for good."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
+
+
+class _Waiting:
+    """A checkpoint in the queue; a newer one of its symbol may take its place."""
+
+    __slots__ = ("attempts", "checkpoint")
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+        self.attempts = 0
+
+
+class _Writer:
+    """The child's loop over one :class:`Registry`: write in order, retry, watch aliases."""
+
+    def __init__(
+        self, login: Login, poll_s: float, watch: bool, max_pending: int, emit: Any
+    ) -> None:
+        self.login = login
+        self.poll_s = poll_s
+        self.watch = watch
+        self.max_pending = max_pending
+        self.emit = emit
+        self.pending: deque[_Waiting] = deque()
+        self.waiting: dict[str, _Waiting] = {}  # symbol -> its newest checkpoint waiting
+        self.warm_requests: deque[WarmRequest] = deque()
+        self.champions: dict[str, int] | None = None  # loaded as seen; None before the first look
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self.busy = False  # a checkpoint is being written
+        self.counts = Stats()
+
+    def count(self, **more: int) -> None:
+        c = self.counts
+        self.counts = Stats(
+            *(getattr(c, name) + more.get(name, 0) for name in Stats.__dataclass_fields__)
+        )
+
+    def submit(self, request: Checkpoint | WarmRequest) -> None:
+        with self.lock:
+            if isinstance(request, WarmRequest):
+                self.warm_requests.append(request)
+            else:
+                self._queue(request)
+        self.wake.set()
+
+    def _queue(self, checkpoint: Checkpoint) -> None:
+        """In order while the child keeps up; past ``max_pending``, the symbol's waiting
+        checkpoint (if any) is replaced by this newer one."""
+        waiting = self.waiting.get(checkpoint.symbol)
+        if waiting is not None and len(self.pending) >= self.max_pending:
+            waiting.checkpoint = checkpoint
+            waiting.attempts = 0
+            self.count(replaced=1)
+            self.emit_stats()
+            return
+        entry = _Waiting(checkpoint)
+        self.pending.append(entry)
+        self.waiting[checkpoint.symbol] = entry
+
+    def close(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while (self.pending or self.busy) and time.monotonic() < deadline:
+            self.wake.set()
+            time.sleep(0.05)
+        self.stop.set()
+        self.wake.set()
+
+    def run(self) -> None:
+        registry: Registry | None = None
+        backoff = Backoff(1.0, max_s=MAX_BACKOFF_S)
+        delays = backoff.delays()
+        next_poll = 0.0
+        while not self.stop.is_set():
+            wait: float | None
+            try:
+                registry = registry or self.login.registry()
+                self._answer_warm(registry)  # first: a worker waits on it before it consumes
+                self._write_pending(registry)
+                if self.watch and time.monotonic() >= next_poll:
+                    self._poll(registry)
+                    next_poll = time.monotonic() + self.poll_s
+                delays = backoff.delays()  # answered: the next failure waits the least again
+                wait = max(0.0, next_poll - time.monotonic()) if self.watch else None
+            except Exception as exc:  # MLflow down or slow: keep the checkpoints, try again
+                self.count(failures=1)
+                self.emit_stats()
+                wait = next(delays)
+                log.warning(
+                    "registry %s unavailable (%s); retrying in %.0f s, %d checkpoint(s) waiting",
+                    self.login.uri,
+                    short(exc),
+                    wait,
+                    len(self.pending),
+                )
+            self.wake.wait(wait)
+            self.wake.clear()
+
+    def emit_stats(self) -> None:
+        self.emit(self.counts)
+
+    def _write_pending(self, registry: Registry) -> None:
+        while not self.warm_requests:  # a warm request waits for one write at most
+            with self.lock:
+                if not self.pending:
+                    return
+                entry = self.pending.popleft()
+                if self.waiting.get(entry.checkpoint.symbol) is entry:
+                    del self.waiting[entry.checkpoint.symbol]
+                self.busy = True
+            checkpoint = entry.checkpoint
+            try:
+                version, moved = registry.log(checkpoint)
+            except Exception as exc:
+                if transient(exc):
+                    with self.lock:  # first in line again, unless a newer one replaced it
+                        self._requeue(entry)
+                    raise
+                self._refused(checkpoint, exc)
+                continue
+            finally:
+                self.busy = False
+            self.count(written=1)
+            self.emit_stats()
+            if moved and self.champions is not None:
+                self.champions[checkpoint.symbol] = version
+
+    def _requeue(self, entry: _Waiting) -> None:
+        """A checkpoint whose write failed for now: first in line again (or, past
+        ``max_pending``, given up for the newer one of its symbol that waits)."""
+        symbol = entry.checkpoint.symbol
+        if symbol in self.waiting and len(self.pending) >= self.max_pending:
+            self.count(replaced=1)
+            return
+        self.pending.appendleft(entry)
+        self.waiting.setdefault(symbol, entry)
+
+    def _refused(self, checkpoint: Checkpoint, exc: Exception) -> None:
+        """MLflow refused this checkpoint (not the store being away): drop it, counted."""
+        self.count(refused=1)
+        self.emit_stats()
+        if self.counts.refused % LOG_EVERY == 1:
+            log.error(
+                "registry %s refused the checkpoint of %s at %s (%d refused so far): %s",
+                self.login.uri,
+                checkpoint.symbol,
+                checkpoint.ts,
+                self.counts.refused,
+                short(exc),
+            )
+
+    def _answer_warm(self, registry: Registry) -> None:
+        while self.warm_requests:
+            request = self.warm_requests[0]
+            champions = registry.champions()
+            wanted = set(request.partitions)
+            states = {}
+            for symbol, version in list(champions.items()):
+                if key_partition(symbol.encode(), request.total) not in wanted:
+                    continue
+                loaded = self._load(registry, symbol, version)
+                if loaded is None:
+                    del champions[symbol]  # not seen: the next look tries it again
+                else:
+                    states[symbol] = (version, loaded)
+            self.champions = champions
+            self.emit(WarmReply(request.request, states))
+            self.warm_requests.popleft()
+            log.info(
+                "registry %s: champions of %d symbol(s) loaded for partitions %s",
+                self.login.uri,
+                len(states),
+                list(request.partitions),
+            )
+
+    def _poll(self, registry: Registry) -> None:
+        champions = registry.champions()
+        known = self.champions
+        if known is None:
+            self.champions = champions
+            return
+        for symbol, version in champions.items():
+            if known.get(symbol) == version:
+                continue
+            state = self._load(registry, symbol, version)
+            if state is None:
+                continue  # not recorded as seen: the next poll tries again
+            log.info("champion of %s moved to version %d: adopting it", symbol, version)
+            self.emit(Adoption(symbol, version, state))
+            known[symbol] = version
+
+    def _load(self, registry: Registry, symbol: str, version: int) -> bytes | None:
+        """A champion's state; None when this one version cannot be had (the store being
+        away raises: everything waits)."""
+        try:
+            return registry.load_bytes(symbol, version)
+        except Exception as exc:
+            if transient(exc):
+                raise
+            log.error(
+                "registry %s: %s version %d does not load: %s",
+                self.login.uri,
+                symbol,
+                version,
+                short(exc),
+            )
+            return None
