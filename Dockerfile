@@ -19,7 +19,8 @@ COPY tickcast ./tickcast
 RUN pip install ".[server]"
 
 FROM python:3.11-slim AS runtime
-RUN useradd --create-home --uid 10001 tickcast
+RUN useradd --create-home --uid 10001 tickcast \
+    && install -d -o tickcast -g tickcast /home/tickcast/faust /home/tickcast/auth
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 TICKCAST_API_HOST=0.0.0.0
 WORKDIR /home/tickcast

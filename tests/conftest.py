@@ -11,12 +11,15 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from tickcast.codecs import StateCodec
+from tickcast.config import KafkaAuth
 from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.records import Tick, parse_tick
@@ -101,9 +104,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class LocalBroker:
-    """Apache Kafka from Maven Central's jars (infra/kafka/broker) on free loopback ports."""
+    """Apache Kafka from Maven Central's jars (infra/kafka/broker) on free loopback ports; with
+    ``admin_password``, the stack's secure broker (SASL/SCRAM, ACLs)."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, admin_password: str = "") -> None:
         if not (shutil.which("java") and shutil.which("mvn")):
             pytest.fail(
                 "no Kafka: set TICKCAST_TEST_KAFKA_BOOTSTRAP, run a Docker engine, or install "
@@ -116,6 +120,7 @@ class LocalBroker:
             "KAFKA_PORT": str(self.port),
             "KAFKA_CONTROLLER_PORT": str(free_port()),
             "KAFKA_RUN_DIR": str(run_dir),
+            "KAFKA_ADMIN_PASSWORD": admin_password,
         }
         self.script = str(REPO / "infra" / "kafka" / "broker")
 
@@ -170,6 +175,77 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+@dataclass(frozen=True)
+class SecureKafka:
+    """A broker that authenticates (SASL/SCRAM) and authorizes (ACLs), set up by
+    ``tickcast setup kafka``'s code: its admin and a password per role."""
+
+    bootstrap: str
+    admin_password: str
+    passwords: dict[str, str]
+
+    def auth(self, user: str, password: str | None = None) -> KafkaAuth:
+        """How ``user`` logs in (the admin, or a role; ``password``: another one)."""
+        known = self.admin_password if user == "admin" else self.passwords[user]
+        return KafkaAuth(self.bootstrap, user, SecretStr(password or known))
+
+    def env(self, role: str) -> dict[str, str]:
+        """The settings of a process logging in as ``role``."""
+        return {
+            "TICKCAST_KAFKA_BOOTSTRAP": self.bootstrap,
+            "TICKCAST_KAFKA_USERNAME": role,
+            "TICKCAST_KAFKA_PASSWORD": self.passwords[role],
+        }
+
+    def grant(self, env: dict[str, str]) -> None:
+        """Every role's ACLs (and the topics) for the topics and app id of ``env``, a test's
+        isolated environment (tests.integration.kafka_support.topics_env)."""
+        from tickcast.config import Settings
+        from tickcast.kafka_roles import set_up
+
+        names = {k.removeprefix("TICKCAST_").lower(): v for k, v in env.items()}
+        wanted = ("ticks_topic", "forecasts_topic", "dlq_topic", "app_id", "partitions")
+        admin = self.auth("admin")
+        set_up(
+            Settings(
+                **{name: names[name] for name in wanted if name in names},
+                kafka_bootstrap=self.bootstrap,
+                kafka_username="admin",
+                kafka_password=admin.password,
+            ),
+            {},
+        )
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
+    """The stack's secure broker: $TICKCAST_TEST_SECURE_KAFKA_BOOTSTRAP with its admin's password
+    in $TICKCAST_TEST_SECURE_KAFKA_ADMIN_PASSWORD, else infra/kafka/broker with an admin password
+    (testcontainers has no such broker: the local launcher is the stack's own configuration)."""
+    from tickcast.config import Settings
+    from tickcast.kafka_roles import ROLES, set_up
+
+    passwords = {role: f"{role}-{os.urandom(8).hex()}" for role in ROLES}
+    if bootstrap := os.environ.get("TICKCAST_TEST_SECURE_KAFKA_BOOTSTRAP"):
+        admin = os.environ["TICKCAST_TEST_SECURE_KAFKA_ADMIN_PASSWORD"]
+        broker = None
+    else:
+        admin = f"admin-{os.urandom(8).hex()}"
+        broker = LocalBroker(tmp_path_factory.mktemp("secure-kafka"), admin_password=admin)
+        broker.start()
+        bootstrap = broker.bootstrap
+    secure = SecureKafka(bootstrap, admin, passwords)
+    settings = Settings(
+        kafka_bootstrap=bootstrap, kafka_username="admin", kafka_password=SecretStr(admin)
+    )
+    set_up(settings, passwords)
+    try:
+        yield secure
+    finally:
+        if broker is not None:
+            broker.stop()
 
 
 @pytest.fixture

@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_symbols: Count = 100  # symbols with per-model gauges (bounded label sets)
     worker_metrics_port: Port = 9108  # the worker's /metrics; 0: none
+    api_metrics_port: Port = 0  # the API's series on a port of their own too; 0: /metrics only
     producer_metrics_port: Port = 9109  # the producer's /metrics; 0: none
 
     @field_validator("log_level", mode="before")

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from tickcast.config import KafkaAuth, Settings
+from tickcast.config import Settings
 from tickcast.exceptions import TickcastError
 
 __all__ = ["READER_GROUPS", "ROLES", "Role", "acls", "set_up"]
@@ -63,9 +63,10 @@ def acls(role: Role, settings: Settings) -> list[Grant]:
     return grants[role]
 
 
-def set_up(settings: Settings, passwords: Mapping[Role, str], admin: KafkaAuth) -> None:
-    """Topics, users (those with a password) and their ACLs, made as ``admin``; each step
-    waits for the broker's answer, and a refusal stops with its reason."""
+def set_up(settings: Settings, passwords: Mapping[Role, str]) -> None:
+    """Topics, users (those with a password) and every role's ACLs, made as the settings'
+    Kafka user (the admin); each step waits for the broker's answer, and a refusal stops with
+    its reason."""
     from confluent_kafka.admin import (
         AclBinding,
         AclOperation,
@@ -79,6 +80,7 @@ def set_up(settings: Settings, passwords: Mapping[Role, str], admin: KafkaAuth) 
         UserScramCredentialUpsertion,
     )
 
+    admin = settings.kafka_auth
     client = AdminClient(admin.librdkafka())
     wanted = {
         settings.ticks_topic: settings.partitions,
@@ -108,7 +110,7 @@ def set_up(settings: Settings, passwords: Mapping[Role, str], admin: KafkaAuth) 
             getattr(AclOperation, operation),
             AclPermissionType.ALLOW,
         )
-        for role in passwords
+        for role in ROLES
         for kind, name, pattern, operation in acls(role, settings)
     ]
     _wait(client.create_acls(bindings), "granting ACLs")

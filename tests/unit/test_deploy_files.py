@@ -21,7 +21,7 @@ ROOT = Path(__file__).parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
 PYTHON_SERVICES = ("producer", "worker", "api")
-ONE_SHOT = {"minio-init"}
+ONE_SHOT = {"minio-init", "setup"}
 
 
 def env_of(service: str) -> dict[str, Any]:
@@ -55,6 +55,7 @@ def test_the_stack_is_the_one_the_design_names() -> None:
         "postgres",
         "minio",
         "minio-init",
+        "setup",
         "prometheus",
         "grafana",
         "nginx",
@@ -163,7 +164,8 @@ def test_prometheus_scrapes_what_compose_serves() -> None:
         "port": 9108,
     }
     assert jobs["tickcast-producer"]["static_configs"][0]["targets"] == ["producer:9109"]
-    assert jobs["tickcast-api"]["static_configs"][0]["targets"] == ["api:8000"]
+    assert jobs["tickcast-api"]["static_configs"][0]["targets"] == ["api:9110"]
+    assert env_of("api")["TICKCAST_API_METRICS_PORT"] == 9110
 
 
 def test_promtool_accepts_the_prometheus_config_and_rejects_a_broken_one(tmp_path: Path) -> None:
@@ -190,9 +192,7 @@ def test_docker_compose_accepts_the_stack(tmp_path: Path) -> None:
         pytest.fail("docker-compose is missing: install Debian's docker-compose (make test does)")
     env = tmp_path / ".env"
     lines = (ROOT / ".env.example").read_text().splitlines()
-    env.write_text(
-        "\n".join(f"{line}secret" if line.endswith("PASSWORD=") else line for line in lines)
-    )
+    env.write_text("\n".join(filled(lines)))
     checked = subprocess.run(
         [
             compose,
@@ -212,10 +212,98 @@ def test_docker_compose_accepts_the_stack(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stderr
 
 
+def filled(lines: list[str]) -> list[str]:
+    """.env.example's lines with every empty password and key given a value, as a user would."""
+    return [
+        f"{line}{'s' * 40}" if re.fullmatch(r"\w+(PASSWORD|KEY)=", line) else line for line in lines
+    ]
+
+
 def test_kafka_keeps_topics_and_changelogs_on_its_volume() -> None:
     kafka = SERVICES["kafka"]
     mounts = dict(volume.split(":")[:2] for volume in kafka["volumes"])
-    assert kafka["environment"]["KAFKA_LOG_DIRS"] == mounts["kafka-data"]
+    assert kafka["environment"]["KAFKA_RUN_DIR"] == mounts["kafka-data"]
+
+
+def test_the_stacks_kafka_is_the_secure_broker_the_tests_run() -> None:
+    """infra/kafka/broker's `run`: SASL/SCRAM and ACLs, the configuration the security tests
+    start locally; every client of the stack logs in as its role."""
+    kafka = SERVICES["kafka"]
+    mounts = dict(volume.split(":")[:2] for volume in kafka["volumes"])
+    assert mounts["./infra/kafka/broker"] == kafka["entrypoint"][0]
+    assert kafka["entrypoint"][1] == "run"
+    assert "KAFKA_ADMIN_PASSWORD" in kafka["environment"]
+    roles = {name: env_of(name).get("TICKCAST_KAFKA_USERNAME") for name in PYTHON_SERVICES}
+    assert roles == {"producer": "producer", "worker": "worker", "api": None}
+    assert SERVICES["setup"]["entrypoint"][-1] == "tickcast setup kafka && tickcast setup mlflow"
+
+
+def test_clickhouse_has_a_writer_and_a_reader_within_the_limits_tickcast_reads_under() -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    from tickcast.stores.clickhouse import READ_LIMITS
+
+    clickhouse = SERVICES["clickhouse"]
+    mounts = dict(volume.split(":")[:2] for volume in clickhouse["volumes"])
+    assert mounts["./infra/clickhouse/users.xml"].startswith("/etc/clickhouse-server/users.d/")
+    assert clickhouse["environment"]["CLICKHOUSE_SKIP_USER_SETUP"] == 1
+    root = ElementTree.parse(ROOT / "infra/clickhouse/users.xml").getroot()
+    users = root.find("users")
+    assert users is not None
+    assert users.find("default").get("remove") == "remove"
+    for name, grant in (("writer", "INSERT"), ("reader", "GRANT SELECT ON default.*")):
+        user = users.find(name)
+        assert user is not None
+        variable = user.find("password").get("from_env")
+        assert variable in clickhouse["environment"], name
+        assert grant in user.find("grants/query").text
+    assert "INSERT" not in users.find("reader/grants/query").text
+    profile = root.find("profiles/reader_profile")
+    assert profile is not None
+    assert profile.find("readonly").text == "2"
+    for setting, value in READ_LIMITS.items():
+        assert profile.find(setting).text == str(value), setting
+        constraint = profile.find(f"constraints/{setting}")
+        assert constraint is not None, f"a reader could raise {setting}"
+    worker, api = env_of("worker"), env_of("api")
+    assert worker["TICKCAST_CLICKHOUSE_USERNAME"] == "writer"
+    assert api["TICKCAST_CLICKHOUSE_USERNAME"] == "reader"
+    datasource = (ROOT / "infra/grafana/provisioning/datasources/tickcast.yml").read_text()
+    assert "username: reader" in datasource
+
+
+def test_mlflow_wants_a_user_and_redis_and_the_api_their_own() -> None:
+    command = " ".join(SERVICES["mlflow"]["command"])
+    assert "--app-name basic-auth" in command
+    assert "default_permission = READ" in command
+    assert "--allowed-hosts=*" not in command
+    assert {"MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"} <= set(
+        SERVICES["mlflow"]["environment"]
+    )
+    assert env_of("worker")["TICKCAST_MLFLOW_USERNAME"] == "worker"
+    assert env_of("api")["TICKCAST_MLFLOW_USERNAME"] == "reader"
+    assert env_of("worker")["TICKCAST_REDIS_USERNAME"] == "writer"
+    assert env_of("api")["TICKCAST_REDIS_USERNAME"] == "reader"
+    assert "--user default off" in " ".join(SERVICES["redis"]["command"])
+
+
+def test_every_service_is_hardened_and_the_worker_may_drain() -> None:
+    """No privilege escalation, a memory limit, the stack's state key required, and a worker's
+    grace period longer than its drain (the last batch, then the registry's writes)."""
+    from tickcast.stream_processors.worker import SHUTDOWN_WAIT_S
+
+    for name, service in SERVICES.items():
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        if name not in ONE_SHOT:
+            assert service.get("mem_limit"), name
+    grace = SERVICES["worker"]["stop_grace_period"]
+    assert int(grace.removesuffix("s")) > 2 * SHUTDOWN_WAIT_S
+    for name in PYTHON_SERVICES:
+        assert env_of(name)["TICKCAST_ENVIRONMENT"] == "production"
+        assert env_of(name)["TICKCAST_STATE_KEY"].startswith("${TICKCAST_STATE_KEY:?")
+    assert "nginx-unprivileged" in (ROOT / "frontend/Dockerfile").read_text()
+    for ignored in (".gitignore", ".dockerignore"):
+        assert ".env" in (ROOT / ignored).read_text().split(), ignored
 
 
 def test_the_stack_producer_makes_live_ticks_as_it_goes() -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from tickcast.cli.app import app, err, settings_of
-from tickcast.cli.common import announce, log
+from tickcast.cli.common import announce, log, serve_metrics
 from tickcast.cli.options import HostOpt, PortOpt
 from tickcast.config import Settings
 from tickcast.exceptions import TickcastError
@@ -30,8 +30,14 @@ def api(ctx: typer.Context, host: HostOpt = None, port: PortOpt = None) -> None:
     from tickcast import bootstrap
 
     settings = settings_of(ctx, api_host=host, api_port=port)
-    stores = bootstrap.open_stores(settings, setup=False)  # ClickHouse connects when asked
-    announce("api", settings, api=f"http://{settings.api_host}:{settings.api_port}")
+    stores = bootstrap.open_stores(settings, setup=False, reader=True)  # connects when asked
+    announce(
+        "api",
+        settings,
+        api=f"http://{settings.api_host}:{settings.api_port}",
+        token="on" if settings.api_token.get_secret_value() else "off",
+        metrics=serve_metrics(settings, settings.api_metrics_port),
+    )
     if (holder := stores.clickhouse.holder()) is not None:
         log.warning(
             "clickhouse %s is held by process %d: the history routes answer 503 while it runs "

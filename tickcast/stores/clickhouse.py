@@ -364,8 +364,22 @@ class ClickHouseStore:
         """Rows as dicts, read by the reader (under :data:`READ_LIMITS`); ``{name:Type}``
         placeholders are bound by the server."""
         with self._lock:
-            result = self.reader.query(sql, parameters=parameters or {})
-        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+            try:
+                result = self.reader.query(sql, parameters=parameters or {})
+                rows = result.result_rows
+            except Exception:
+                self._drop_reader()
+                raise
+        return [dict(zip(result.column_names, row, strict=True)) for row in rows]
+
+    def _drop_reader(self) -> None:
+        """Forget the reader after a failed read: a chdb client left the failed query's
+        unread blocks behind, and answered the next query with them (rows of another query)."""
+        if self._reader is not None:
+            try:
+                self._reader.close()
+            finally:
+                self._reader = None
 
     def records(
         self,

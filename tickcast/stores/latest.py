@@ -171,6 +171,7 @@ class RedisLatestStore:
         self._listeners = Listeners()
         self._gap_listeners: list[Callable[[], None]] = []
         self._pubsub_thread: Any = None
+        self._pubsub_client: Any = None
         self._channel_failures = 0  # reconnection attempts since the channel last worked
 
     def put_many(self, forecasts: Iterable[Forecast]) -> None:
@@ -210,8 +211,11 @@ class RedisLatestStore:
         if self._pubsub_thread is None:  # connects: raises while Redis is down
             import redis
 
-            client = redis.Redis.from_url(self.url, username=self.username, password=self.password)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            # kept: a client collected as garbage closes its pool, the subscription's too
+            self._pubsub_client = redis.Redis.from_url(
+                self.url, username=self.username, password=self.password
+            )
+            pubsub = self._pubsub_client.pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(**{self.channel: self._on_message})
             self._pubsub_thread = pubsub.run_in_thread(
                 sleep_time=1.0, daemon=True, exception_handler=self._on_error
