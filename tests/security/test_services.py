@@ -182,9 +182,9 @@ def test_the_apis_clickhouse_session_cannot_write_or_lift_its_limits(
         "SET readonly = 0",
         "SELECT count() FROM numbers(10) SETTINGS max_result_rows = 0, readonly = 0",
     ):
-        with pytest.raises(Exception, match="readonly|READONLY|Multi-statements"):
+        with pytest.raises(Exception, match=r"READONLY|readonly mode"):
             clickhouse.query(statement)
-    with pytest.raises(Exception, match="TOO_MANY_ROWS|Limit for result"):
+    with pytest.raises(Exception, match=r"TOO_MANY_ROWS"):
         clickhouse.query("SELECT number FROM numbers(2000000)")
     assert clickhouse.query("SELECT count() AS n FROM ticks") == [{"n": 0}]  # still there
     clickhouse.insert("ticks", [{"symbol": "X", "ts": 1_700_000_000_000, "seq": 0, "price": 1.0}])
