@@ -2,6 +2,8 @@
 import { useEffect, useState } from "react";
 
 import { history, type Forecast, type StreamState, subscribe, symbols as listSymbols } from "./api";
+import { forgetToken, useAuth } from "./auth";
+import { TokenForm } from "./components/TokenForm";
 import { Drift } from "./pages/Drift";
 import { History } from "./pages/History";
 import { Live } from "./pages/Live";
@@ -42,6 +44,7 @@ export function App() {
   const [bySymbol, setBySymbol] = useState<Record<string, Forecast[]>>({});
   const [state, setState] = useState<StreamState>("connecting");
   const [opened, setOpened] = useState(0); // times the stream opened: each reloads the history
+  const auth = useAuth(); // a token saved or forgotten: the stream and the lists load again
 
   useEffect(
     () =>
@@ -55,21 +58,21 @@ export function App() {
           if (now === "open") setOpened((n) => n + 1);
         },
       ),
-    [],
+    [auth.generation],
   );
 
   useEffect(() => {
     listSymbols()
       .then((names) => setKnown((seen) => [...new Set([...seen, ...names])].sort()))
       .catch(() => setState("down"));
-  }, []);
+  }, [auth.generation]);
 
   useEffect(() => {
     if (!symbol) return;
     history(symbol)
       .then((past) => setBySymbol((all) => ({ ...all, [symbol]: merged(all[symbol] ?? [], past) })))
       .catch(() => undefined); // no ClickHouse behind the API: the stream alone
-  }, [symbol, opened]);
+  }, [symbol, opened, auth.generation]);
 
   return (
     <main>
@@ -103,13 +106,28 @@ export function App() {
             ))}
           </select>
         </label>
+        {auth.token && (
+          <button type="button" onClick={forgetToken}>
+            forget token
+          </button>
+        )}
       </header>
-      {page === "Live" && (
-        <Live symbol={symbol} forecasts={symbol ? (bySymbol[symbol] ?? []) : []} state={state} />
+      {auth.need ? (
+        <TokenForm refused={auth.need === "refused"} />
+      ) : (
+        <>
+          {page === "Live" && (
+            <Live
+              symbol={symbol}
+              forecasts={symbol ? (bySymbol[symbol] ?? []) : []}
+              state={state}
+            />
+          )}
+          {page === "Models" && <Models symbol={symbol} />}
+          {page === "Drift" && <Drift symbol={symbol} />}
+          {page === "History" && <History symbol={symbol} />}
+        </>
       )}
-      {page === "Models" && <Models symbol={symbol} />}
-      {page === "Drift" && <Drift symbol={symbol} />}
-      {page === "History" && <History symbol={symbol} />}
     </main>
   );
 }

@@ -1,9 +1,25 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { ApiError, quality, REOPEN_MS, type StreamState, subscribe } from "./api";
-import { forecast } from "./test/fixtures";
+import {
+  ApiError,
+  quality,
+  REOPEN_MS,
+  RETRY_MS,
+  type StreamState,
+  subscribe,
+  unreachableStores,
+} from "./api";
+import { authState, forgetToken, saveToken, TOKEN_KEY } from "./auth";
+import { authorizationOf, eventStream, forecast } from "./test/fixtures";
 
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.useRealTimers();
+  forgetToken();
+});
+
+const UNAUTHORIZED = { detail: "this API wants a bearer token: Authorization: Bearer <token>" };
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status });
 
 describe("requests", () => {
   it("names a store that is down with the API's own reason", async () => {
@@ -26,6 +42,89 @@ describe("requests", () => {
       status: 0,
       message: "the API does not answer",
     });
+  });
+});
+
+describe("the token", () => {
+  it("is sent on every request once saved, and kept for the tab", async () => {
+    const fetch = vi.fn<(url: string, init?: RequestInit) => Promise<Response>>(async () =>
+      json(null),
+    );
+    vi.stubGlobal("fetch", fetch);
+    await quality("AAPL");
+    expect(authorizationOf(fetch.mock.calls[0][1])).toBeNull();
+    saveToken("s3cret");
+    expect(sessionStorage.getItem(TOKEN_KEY)).toBe("s3cret");
+    await quality("AAPL");
+    await unreachableStores();
+    expect(fetch.mock.calls.slice(1).map(([, init]) => authorizationOf(init))).toEqual([
+      "Bearer s3cret",
+      "Bearer s3cret",
+    ]);
+    forgetToken();
+    expect(sessionStorage.getItem(TOKEN_KEY)).toBeNull();
+    await quality("AAPL");
+    expect(authorizationOf(fetch.mock.calls[3][1])).toBeNull();
+  });
+
+  it("is asked for on a 401, and again when the one saved is refused", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => json(UNAUTHORIZED, 401)),
+    );
+    await expect(quality("AAPL")).rejects.toEqual(new ApiError(401, UNAUTHORIZED.detail));
+    expect(authState().need).toBe("wanted");
+    saveToken("wrong");
+    expect(authState().need).toBeNull();
+    await expect(unreachableStores()).resolves.toEqual([]);
+    expect(authState().need).toBe("refused");
+  });
+
+  it("is not asked for again by a 401 to a request sent before it was saved", async () => {
+    let answer: (response: Response) => void = () => undefined;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(() => new Promise<Response>((resolve) => (answer = resolve))),
+    );
+    const asked = quality("AAPL");
+    saveToken("s3cret");
+    answer(json(UNAUTHORIZED, 401));
+    await expect(asked).rejects.toMatchObject({ status: 401 });
+    expect(authState().need).toBeNull();
+  });
+});
+
+describe("the stores' checks", () => {
+  const answering = (response: () => Response) =>
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => response()),
+    );
+
+  it("name the stores that are down", async () => {
+    answering(() =>
+      json({ status: "unavailable", checks: { latest: "unreachable", clickhouse: "ok" } }, 503),
+    );
+    await expect(unreachableStores()).resolves.toEqual(["latest"]);
+  });
+
+  it("name none when /ready is kept private by a proxy (404) or says nothing of stores", async () => {
+    answering(() => new Response("<html>404 Not Found</html>", { status: 404 }));
+    await expect(unreachableStores()).resolves.toEqual([]);
+    answering(() => json({ detail: "Not Found" }, 404));
+    await expect(unreachableStores()).resolves.toEqual([]);
+    answering(() => json({ checks: "ok" }));
+    await expect(unreachableStores()).resolves.toEqual([]);
+  });
+
+  it("are null when the API does not answer, nor its proxy's upstream", async () => {
+    answering(() => new Response("<html>502 Bad Gateway</html>", { status: 502 }));
+    await expect(unreachableStores()).resolves.toBeNull();
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => Promise.reject(new TypeError("refused"))),
+    );
+    await expect(unreachableStores()).resolves.toBeNull();
   });
 });
 
@@ -89,5 +188,122 @@ describe("the live stream", () => {
     stop();
     expect(opened[1].closed).toBe(true);
     vi.useRealTimers();
+  });
+});
+
+describe("the live stream with a token", () => {
+  /** fetch answering each call in turn: a stream the test writes, a status, or no answer. */
+  function server(...answers: ("stream" | number | "refused")[]) {
+    const streams: ReturnType<typeof eventStream>[] = [];
+    const signals: AbortSignal[] = [];
+    const fetch = vi.fn(async (_url: string, init?: RequestInit) => {
+      if (init?.signal) signals.push(init.signal);
+      const answer = answers.shift() ?? "refused";
+      if (answer === "refused") throw new TypeError("Failed to fetch");
+      if (answer !== "stream") return json(answer === 401 ? UNAUTHORIZED : {}, answer);
+      streams.push(eventStream(init?.signal));
+      return streams.at(-1)!.response;
+    });
+    vi.stubGlobal("fetch", fetch);
+    return { fetch, streams, signals };
+  }
+  const flush = () => vi.advanceTimersByTimeAsync(0);
+
+  it("reads the stream with fetch, sending the token, and reconnects as the server asks", async () => {
+    vi.useFakeTimers();
+    const { fetch, streams, signals } = server("stream", "stream");
+    saveToken("s3cret");
+    const got: string[] = [];
+    const states: StreamState[] = [];
+    const stop = subscribe(
+      (f) => got.push(f.symbol),
+      (s) => states.push(s),
+      () => {
+        throw new Error("no EventSource with a token");
+      },
+    );
+    await flush();
+    expect(fetch.mock.calls[0][0]).toBe("/stream");
+    expect(authorizationOf(fetch.mock.calls[0][1])).toBe("Bearer s3cret");
+    expect(states).toEqual(["connecting", "open"]);
+
+    const data = JSON.stringify(forecast({ symbol: "MSFT" }));
+    streams[0].push(": connected\r\nretry: 5000\r\n\r\n: ping\n\nevent: forecast\ndata: ");
+    streams[0].push(`${data.slice(0, 20)}`);
+    streams[0].push(`${data.slice(20)}\n\n`);
+    await flush();
+    expect(got).toEqual(["MSFT"]);
+
+    streams[0].end(); // the API restarts
+    await flush();
+    expect(states.at(-1)).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(4999); // the server's retry, not RETRY_MS
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(states).toEqual(["connecting", "open", "reconnecting", "open"]);
+
+    stop();
+    expect(signals[1].aborted).toBe(true);
+    await vi.advanceTimersByTimeAsync(10 * REOPEN_MS);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(states).toHaveLength(4);
+  });
+
+  it("retries a dropped stream after 2 s by default", async () => {
+    vi.useFakeTimers();
+    const { fetch, streams } = server("stream", "stream");
+    saveToken("s3cret");
+    const stop = subscribe(
+      () => undefined,
+      () => undefined,
+    );
+    await flush();
+    streams[0].push("data: not json\n\nevent: forecast\ndata: {\n\n"); // skipped
+    streams[0].end();
+    await vi.advanceTimersByTimeAsync(RETRY_MS - 1);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    stop();
+  });
+
+  it("is down on an HTTP error or no answer and reopens until it works; 401 asks again", async () => {
+    vi.useFakeTimers();
+    const { fetch } = server("refused", 502, 401, "stream");
+    saveToken("wrong");
+    const states: StreamState[] = [];
+    const stop = subscribe(
+      () => undefined,
+      (s) => states.push(s),
+    );
+    await flush();
+    expect(states).toEqual(["connecting", "down"]);
+    await vi.advanceTimersByTimeAsync(REOPEN_MS);
+    expect(states.slice(2)).toEqual(["connecting", "down"]);
+    expect(authState().need).toBeNull();
+    await vi.advanceTimersByTimeAsync(REOPEN_MS);
+    expect(states.slice(4)).toEqual(["connecting", "down"]);
+    expect(authState().need).toBe("refused");
+    await vi.advanceTimersByTimeAsync(REOPEN_MS);
+    expect(states.slice(6)).toEqual(["connecting", "open"]);
+    expect(fetch).toHaveBeenCalledTimes(4);
+    stop();
+  });
+
+  it("stops while connecting when unsubscribed", async () => {
+    vi.useFakeTimers();
+    const { fetch, signals } = server("refused");
+    saveToken("s3cret");
+    const states: StreamState[] = [];
+    const stop = subscribe(
+      () => undefined,
+      (s) => states.push(s),
+    );
+    stop();
+    await vi.advanceTimersByTimeAsync(10 * REOPEN_MS);
+    expect(states).toEqual(["connecting"]);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(signals[0].aborted).toBe(true);
   });
 });

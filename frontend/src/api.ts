@@ -1,4 +1,6 @@
 // The API's responses as the pages use them, and the live stream with its reconnection.
+import { authorization, currentToken, unauthorized } from "./auth";
+import { sseParser } from "./sse";
 
 export interface Forecast {
   symbol: string;
@@ -105,10 +107,18 @@ export class ApiError extends Error {
   }
 }
 
+/** A request to the API with the token, if one is set; a 401 asks the user for one. */
+async function request(path: string): Promise<Response> {
+  const token = currentToken();
+  const response = await fetch(path, { headers: authorization(token) });
+  if (response.status === 401) unauthorized(token);
+  return response;
+}
+
 async function get<T>(path: string): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(path);
+    response = await request(path);
   } catch {
     throw new ApiError(0, "the API does not answer");
   }
@@ -140,17 +150,26 @@ export function outcomes(symbol: string, start = "", end = "", limit = 5000): Pr
   return get<Outcomes>(`/forecasts/${encodeURIComponent(symbol)}/outcomes?${query}`);
 }
 
-/** The stores the API found unreachable (its /ready checks, which answer 503 then), or null
- * when the API itself does not answer. */
+const GATEWAY = [502, 504]; // a proxy's answer: the API behind it does not answer
+
+/** The stores the API found unreachable (its /ready checks, which answer 503 then): none when
+ * it answers without naming any (a proxy that keeps /ready private answers 404), null when the
+ * API does not answer at all. */
 export async function unreachableStores(): Promise<string[] | null> {
+  let response: Response;
   try {
-    const body = (await (await fetch("/ready")).json()) as { checks?: Record<string, string> };
-    return Object.entries(body.checks ?? {})
-      .filter(([, check]) => check !== "ok")
-      .map(([store]) => store);
+    response = await request("/ready");
   } catch {
     return null;
   }
+  const body: unknown = await response.json().catch(() => null);
+  const checks = (body as { checks?: unknown } | null)?.checks;
+  if (!checks || typeof checks !== "object") {
+    return GATEWAY.includes(response.status) ? null : [];
+  }
+  return Object.entries(checks)
+    .filter(([, check]) => check !== "ok")
+    .map(([store]) => store);
 }
 
 /** Seconds since the epoch, as the chart's time axis takes them. */
@@ -158,23 +177,27 @@ export function epochSeconds(ts: string): number {
   return Math.floor(Date.parse(ts) / 1000);
 }
 
-/** connecting: the first time; reconnecting: the browser retries a dropped stream; down: the
- * browser gave up (an HTTP error) and a new stream opens after REOPEN_MS. */
+/** connecting: the first time; reconnecting: a dropped stream is retried; down: an HTTP error
+ * or no answer, and a new stream opens after REOPEN_MS. */
 export type StreamState = "connecting" | "open" | "reconnecting" | "down";
 
-export const REOPEN_MS = 3000; // after the browser gave up (an HTTP error, e.g. a proxy's 502)
+export const REOPEN_MS = 3000; // after an HTTP error (e.g. a proxy's 502) or no answer
+export const RETRY_MS = 2000; // after a dropped stream, until the server names its own `retry:`
 
 /**
  * The live stream of served forecasts. The browser's EventSource reconnects by itself after a
  * dropped connection (the server asks for 2 s) but gives up on an HTTP error, as a proxy
  * answers while the API restarts: then a new one opens after REOPEN_MS, until it works.
- * `onState` tells the page whether forecasts are flowing.
+ * EventSource sends no Authorization header: with a token set, the stream is read with fetch
+ * instead, in the same states. `onState` tells the page whether forecasts are flowing.
  */
 export function subscribe(
   onForecast: (forecast: Forecast) => void,
   onState: (state: StreamState) => void,
   source: (url: string) => EventSource = (url) => new EventSource(url),
 ): () => void {
+  const token = currentToken();
+  if (token) return fetchStream(token, onForecast, onState);
   let events: EventSource;
   let reopening: ReturnType<typeof setTimeout> | undefined;
   const open = () => {
@@ -194,5 +217,89 @@ export function subscribe(
   return () => {
     clearTimeout(reopening);
     events.close();
+  };
+}
+
+/** The stream read with fetch, to send the token: EventSource's reconnection by hand. */
+function fetchStream(
+  token: string,
+  onForecast: (forecast: Forecast) => void,
+  onState: (state: StreamState) => void,
+): () => void {
+  let stopped = false;
+  let aborting = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let retry = RETRY_MS;
+  let lastId = "";
+  const later = (ms: number, reconnecting: boolean) => {
+    timer = setTimeout(() => void open(reconnecting), ms);
+  };
+  const down = () => {
+    onState("down");
+    later(REOPEN_MS, false);
+  };
+
+  const open = async (reconnecting: boolean) => {
+    if (!reconnecting) onState("connecting");
+    aborting = new AbortController();
+    const headers = { Accept: "text/event-stream", ...authorization(token) };
+    let response: Response;
+    try {
+      response = await fetch("/stream", {
+        headers: lastId ? { ...headers, "Last-Event-ID": lastId } : headers,
+        cache: "no-store",
+        signal: aborting.signal,
+      });
+    } catch {
+      if (!stopped) down(); // refused (or aborted by unsubscribing)
+      return;
+    }
+    if (stopped) return;
+    const type = response.headers.get("content-type") ?? "";
+    if (!response.ok || !response.body || !type.toLowerCase().startsWith("text/event-stream")) {
+      if (response.status === 401) unauthorized(token);
+      response.body?.cancel().catch(() => undefined);
+      return down();
+    }
+    onState("open");
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const feed = sseParser();
+    try {
+      for (let done = false; !done;) {
+        const read = await reader.read();
+        done = read.done;
+        if (stopped) return;
+        const text = done ? decoder.decode() : decoder.decode(read.value, { stream: true });
+        for (const item of feed(text)) {
+          if (item.kind === "retry") retry = item.ms;
+          else {
+            lastId = item.id;
+            if (item.event === "forecast") deliver(item.data);
+          }
+          if (stopped) return;
+        }
+      }
+    } catch {
+      if (stopped) return; // aborted by unsubscribing
+    }
+    onState("reconnecting");
+    later(retry, true);
+  };
+  const deliver = (data: string) => {
+    let forecast: Forecast;
+    try {
+      forecast = JSON.parse(data) as Forecast;
+    } catch {
+      return; // not a forecast: skipped, the stream goes on
+    }
+    onForecast(forecast);
+  };
+
+  void open(false);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    aborting.abort();
   };
 }

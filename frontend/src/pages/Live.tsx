@@ -16,6 +16,8 @@ const MESSAGES: Record<StreamState, string> = {
   reconnecting: "the live stream dropped: reconnecting…",
   down: "the API is down: trying again every few seconds",
 };
+// down, but the API (or the proxy before it) answers: only the stream is missing
+const STREAM_DOWN = "the live stream is down: trying again every few seconds";
 const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 export function Live({
@@ -41,7 +43,7 @@ export function Live({
     <section>
       {state !== "open" && (
         <p className="banner" role="status">
-          {MESSAGES[state]}
+          {state === "down" && down ? STREAM_DOWN : MESSAGES[state]}
           {down?.length ? ` (the API answers; unreachable: ${down.join(", ")} store)` : ""}
         </p>
       )}

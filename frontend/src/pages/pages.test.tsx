@@ -64,6 +64,16 @@ describe("Live", () => {
     );
   });
 
+  it("does not blame the API when a proxy keeps its checks private", async () => {
+    stubApi({ "/ready": [404, { detail: "Not Found" }] });
+    render(<Live symbol="AAPL" forecasts={[forecast()]} state="down" />);
+    await waitFor(() =>
+      expect(screen.getByRole("status").textContent).toBe(
+        "the live stream is down: trying again every few seconds",
+      ),
+    );
+  });
+
   it("names the store that is down when the API answers", async () => {
     const checks = { latest: "unreachable", clickhouse: "ok" };
     stubApi({ "/ready": [503, { status: "unavailable", checks }] });

@@ -61,3 +61,23 @@ export function stubApi(routes: Record<string, [number, unknown]>) {
   vi.stubGlobal("fetch", fetch);
   return fetch;
 }
+
+/** A text/event-stream response whose body the test writes (`push`) and ends (`end`); aborting
+ * `signal` errors it, as a fetch aborted mid-stream does. */
+export function eventStream(signal?: AbortSignal | null) {
+  let body!: ReadableStreamDefaultController<Uint8Array>;
+  const response = new Response(
+    new ReadableStream<Uint8Array>({ start: (controller) => void (body = controller) }),
+    { headers: { "content-type": "text/event-stream; charset=utf-8" } },
+  );
+  signal?.addEventListener("abort", () => body.error(new DOMException("aborted", "AbortError")));
+  return {
+    response,
+    push: (text: string) => body.enqueue(new TextEncoder().encode(text)),
+    end: () => body.close(),
+  };
+}
+
+/** The `Authorization` header a stubbed fetch was called with, or null. */
+export const authorizationOf = (init?: RequestInit) =>
+  new Headers(init?.headers).get("Authorization");
