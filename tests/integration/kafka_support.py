@@ -15,6 +15,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
+from tickcast.config import KafkaAuth
 from tickcast.messages import dumps, forecasts_from_message
 from tickcast.records import Forecast
 
@@ -113,14 +114,15 @@ def publish(bootstrap: str, topic: str, records: Iterable[Any]) -> int:
 
 
 class TopicCollector:
-    """Consumes a topic from the start in a background thread, keeping every message."""
+    """Consumes a topic from the start in a background thread, keeping every message
+    (``auth``: logging in as a user of a broker that authenticates)."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, auth: KafkaAuth | None = None) -> None:
         self.messages: list[Any] = []
         self._stop = threading.Event()
         self._consumer = KafkaConsumer(
             topic,
-            bootstrap_servers=bootstrap,
+            **(auth or KafkaAuth(bootstrap)).aiokafka(),
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             consumer_timeout_ms=200,

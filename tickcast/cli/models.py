@@ -32,8 +32,8 @@ def models_list(ctx: typer.Context) -> None:
     from tickcast.stores.registry import CHALLENGER, CHAMPION, holding
 
     registry = _registry(ctx)
-    rows = [(s, *registry.listing(s)) for s in registry.symbols()]
-    table = Table(title=f"registry {settings_of(ctx).mlflow_uri}")
+    rows = [(symbol, *described) for symbol, described in registry.overview().items()]
+    table = Table(title=f"registry {registry.address}")
     for column in ("symbol", "versions", "champion", "serves", "challenger", "event time"):
         table.add_column(column)
     for symbol, versions, pinned in rows:
@@ -52,8 +52,9 @@ def models_list(ctx: typer.Context) -> None:
 @models_app.command("show")
 def models_show(ctx: typer.Context, symbol: SymbolArg) -> None:
     """Every version of one symbol, newest first."""
-    versions = _registry(ctx).versions(symbol)
-    table = Table(title=f"{symbol} in {settings_of(ctx).mlflow_uri}")
+    registry = _registry(ctx)
+    versions = registry.versions(symbol)
+    table = Table(title=f"{symbol} in {registry.address}")
     for column in (
         "version",
         "aliases",

@@ -59,7 +59,13 @@ TRANSIENT_CODES = {
 }
 # The MLflow metrics of a checkpoint (each costs about a millisecond to log in a SQLite store);
 # every metric is in the run's metrics.json artifact.
-LOGGED_SUFFIXES = (".rolling.mae_ratio_vs_random_walk", ".rolling.coverage")
+LOGGED_SUFFIXES = (
+    ".mae",
+    ".mae_ratio_vs_random_walk",
+    ".coverage",
+    ".interval_score",
+    ".hit_rate",
+)
 
 
 def tracking_uri(uri: str) -> str:
@@ -148,7 +154,7 @@ class Registry:
         logged = {
             k: v
             for k, v in checkpoint.metrics.items()
-            if k.startswith(f"{SERVED}.") or k.endswith(LOGGED_SUFFIXES)
+            if k.endswith(LOGGED_SUFFIXES) and (k.startswith(f"{SERVED}.") or ".rolling." in k)
         }
         metrics = [Metric(k, v, checkpoint.ts, checkpoint.n_labels) for k, v in logged.items()]
         params = [Param(key, value) for key, value in checkpoint.params.items()]
@@ -239,6 +245,20 @@ class Registry:
     def _versions(self, name: str) -> list[Any]:
         return list(_paged(self.client.search_model_versions, filter_string=f"name = '{name}'"))
 
+    def overview(self) -> dict[str, tuple[list[VersionInfo], bool]]:
+        """Every symbol's versions (newest first) and whether its champion is pinned: two
+        paged searches whatever the number of symbols (``tickcast models list``)."""
+        models = {m.name: m for m in self._search()}
+        found: dict[str, list[Any]] = {name: [] for name in models}
+        for version in _paged(
+            self.client.search_model_versions, filter_string=f"name LIKE '{PREFIX}%'"
+        ):
+            found.setdefault(version.name, []).append(version)
+        return {
+            name[len(PREFIX) :]: _described(name[len(PREFIX) :], model, found[name])
+            for name, model in sorted(models.items())
+        }
+
     def versions(self, symbol: str) -> list[VersionInfo]:
         """Every version of the symbol, newest first."""
         return self.listing(symbol)[0]
@@ -247,16 +267,7 @@ class Registry:
         """Every version of the symbol, newest first, and whether its champion is pinned: the
         registered model read once for both."""
         name = PREFIX + symbol
-        model = self._registered(name)
-        aliases_of: dict[int, list[str]] = {}
-        for alias, version in (model.aliases or {}).items():
-            aliases_of.setdefault(int(version), []).append(alias)
-        found = self._versions(name)
-        infos = sorted(
-            (_info(symbol, v, aliases_of.get(int(v.version), [])) for v in found),
-            key=lambda info: -info.version,
-        )
-        return infos, _pinned(model)
+        return _described(symbol, self._registered(name), self._versions(name))
 
     def load_bytes(self, symbol: str, version: int) -> bytes:
         """The encoded state stored in one version."""
@@ -339,6 +350,18 @@ class Registry:
 def holding(versions: list[VersionInfo], alias: str) -> VersionInfo | None:
     """The version an alias (champion, challenger) points at, if any."""
     return next((v for v in versions if alias in v.aliases), None)
+
+
+def _described(symbol: str, model: Any, versions: list[Any]) -> tuple[list[VersionInfo], bool]:
+    """A registered model's versions, newest first, with their aliases; and its pinned flag."""
+    aliases_of: dict[int, list[str]] = {}
+    for alias, version in (model.aliases or {}).items():
+        aliases_of.setdefault(int(version), []).append(alias)
+    infos = sorted(
+        (_info(symbol, v, aliases_of.get(int(v.version), [])) for v in versions),
+        key=lambda info: -info.version,
+    )
+    return infos, _pinned(model)
 
 
 def _pinned(model: Any) -> bool:
