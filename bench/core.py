@@ -23,8 +23,8 @@ import statistics
 import time
 from typing import Any
 
-from tests.conftest import CODEC
 from tickcast._core import Batch, step_batch
+from tickcast.codecs import StateCodec
 from tickcast.messages import decode_tick, dumps
 from tickcast.online_model import CoreConfig, SymbolState, SymbolStates
 from tickcast.producers import synthetic_ticks
@@ -114,7 +114,8 @@ def main() -> None:
             }
         )
     )
-    sizes = [len(CODEC.encode(state)) for state in states]
+    codec = StateCodec.ephemeral()
+    sizes = [len(codec.encode(state)) for state in states]
     print(
         json.dumps(
             {
@@ -123,7 +124,7 @@ def main() -> None:
                 "mean": round(statistics.mean(sizes)),
                 "symbols": len(sizes),
                 "after_ticks_per_symbol": args.ticks // args.symbols,
-                "codec": "TKST header + LZ4 of the compiled state (tickcast.codecs)",
+                "codec": "TKST header, HMAC-SHA256, LZ4 of the compiled state (tickcast.codecs)",
             }
         )
     )

@@ -56,15 +56,16 @@ describe("the token", () => {
     saveToken("s3cret");
     expect(sessionStorage.getItem(TOKEN_KEY)).toBe("s3cret");
     await quality("AAPL");
-    await unreachableStores();
+    await unreachableStores(); // /health, then /ready
     expect(fetch.mock.calls.slice(1).map(([, init]) => authorizationOf(init))).toEqual([
+      "Bearer s3cret",
       "Bearer s3cret",
       "Bearer s3cret",
     ]);
     forgetToken();
     expect(sessionStorage.getItem(TOKEN_KEY)).toBeNull();
     await quality("AAPL");
-    expect(authorizationOf(fetch.mock.calls[3][1])).toBeNull();
+    expect(authorizationOf(fetch.mock.calls[4][1])).toBeNull();
   });
 
   it("is asked for on a 401, and again when the one saved is refused", async () => {
@@ -95,10 +96,14 @@ describe("the token", () => {
 });
 
 describe("the stores' checks", () => {
+  // the API's /health answers; /ready answers `response` (a proxy's 502s answer for both)
   const answering = (response: () => Response) =>
     vi.stubGlobal(
       "fetch",
-      vi.fn(async () => response()),
+      vi.fn(async (url: string) => {
+        const ready = response();
+        return url === "/health" && ready.status !== 502 ? json({ status: "ok" }) : ready;
+      }),
     );
 
   it("name the stores that are down", async () => {
@@ -115,6 +120,18 @@ describe("the stores' checks", () => {
     await expect(unreachableStores()).resolves.toEqual([]);
     answering(() => json({ checks: "ok" }));
     await expect(unreachableStores()).resolves.toEqual([]);
+  });
+
+  it("are null behind a proxy that keeps /ready private while the API is down", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string) =>
+        url === "/health"
+          ? new Response("<html>502 Bad Gateway</html>", { status: 502 })
+          : new Response("<html>404 Not Found</html>", { status: 404 }),
+      ),
+    );
+    await expect(unreachableStores()).resolves.toBeNull();
   });
 
   it("are null when the API does not answer, nor its proxy's upstream", async () => {

@@ -150,12 +150,18 @@ export function outcomes(symbol: string, start = "", end = "", limit = 5000): Pr
   return get<Outcomes>(`/forecasts/${encodeURIComponent(symbol)}/outcomes?${query}`);
 }
 
-const GATEWAY = [502, 504]; // a proxy's answer: the API behind it does not answer
+const GATEWAY = [502, 503, 504]; // a proxy's answer: the API behind it does not answer
 
-/** The stores the API found unreachable (its /ready checks, which answer 503 then): none when
- * it answers without naming any (a proxy that keeps /ready private answers 404), null when the
- * API does not answer at all. */
+/** The stores the API found unreachable (its /ready checks, which answer 503 then), null when
+ * the API does not answer at all (its /health: a proxy in front still answers, with a 502).
+ * None when it answers without naming any: a proxy that keeps /ready private answers 404. */
 export async function unreachableStores(): Promise<string[] | null> {
+  try {
+    const health = await request("/health");
+    if (GATEWAY.includes(health.status)) return null;
+  } catch {
+    return null;
+  }
   let response: Response;
   try {
     response = await request("/ready");
@@ -164,9 +170,7 @@ export async function unreachableStores(): Promise<string[] | null> {
   }
   const body: unknown = await response.json().catch(() => null);
   const checks = (body as { checks?: unknown } | null)?.checks;
-  if (!checks || typeof checks !== "object") {
-    return GATEWAY.includes(response.status) ? null : [];
-  }
+  if (!checks || typeof checks !== "object") return [];
   return Object.entries(checks)
     .filter(([, check]) => check !== "ok")
     .map(([store]) => store);

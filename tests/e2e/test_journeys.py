@@ -286,7 +286,8 @@ def test_the_readmes_kafka_commands_in_one_directory_serve_the_history_the_worke
     """README, "With Kafka": `tickcast worker --serve`, `tickcast produce --sample` and
     `tickcast api`, all in one directory on the embedded chdb store. The worker's own API
     serves the history it writes; an API in a process of its own serves the latest forecasts
-    from Redis and says, for the history, which process holds the store and what to do."""
+    from Redis and says in its log, for the history, which process holds the store and what to
+    do (its 503s name the request, never the internals)."""
     home = fresh(tmp_path)
     served, apart = free_port(), free_port()
     env = topics_env(kafka_bootstrap, TICKCAST_REDIS_URL=redis_clean, TICKCAST_MLFLOW_URI="")
@@ -317,10 +318,13 @@ def test_the_readmes_kafka_commands_in_one_directory_serve_the_history_the_worke
         assert httpx.get(f"http://127.0.0.1:{apart}/forecasts/AAPL").json()["ts"] == last
         refused = httpx.get(f"http://127.0.0.1:{apart}/forecasts/AAPL/history")
         assert refused.status_code == 503
-        assert f"process {worker.proc.pid} holds this embedded store" in refused.text
-        assert "tickcast worker --serve" in refused.text
+        request = refused.headers["x-request-id"]
+        assert refused.json()["detail"] == f"history is unavailable (request {request})"
         said = api_log.read_text()
         assert f"is held by process {worker.proc.pid}: the history routes answer 503" in said
+        assert "tickcast worker --serve" in said
+        [line] = [line for line in said.splitlines() if f"request {request}" in line]
+        assert f"process {worker.proc.pid} holds this embedded store" in line  # the log says
     finally:
         if api is not None:
             api.send_signal(signal.SIGINT)

@@ -15,6 +15,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
+from tests.conftest import STATE_KEY
 from tickcast.config import KafkaAuth
 from tickcast.messages import dumps, forecasts_from_message
 from tickcast.records import Forecast
@@ -42,8 +43,10 @@ def topics_env(bootstrap: str, **extra: str) -> dict[str, str]:
 
 def worker_env(bootstrap: str, tmp: Path, redis_url: str = "", **extra: str) -> dict[str, str]:
     """Environment of an isolated pipeline: its own topics, consumer group and stores in ``tmp``,
-    small batches, no registry (the registry's own worker test turns it on)."""
+    small batches, no registry (the registry's own worker test turns it on), the tests' state
+    key (what the test process writes, the worker reads)."""
     stores = {
+        "TICKCAST_STATE_KEY": STATE_KEY,
         "TICKCAST_PARTITIONS": "4",
         "TICKCAST_REDIS_URL": redis_url,
         "TICKCAST_FLUSH_INTERVAL_S": "0.2",
@@ -86,11 +89,11 @@ class Worker:
                 raise AssertionError(f"worker never got partitions:\n{self.text()[-3000:]}")
             time.sleep(0.2)
 
-    def stop(self) -> int:
+    def stop(self, timeout: float = 60) -> int:
         """SIGTERM: the graceful path (flush, write state, ack)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(60)
+        code = self.proc.wait(timeout)
         self.handle.close()
         return code
 

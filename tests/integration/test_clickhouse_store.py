@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import subprocess
 import sys
@@ -77,6 +78,28 @@ def test_the_ttl_is_keyed_on_write_time_so_replayed_history_is_kept(chdb_url: st
         assert store.query("SELECT count() AS n FROM forecasts")[0]["n"] == 2
     finally:
         store.close()
+
+
+def test_the_ttl_is_altered_only_when_it_changed(
+    chdb_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every worker of the stack sets it at start: an ALTER each time rewrites every part's
+    TTL information; unchanged, nothing is altered."""
+
+    def start(days: int) -> list[str]:
+        caplog.clear()
+        store = ClickHouseStore(chdb_url, ttl_days=days)
+        with caplog.at_level(logging.INFO, "tickcast.stores.clickhouse"):
+            store.setup()
+        ddl = store.query("SHOW CREATE TABLE ticks")[0]["statement"]
+        store.close()
+        assert ("TTL written_at + toIntervalDay" in ddl) == (days > 0)
+        return [r.getMessage() for r in caplog.records if "TTL is now" in r.getMessage()]
+
+    assert len(start(90)) == 6  # one per table
+    assert start(90) == []
+    assert len(start(30)) == 6
+    assert all("(was written_at + toIntervalDay(30))" in line for line in start(0))
 
 
 def test_thirty_years_of_daily_rows_go_in_with_one_insert(clickhouse: ClickHouseStore) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +17,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import LocalBroker, RedisServer
 from tests.factories import make_forecast, replay
 from tests.integration.kafka_support import (
+    TICKCAST,
     TopicCollector,
     Worker,
     forecasts_of,
@@ -66,7 +71,7 @@ def test_redis_down_for_ten_seconds_the_worker_goes_on_and_redis_catches_up(
         assert forecasts.distinct == 2000
         answer = api.get("/forecasts/SYN000")
         assert answer.status_code == 503
-        assert answer.json()["detail"].startswith("latest store unavailable")
+        assert answer.json()["detail"].startswith("the latest store is unavailable (request ")
         assert api.get("/ready").status_code == 503
         time.sleep(max(0.0, 10 - (time.monotonic() - down_since)))
 
@@ -216,3 +221,61 @@ def test_a_worker_whose_output_refuses_a_batch_for_good_stops_without_acknowledg
         admin.close()
     ticks = [tp for tp in committed if tp.topic == env["TICKCAST_TICKS_TOPIC"]]
     assert all(committed[tp].offset <= 0 for tp in ticks)
+
+
+def _pid_one(launcher: subprocess.Popen[bytes]) -> int:
+    """The pid (outside) of the process `unshare --fork --pid` runs as PID 1 of its namespace."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.05)
+    raise AssertionError("unshare started nothing")
+
+
+def test_with_the_broker_down_a_stop_signal_ends_producer_and_worker_within_their_grace(
+    tmp_path: Path,
+) -> None:
+    """The issue's case: `produce --live` ran on 50 s after two SIGTERMs while the broker was
+    down, logging about 20 librdkafka errors a second. Both run as PID 1 of a namespace of
+    their own, as in a container, where a signal without a handler of its own is ignored."""
+    broker = LocalBroker(tmp_path / "kafka")
+    broker.start()
+    env = worker_env(broker.bootstrap, tmp_path)
+    log = (tmp_path / "produce.log").open("wb")
+    as_pid_one = ["unshare", "--fork", "--pid", "--mount-proc"]
+    producer = subprocess.Popen(
+        [*as_pid_one, TICKCAST, "produce", "--live", "--rate", "200", "--symbols", "5"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        worker.wait_assigned()
+        time.sleep(2)
+        broker.stop()
+        time.sleep(8)  # the producer's queue grows, librdkafka retries
+        stopped = time.monotonic()
+        os.kill(_pid_one(producer), signal.SIGTERM)
+        assert producer.wait(15) == 0
+        producer_s = time.monotonic() - stopped
+        stopped = time.monotonic()
+        # 74: its last batch was not written (unacked); 75: Faust's clients did not let go
+        assert worker.stop(timeout=100) in (0, 74, 75)
+        worker_s = time.monotonic() - stopped
+    finally:
+        for process in (producer, worker.proc):
+            if process.poll() is None:
+                process.kill()
+        log.close()
+    text = (tmp_path / "produce.log").read_text()
+    assert re.search(r"\d+ tick\(s\) not delivered", text), text[-2000:]
+    assert '"stopped": true' in text
+    noise = [line for line in text.splitlines() if "librdkafka" in line]
+    assert len(noise) <= 10, noise  # once, then now and then: not 20 a second
+    assert producer_s < 10
+    assert worker_s < 100  # compose's stop_grace_period for a worker
+    assert "the last batch stays unacknowledged" in worker.text()  # it says what it did not do
+    print(f"stopped with the broker down: producer {producer_s:.1f} s, worker {worker_s:.1f} s")

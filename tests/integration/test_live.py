@@ -15,7 +15,7 @@ import uvicorn
 
 from tests.conftest import free_port
 from tests.factories import make_forecast
-from tickcast.api import Services, create_app
+from tickcast.api import Limits, Services, create_app
 from tickcast.api.routes.live import APP
 from tickcast.stores import InMemoryLatestStore, LatestStore, RedisLatestStore
 
@@ -26,10 +26,10 @@ BASE = make_forecast("AAPL", 1_700_000_000_000)
 class Served:
     """The API on a free loopback port, in a thread of this process."""
 
-    def __init__(self, store: LatestStore) -> None:
+    def __init__(self, store: LatestStore, limits: Limits | None = None) -> None:
         self.port = free_port()
         config = uvicorn.Config(
-            create_app(Services(store, None)),
+            create_app(Services(store, None, limits=limits or Limits())),
             port=self.port,
             log_level="warning",
             timeout_graceful_shutdown=1,
@@ -57,6 +57,7 @@ class Listener:
         self.url = url
         self.received: list[tuple[float, dict[str, object]]] = []
         self.connected = threading.Event()
+        self.ended = threading.Event()  # the server ended the stream
         self.stop = False
         threading.Thread(target=self._run, daemon=True).start()
 
@@ -70,6 +71,7 @@ class Listener:
                         self.received.append((time.monotonic(), orjson.loads(line[6:])))
                     if self.stop:
                         return
+            self.ended.set()
         except httpx.RemoteProtocolError:
             if not self.stop:  # the server ending a stream the test was done with is expected
                 raise
@@ -163,3 +165,41 @@ def test_a_slow_store_read_never_holds_up_other_requests() -> None:
         waited = time.monotonic() - start
         slow.join()
     assert waited < 0.5, f"/health waited {waited:.2f} s behind a store read"
+
+
+def test_streams_are_capped_and_one_with_nothing_to_send_ends() -> None:
+    """Every open stream holds a connection and a task: past the cap a client hears 503 with
+    when to come back; a stream idle for its limit ends (the browser opens a new one), and
+    its place is free again."""
+    store = InMemoryLatestStore()
+    store.put_many([BASE])
+    with Served(store, Limits(max_streams=2, stream_idle_s=1.5)) as base:
+        first, second = Listener(f"{base}/stream"), Listener(f"{base}/stream")
+        assert first.connected.wait(10)
+        assert second.connected.wait(10)
+        refused = httpx.get(f"{base}/stream", timeout=10)
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "5"
+        assert "streams are open" in refused.json()["detail"]
+        started = time.monotonic()
+        deadline = started + 10
+        while not first.ended.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert first.ended.is_set()  # idle: it ended by itself
+        assert time.monotonic() - started < 5
+        third = Listener(f"{base}/stream")
+        assert third.connected.wait(10)  # a place came free
+        third.stop = True
+
+
+def test_lists_come_a_page_at_a_time() -> None:
+    store = InMemoryLatestStore()
+    symbols = [f"S{i:04d}" for i in range(2500)]
+    store.put_many([replace(BASE, symbol=symbol) for symbol in symbols])
+    with Served(store) as base:
+        assert httpx.get(f"{base}/symbols").json() == symbols[:1000]
+        page = httpx.get(f"{base}/symbols?limit=1000&offset=2000").json()
+        assert page == symbols[2000:]
+        latest = httpx.get(f"{base}/forecasts/latest?limit=10&offset=5").json()
+        assert [f["symbol"] for f in latest["forecasts"]] == symbols[5:15]
+        assert httpx.get(f"{base}/symbols?limit=100000").status_code == 422

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import typer
@@ -37,7 +38,10 @@ def settings_of(ctx: typer.Context, **flags: object) -> Settings:
 
 def main() -> None:
     """The command, with every deliberate error (a bad setting, file, flag combination or an
-    unreachable store) as one line on stderr and exit status 2, never a traceback."""
+    unreachable store) as one line on stderr and exit status 2, never a traceback. SIGTERM
+    stops a command as Ctrl-C does (commands that drain, produce, api and worker, install
+    handlers of their own): as PID 1 in a container, a signal without a handler is ignored."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         app()
     except TickcastError as exc:

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,6 +50,9 @@ STATE_TABLE = "symbol-state"
 # this many; an event with nothing queued behind it runs at once, so batching adds no wait.
 DELIVERED_MAX = 500
 FETCH_MAX_WAIT_MS = 10  # 10 cost a quarter of the throughput through a backlog; 100 did not
+CONSUMER_STOP_S = 15.0  # a healthy consumer thread stops in well under a second
+FAUST_STOP_S = 15.0  # the rest of Faust's stop: offsets committed, its producer flushed
+EXIT_STUCK = 75  # sysexits' EX_TEMPFAIL: stopped, but Faust's clients did not let go
 
 
 def raw_schema() -> faust.Schema[Any, Any]:
@@ -87,6 +92,10 @@ class PromptConsumerThread(drv.AIOKafkaConsumerThread):
     ticks pile up (bench/latency.py: forecasts 1.1-1.6 s late at 1,000 ticks/s). Faust
     hard-codes the wait, hence this subclass.
     """
+
+    # mode waits a minute for a thread that stopped to say so; with the broker down, Faust's
+    # consumer thread dies stopping (a fetch it cancels) and never does: a stop took 62 s.
+    shutdown_timeout = CONSUMER_STOP_S
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
@@ -128,7 +137,19 @@ class TickcastApp(faust.App):
             self.consumer.stop_flow()
             self.flow_control.suspend()  # buffered events are passed over, not processed
             await self.final_flush()
+        # What is ours is written (or given up, unacknowledged); Faust's own stop commits the
+        # acknowledged offsets and stops its clients, and with the brokers down it waited on
+        # them without end: it gets FAUST_STOP_S, then the process ends.
+        watchdog = threading.Timer(FAUST_STOP_S, _exit_stuck)
+        watchdog.daemon = True
+        watchdog.start()
         await super().on_stop()
+
+
+def _exit_stuck() -> None:
+    log.error("Faust did not stop within %.0f s of the final flush: exiting", FAUST_STOP_S)
+    logging.shutdown()
+    os._exit(EXIT_STUCK)
 
 
 def _credentials(auth: KafkaAuth) -> faust.SASLCredentials | faust.SSLCredentials | None:

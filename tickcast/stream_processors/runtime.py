@@ -124,10 +124,15 @@ class Runtime:
             await asyncio.get_running_loop().run_in_executor(None, self.latest.wait, timeout_s)
 
     async def wait_completed(self) -> None:
-        """Wait for the completion in flight (raising what it raised)."""
-        if self.completing is not None:
-            completing, self.completing = self.completing, None
-            await completing
+        """Wait for the completion in flight (raising what it raised); it stays in
+        ``completing`` while it runs, so a stop can give it up."""
+        completing = self.completing
+        if completing is not None:
+            try:
+                await completing
+            finally:
+                if self.completing is completing:
+                    self.completing = None
 
 
 def _writer(sink: Any, part: Any) -> Callable[[], Awaitable[None]]:

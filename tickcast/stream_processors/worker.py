@@ -34,6 +34,7 @@ __all__ = ["OffsetGuard", "WorkerShell"]
 log = logging.getLogger(__name__)
 REGISTRY_WAIT_S = 10.0
 SHUTDOWN_WAIT_S = 30.0
+OUTPUTS_STOP_S = 10.0
 # Events behind the partitions' ends: more, and the latest forecasts wait for the batch's cut.
 # A fetch at 1,000 ticks/s brings a few hundred at once (100 here deferred 1 write in 20), and a
 # backlog is thousands.
@@ -193,25 +194,54 @@ class WorkerShell:
                 await self._flush()
 
     async def flush_all(self) -> None:
-        """At shutdown: checkpoint every symbol, write and ack whatever is pending."""
-        async with self.lock:
+        """At shutdown: checkpoint every symbol, write and ack whatever is pending, within
+        SHUTDOWN_WAIT_S whatever is down (then what is unacknowledged comes again). The stream
+        may hold the lock while it waits on a batch that cannot be written: that batch is given
+        up at the deadline, which lets the stream go."""
+        deadline = time.monotonic() + SHUTDOWN_WAIT_S
+        try:
+            await asyncio.wait_for(self.lock.acquire(), SHUTDOWN_WAIT_S)
+        except TimeoutError:
+            self._give_up()
+            await self.lock.acquire()
+        try:
             self.pipeline.checkpoint_all()
-            await self._flush()
-            completing = self.runtime.completing
-            if completing is not None:
-                done, _ = await asyncio.wait({completing}, timeout=SHUTDOWN_WAIT_S)
-                if not done:  # outputs still failing: what is unacknowledged comes again
-                    completing.cancel()
-                    log.error(
-                        "outputs not written within %.0f s of shutdown: the last batch "
-                        "stays unacknowledged and is processed again",
-                        SHUTDOWN_WAIT_S,
-                    )
-        await self.runtime.drain_latest(SHUTDOWN_WAIT_S)
+            if await self._settled(deadline):  # the batch in flight, then the last one
+                await self._flush()
+                await self._settled(deadline)
+        finally:
+            self.lock.release()
+        await self.runtime.drain_latest(max(1.0, deadline - time.monotonic()))
         log.info("%s after %d batches", self.loop_watch.summary(), self.batches_written)
-        await self.kafka.stop()
+        try:  # with the brokers down, the producer would wait for every batch it holds
+            await asyncio.wait_for(self.kafka.stop(), OUTPUTS_STOP_S)
+        except TimeoutError:
+            log.error("the outputs' producer did not stop within %.0f s", OUTPUTS_STOP_S)
         if self.registry is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.registry.close)
+
+    async def _settled(self, deadline: float) -> bool:
+        """Whether the batch in flight (if any) was written by ``deadline``; if not, it is
+        given up."""
+        completing = self.runtime.completing
+        if completing is None:
+            return True
+        done, _ = await asyncio.wait({completing}, timeout=max(0.0, deadline - time.monotonic()))
+        if not done:
+            self._give_up()
+        return bool(done)
+
+    def _give_up(self) -> None:
+        """Stop writing the batch in flight, and say so in one line: unacknowledged, it is
+        delivered again (to this worker's successor) and processed again."""
+        completing, self.runtime.completing = self.runtime.completing, None
+        if completing is not None:
+            completing.cancel()
+        log.error(
+            "outputs not written within %.0f s of shutdown: the last batch stays "
+            "unacknowledged and is processed again",
+            SHUTDOWN_WAIT_S,
+        )
 
     async def _flush(self) -> None:
         """Adopt promoted versions (between events, so their state goes with this batch),
