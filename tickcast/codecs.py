@@ -118,10 +118,12 @@ class StateCodec:
         signed = head[:SIGNED]
         return signed + self._mac(self._signing, signed, payload) + payload
 
-    def decode(self, data: bytes, config: CoreConfig) -> SymbolState:
-        """The state in ``data``, to run under ``config``. StateRefusedError unless it was
-        signed with a key this codec accepts, in this format, under the same configuration,
-        and decodes whole; nothing else escapes (a panic of the compiled decoder included)."""
+    def decode(self, data: bytes, config: CoreConfig, symbol: str | None = None) -> SymbolState:
+        """The state in ``data``, to run under ``config`` (for ``symbol``, when given: a
+        genuine state of another symbol, stored under this one's key, is refused too).
+        StateRefusedError unless it was signed with a key this codec accepts, in this format,
+        under the same configuration, and decodes whole; nothing else escapes (a panic of the
+        compiled decoder included)."""
         payload = self._verified(data)
         found = HEADER.unpack_from(data)[2]
         if found != fingerprint(config):
@@ -131,7 +133,7 @@ class StateCodec:
                 "drift settings differ)"
             )
         try:
-            return _decoded(payload, config)
+            state = _decoded(payload, config)
         except StateRefusedError:
             raise
         except BaseException as exc:  # a PanicException is a BaseException
@@ -139,6 +141,9 @@ class StateCodec:
                 raise
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
             raise StateRefusedError(f"the state does not decode: {reason}") from None
+        if symbol is not None and state.symbol != symbol:
+            raise StateRefusedError(f"the state is {state.symbol[:20]!r}'s, not {symbol!r}'s")
+        return state
 
     def _verified(self, data: bytes) -> bytes:
         """The payload of ``data`` once its header and signature check out."""

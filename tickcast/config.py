@@ -11,7 +11,7 @@ import difflib
 import logging
 import os
 from typing import Annotated, Any, Literal, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,7 +109,8 @@ class Settings(BaseSettings):
     def _no_password(cls, value: str, info: Any) -> str:
         """Credentials travel apart from addresses, which are printed: a URL with a password
         is refused, naming the setting that takes it."""
-        if urlsplit(value).password is not None:
+        parts = urlsplit(value)
+        if parts.password is not None or "password" in parse_qs(parts.query):
             name = str(info.field_name).removesuffix("_url")
             raise ValueError(
                 f"the address carries a password: set TICKCAST_{name.upper()}_USERNAME and "

@@ -251,28 +251,39 @@ def test_with_the_broker_down_a_stop_signal_ends_producer_and_worker_within_thei
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    bulk_log = (tmp_path / "bulk.log").open("wb")
+    bulk = subprocess.Popen(  # a source read as fast as it goes: its queue fills, then waits
+        [*as_pid_one, TICKCAST, "produce", "--synthetic", "3000000", "--symbols", "5"],
+        env=env,
+        stdout=bulk_log,
+        stderr=subprocess.STDOUT,
+    )
     worker = Worker(env, tmp_path / "worker.log")
     try:
         worker.wait_assigned()
         time.sleep(2)
         broker.stop()
-        time.sleep(8)  # the producer's queue grows, librdkafka retries
+        time.sleep(8)  # the producers' queues grow, librdkafka retries
         stopped = time.monotonic()
         os.kill(_pid_one(producer), signal.SIGTERM)
+        os.kill(_pid_one(bulk), signal.SIGTERM)
         assert producer.wait(15) == 0
+        assert bulk.wait(15) == 0
         producer_s = time.monotonic() - stopped
         stopped = time.monotonic()
         # 74: its last batch was not written (unacked); 75: Faust's clients did not let go
         assert worker.stop(timeout=100) in (0, 74, 75)
         worker_s = time.monotonic() - stopped
     finally:
-        for process in (producer, worker.proc):
+        for process in (producer, bulk, worker.proc):
             if process.poll() is None:
                 process.kill()
         log.close()
+        bulk_log.close()
     text = (tmp_path / "produce.log").read_text()
     assert re.search(r"\d+ tick\(s\) not delivered", text), text[-2000:]
     assert '"stopped": true' in text
+    assert '"stopped": true' in (tmp_path / "bulk.log").read_text()
     noise = [line for line in text.splitlines() if "librdkafka" in line]
     assert len(noise) <= 10, noise  # once, then now and then: not 20 a second
     assert producer_s < 10

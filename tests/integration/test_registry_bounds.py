@@ -5,6 +5,7 @@ not load left for the next look, and the child's queue bounded per symbol."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -116,3 +117,38 @@ def test_past_its_bound_the_queue_keeps_the_newest_checkpoint_of_every_symbol() 
     waiting = [(entry.checkpoint.symbol, entry.checkpoint.n_labels) for entry in writer.pending]
     assert waiting == [("A", 79), ("B", 79), ("C", 79)]  # one each, the newest
     assert writer.counts.replaced == 9
+
+
+class Flaky:
+    """A registry whose store is up but fails one symbol's checkpoints with a server error (a
+    5xx is INTERNAL_ERROR, as a refused connection is: transient to the child)."""
+
+    def __init__(self, failing: str) -> None:
+        self.failing = failing
+        self.logged: list[str] = []
+
+    def log(self, checkpoint: Checkpoint) -> tuple[int, bool]:
+        from mlflow.exceptions import MlflowException
+
+        if checkpoint.symbol == self.failing:
+            raise MlflowException("server error", error_code="INTERNAL_ERROR")
+        self.logged.append(checkpoint.symbol)
+        return len(self.logged), False
+
+
+def test_one_symbols_failing_checkpoint_never_holds_the_others_for_good() -> None:
+    """It waits behind the others; failing again while others are written (the store is up:
+    it is this one), it is refused. Alone, it waits: that is an outage as far as can be told."""
+    writer = _Writer(Login("unused"), 5.0, False, 256, emit=lambda event: None)
+    flaky = Flaky("BAD")
+    for symbol in ("BAD", "A", "B", "C"):
+        writer.submit(checkpoint(symbol))
+    for round_ in range(10):  # the writer's loop: each failure ends a round (then it backs off)
+        with contextlib.suppress(Exception):
+            writer._write_pending(flaky)
+        if writer.counts.refused:
+            break
+        writer.submit(checkpoint(f"N{round_}"))  # a live stream goes on checkpointing others
+    assert flaky.logged[:3] == ["A", "B", "C"]
+    assert writer.counts.refused == 1
+    assert "BAD" not in [entry.checkpoint.symbol for entry in writer.pending]

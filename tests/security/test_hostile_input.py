@@ -164,3 +164,18 @@ def test_pages_never_put_received_text_into_html() -> None:
     for source in (REPO / "frontend/src").rglob("*.ts*"):
         text = source.read_text()
         assert "innerHTML" not in text, source  # dangerouslySetInnerHTML too
+
+
+def test_a_tick_just_past_the_window_cannot_slip_a_new_symbol_past_the_cap() -> None:
+    """The window is read once per batch; a tick beyond it was checked again against a later
+    clock, and when that second look let it through, the symbol check was skipped."""
+    now = [NOW_MS / 1000]
+
+    def clock() -> float:
+        now[0] += 1.0  # every look at the clock is a second later
+        return now[0]
+
+    steps = Pipeline(CoreConfig(), clock=clock, bounds=Bounds(max_symbols=1, max_ahead_s=1))
+    ahead = NOW_MS + 2500  # past the batch's window, within a later one
+    steps.process([tick(symbol=f"S{i}", ts=ahead) for i in range(4)])
+    assert len(steps.states.states) <= 1

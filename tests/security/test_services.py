@@ -6,8 +6,8 @@ ClickHouse session, and the stores unreachable with passwords set."""
 from __future__ import annotations
 
 import re
-import shlex
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -97,22 +97,29 @@ def test_readers_read_forecasts_only_with_a_group_of_their_own(secure_kafka: Sec
 
 
 @pytest.fixture(scope="module")
-def stack_redis() -> Iterator[tuple[str, dict[str, str]]]:
-    """redis-server started with the arguments docker-compose.yml gives it (its passwords
-    filled in); its URL and the users' passwords."""
+def stack_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """redis-server started by docker-compose.yml's own command (its shell line, with the
+    passwords in the environment as compose gives them, the ACL file in a folder of the test's
+    and a loopback port); its URL and the users' passwords."""
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    line = compose["services"]["redis"]["command"][-1]
+    line = compose["services"]["redis"]["command"][-1].replace("$$", "$")
     passwords = {"writer": f"w-{SECRET}", "reader": f"r-{SECRET}"}
-    line = line.replace("$$REDIS_WRITER_PASSWORD", passwords["writer"])
-    line = line.replace("$$REDIS_READER_PASSWORD", passwords["reader"])
-    arguments = shlex.split(line.removeprefix("exec "))[1:]
     server = RedisServer()
-    server.proc = subprocess.Popen(
-        [server.binary, "--port", str(server.port), "--bind", "127.0.0.1", *arguments],
-        stdout=subprocess.DEVNULL,
+    acl = tmp_path_factory.mktemp("redis") / "users.acl"
+    line = line.replace("/data/users.acl", str(acl)).replace(
+        "exec redis-server", f"exec {server.binary} --port {server.port} --bind 127.0.0.1"
     )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "REDIS_WRITER_PASSWORD": passwords["writer"],
+        "REDIS_READER_PASSWORD": passwords["reader"],
+    }
+    server.proc = subprocess.Popen(["sh", "-c", line], env=env, stdout=subprocess.DEVNULL)
     wait_for_port(server.port)
     try:
+        assert stat.S_IMODE(acl.stat().st_mode) == 0o600
+        arguments = Path(f"/proc/{server.proc.pid}/cmdline").read_bytes()
+        assert SECRET.encode() not in arguments  # not in the process listing
         yield server.url, passwords
     finally:
         server.stop()

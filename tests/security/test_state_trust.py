@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,11 @@ from tickcast import pickles
 from tickcast._core import SymbolCore
 from tickcast.codecs import HEADER, StateCodec, StateRefusedError, fingerprint
 from tickcast.online_model import CoreConfig, SymbolState
+from tickcast.online_model.checkpoints import take
 from tickcast.online_model.drift import DriftConfig
 from tickcast.online_model.spec import resolve_models
+from tickcast.stores.registry import Registry
+from tickcast.stores.registry_child import BackgroundRegistry
 from tickcast.stream_processors import Pipeline
 
 RIVER = CoreConfig(
@@ -162,3 +167,63 @@ def test_arrays_of_the_wrong_length_are_refused_never_a_panic_at_the_next_step()
         for tick in ticks:
             decoded.step(tick)  # a PanicException here fails the test
     assert any("optimiser" in reason for reason in refused), refused
+
+
+@pytest.mark.integration
+def test_a_forged_registry_version_is_neither_warm_started_nor_adopted(
+    tmp_path: Path, marker: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An uploaded version that an operator (or whoever moved the alias) made the champion: a
+    worker starting the symbol refuses it and starts fresh; a worker serving it refuses to
+    adopt it and serves on. Nothing in it runs."""
+    config = CoreConfig(min_outcomes=30)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    registry = Registry(uri)
+    genuine = learned(config)
+    registry.log(take(genuine, CODEC, moves_aliases=False))
+    forged = signed_by(StateCodec(b"an attacker's key, 32 bytes long!"), genuine, b"")
+    forged = forged[: HEADER.size] + payload(genuine, pickles.dumps(Touch(marker)))
+    registry.log(replace(take(genuine, CODEC, moves_aliases=False), state=forged))
+    registry.promote("AAPL", 2)  # the forged one
+    watcher = BackgroundRegistry(uri, poll_s=0.3).start()
+    try:
+        watcher.request_warm({0, 1, 2, 3}, 4)
+        assert watcher.wait_warm(60)
+        steps = Pipeline(config, registry=watcher, warm_start=True, codec=CODEC)  # type: ignore[arg-type]
+        assert steps.process([{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
+        assert steps.states["AAPL"].progress.n_labels == 0  # fresh: nothing was learned
+        registry.promote("AAPL", 1)  # the genuine one: adopted
+        adopted = wait_for(steps.adopt_chosen)
+        registry.promote("AAPL", 2)  # the forged one again: refused
+        wait_for(lambda: steps.adopt_chosen() or refusals(caplog))
+    finally:
+        watcher.close(timeout=5)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("no warm start from registry version 2" in line for line in lines), lines
+    assert adopted == ["AAPL"]  # version 1
+    [refused] = refusals(caplog)
+    assert "key this process does not hold" in refused
+
+
+def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "cannot adopt" in r.getMessage()]
+
+
+def wait_for(probe: Any, timeout: float = 30) -> Any:
+    """The first truthy answer of ``probe``, asked every 0.1 s."""
+    deadline = time.monotonic() + timeout
+    while not (found := probe()):
+        assert time.monotonic() < deadline, "never came"
+        time.sleep(0.1)
+    return found
+
+
+def test_a_genuine_state_of_another_symbol_is_refused_under_this_ones_key() -> None:
+    """Someone who can write the changelog replays AAA's signed state under BBB's key."""
+    theirs = CODEC.encode(learned(CoreConfig()))  # AAPL's
+    steps = Pipeline(CoreConfig(), recover=lambda symbol: theirs, codec=CODEC)
+    assert steps.process([{"symbol": "MSFT", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
+    assert steps.states["MSFT"].symbol == "MSFT"
+    assert steps.states["MSFT"].progress.n_ticks == 1
+    with pytest.raises(StateRefusedError, match="'AAPL''s, not 'MSFT''s"):
+        CODEC.decode(theirs, CoreConfig(), "MSFT")

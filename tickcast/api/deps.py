@@ -56,7 +56,7 @@ class Services:
     clickhouse: ClickHouseStore | None
     mlflow_uri: str = ""  # the model registry; empty: none
     limits: Limits = field(default_factory=Limits)
-    mlflow_login: tuple[str, str] = ("", "")  # the registry's user and password
+    mlflow_login: tuple[str, str] = field(default=("", ""), repr=False)  # user, password
     _registry: Registry | None = field(default=None, init=False, repr=False)
 
     def registry(self) -> Registry | None:

@@ -56,16 +56,18 @@ def produce(
             "give tick files, --synthetic N, --live, --sample or --yfinance SYMBOLS"
         )
     ticks = None if yfinance else open_source(source)
+    stop = _stop_on_signals()
     try:
         ensure_topics(
             settings.kafka_auth,
             {settings.ticks_topic: settings.partitions, settings.dlq_topic: 1},
         )
-        publisher = TickPublisher(settings.kafka_auth, settings.ticks_topic, settings.dlq_topic)
+        publisher = TickPublisher(
+            settings.kafka_auth, settings.ticks_topic, settings.dlq_topic, stopping=stop.is_set
+        )
     except Exception as exc:  # the broker is down or refuses: one line, not a traceback
         raise TickcastError(f"Kafka at {settings.kafka_bootstrap}: {exc}") from None
     metrics = serve_metrics(settings, settings.producer_metrics_port)
-    stop = _stop_on_signals()
     if ticks is None:
         _poll_yfinance(settings, publisher, (yfinance or "").split(","), poll_s, metrics, stop)
         return
@@ -137,7 +139,7 @@ async def _publish(
     records = source.records
     if not isinstance(records, AsyncIterator):
         if not speed:
-            publisher.publish_all(records, on_progress=advance, stopping=stop.is_set)
+            publisher.publish_all(records, on_progress=advance)
             return
         records = paced(records, speed)
     async for record in records:

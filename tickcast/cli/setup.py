@@ -8,6 +8,7 @@ import typer
 
 from tickcast.cli.app import app, settings_of
 from tickcast.cli.common import kafka_address, log
+from tickcast.config import redact
 from tickcast.exceptions import TickcastError
 
 setup_app = typer.Typer(help="Users and rights of the stack's services (run as their admin).")
@@ -63,7 +64,9 @@ def mlflow(
     settings = settings_of(ctx)
     if not settings.mlflow_username:
         raise TickcastError("setup mlflow runs as MLflow's admin: set TICKCAST_MLFLOW_USERNAME")
-    log.info("tickcast setup mlflow: mlflow=%s@%s", settings.mlflow_username, settings.mlflow_uri)
+    log.info(
+        "tickcast setup mlflow: mlflow=%s@%s", settings.mlflow_username, redact(settings.mlflow_uri)
+    )
     set_up(
         settings.mlflow_uri,
         (settings.mlflow_username, settings.mlflow_password.get_secret_value()),

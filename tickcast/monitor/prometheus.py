@@ -133,5 +133,5 @@ def observe_registry(now: Any, before: Any) -> None:
     """Count what the registry's process reported since its last report (both are its Stats:
     counts since it started)."""
     for outcome in ("written", "refused", "replaced", "failures"):
-        if grown := getattr(now, outcome) - getattr(before, outcome):
+        if (grown := getattr(now, outcome) - getattr(before, outcome)) > 0:
             REGISTRY_CHECKPOINTS.labels(outcome).inc(grown)

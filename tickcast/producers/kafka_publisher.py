@@ -33,6 +33,8 @@ REASON = "reason"  # header on dead letters: the full reason
 CODE = "code"  # header on dead letters: the bounded reason code
 DELIVERY_TIMEOUT_MS = 120_000
 COUNT_EVERY = 1000  # ticks between Prometheus counter updates (the hot loop counts locally)
+BOOTSTRAP_TIMEOUT_MS = 10_000  # brokers that do not answer at start: say so within seconds
+FLUSH_SLICE_S = 0.2  # a wait for deliveries, between two looks at whether to stop
 
 
 def ensure_topics(auth: KafkaAuth, topics: dict[str, int]) -> None:
@@ -41,7 +43,9 @@ def ensure_topics(auth: KafkaAuth, topics: dict[str, int]) -> None:
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(**auth.aiokafka(), client_id="tickcast-admin")
+    admin = KafkaAdminClient(
+        **auth.aiokafka(), client_id="tickcast-admin", bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS
+    )
     try:
         existing = set(admin.list_topics())
         missing = [NewTopic(t, n, 1) for t, n in topics.items() if t not in existing]
@@ -64,11 +68,13 @@ class TickPublisher:
         ticks_topic: str,
         dlq_topic: str,
         delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         from confluent_kafka import Producer
 
         self.ticks_topic = ticks_topic
         self.dlq_topic = dlq_topic
+        self.stopping = stopping  # a stop was asked for: no waiting on the broker from now on
         self.counts: Counter[str] = Counter()
         self.purging = False  # stopping: what is still queued is given up
         self._reported: Counter[str] = Counter()  # what PUBLISHED already holds
@@ -97,21 +103,26 @@ class TickPublisher:
         except InvalidTickError as exc:
             payload = dumps(record) if isinstance(record, dict) else str(record).encode()
             reasons = [(REASON, exc.reason.encode()), (CODE, exc.code.encode())]
-            self._send(self.dlq_topic, None, payload, [*headers, *reasons])
-            self._count("invalid")
+            if self._send(self.dlq_topic, None, payload, [*headers, *reasons]):
+                self._count("invalid")
             return
-        self._send(self.ticks_topic, tick.symbol.encode(), dumps(tick), headers)
-        self._count("published")
+        if self._send(self.ticks_topic, tick.symbol.encode(), dumps(tick), headers):
+            self._count("published")
 
-    def _send(self, topic: str, key: bytes | None, value: bytes, headers: list[Any]) -> None:
-        """Hand one message to librdkafka; while its queue is full, wait for deliveries."""
+    def _send(self, topic: str, key: bytes | None, value: bytes, headers: list[Any]) -> bool:
+        """Hand one message to librdkafka; while its queue is full, wait for deliveries, unless
+        a stop was asked for (then it is given up and counted as failed: False)."""
         while True:
             try:
                 self.producer.produce(topic, value, key, headers=headers, on_delivery=self._done)
                 break
             except BufferError:
+                if self.stopping():
+                    self.counts["failed"] += 1
+                    return False
                 self.producer.poll(0.05)
         self.producer.poll(0)  # serve delivery reports
+        return True
 
     def _count(self, outcome: str) -> None:
         self.counts[outcome] += 1
@@ -134,40 +145,46 @@ class TickPublisher:
             log.error("tick %r not delivered (%d so far): %s", message.key(), failed, error)
 
     def publish_all(
-        self,
-        records: Iterable[Any],
-        on_progress: Callable[[int], None] | None = None,
-        stopping: Callable[[], bool] = lambda: False,
+        self, records: Iterable[Any], on_progress: Callable[[int], None] | None = None
     ) -> Counter[str]:
-        """Publish every record (until ``stopping()`` says so), wait for delivery, and return
-        the counts."""
+        """Publish every record (until a stop is asked for), wait for delivery, and return the
+        counts."""
         for count, record in enumerate(records, 1):
+            if self.stopping():
+                return self.counts  # the stopper gives what is queued its own time
             self.publish(record)
-            if count % 1000 == 0:
-                if on_progress is not None:
-                    on_progress(1000)
-                if stopping():
-                    return self.counts  # the stopper gives what is queued its own time
+            if on_progress is not None and count % 1000 == 0:
+                on_progress(1000)
         self.flush()
         return self.counts
 
     def flush(self, timeout: float = DELIVERY_TIMEOUT_MS / 1000 + 5) -> None:
-        """Wait until every message is delivered or has failed; ``timeout`` in seconds."""
-        left = self.producer.flush(timeout)
+        """Wait until every message is delivered or has failed, ``timeout`` seconds at most
+        (less when a stop is asked for)."""
+        left = self._delivered_within(timeout)
         self._report()
-        if left:
+        if left and not self.stopping():
             log.error("%d messages still undelivered after %.0f s", left, timeout)
 
     def stop(self, timeout: float) -> int:
         """Deliver what is queued within ``timeout`` seconds, then give up on the rest (a broker
         that is down must not hold a stop past its grace period); returns how many messages
         were not delivered, which are counted as failed."""
-        if self.producer.flush(timeout):
+        if self._delivered_within(timeout, stoppable=False):
             self.purging = True
             self.producer.purge()
             self.producer.flush(1)  # the purged ones' delivery reports: failed, counted
         self._report()
         return self.counts["failed"]
+
+    def _delivered_within(self, timeout: float, stoppable: bool = True) -> int:
+        """Wait for deliveries in short slices, so that a stop asked for meanwhile is heard
+        (librdkafka's flush holds the thread); returns how many are still queued."""
+        deadline = time.monotonic() + timeout
+        left: int = self.producer.flush(0)
+        while left and time.monotonic() < deadline and not (stoppable and self.stopping()):
+            left = self.producer.flush(min(FLUSH_SLICE_S, max(0.0, deadline - time.monotonic())))
+        return left
 
     def close(self) -> None:
         self.flush()

@@ -72,18 +72,18 @@ ORDER_RE = re.compile(r"ORDER BY \(([^)]*)\)")
 # and the insert costs a third less CPU (measured on chdb, 30,000-row forecast blocks).
 INSERT_SETTINGS = {"optimize_on_insert": 0, "max_threads": 1, "max_insert_threads": 1}
 # Every read runs on a client of its own with these settings: it may not run long, nor use much
-# memory, nor return much, and embedded (chdb, where the session is the process's) it may not
-# write: readonly comes last, as no setting may change once it is on, and a query cannot lift
-# it (a SETTINGS clause, SET, a second statement: all refused). A server's reader user has the
-# same in its profile (infra/clickhouse/users.xml); readonly is not sent there, as a read-only
-# profile refuses to have it set again.
+# memory, nor return much, nor write: readonly comes last, as no setting may change once it is
+# on, and a query cannot lift it (a SETTINGS clause, SET, a second statement: all refused). A
+# server's reader user (the API's, Grafana's) has the same in its profile
+# (infra/clickhouse/users.xml), and a read-only profile refuses to have readonly set again: a
+# read-only store sends only the limits to a server.
 READ_LIMITS: dict[str, Any] = {
     "max_execution_time": 30,
     "max_memory_usage": 2_000_000_000,
     "max_result_rows": 1_000_000,
     "result_overflow_mode": "throw",
 }
-EMBEDDED_READ_LIMITS = {**READ_LIMITS, "readonly": 1}
+READ_ONLY_LIMITS = {**READ_LIMITS, "readonly": 1}
 TTL_RE = re.compile(r" TTL (.+?)(?: SETTINGS |$)")
 
 
@@ -172,10 +172,11 @@ TIME_COLUMNS = {
 class ClickHouseStore:
     """One client per process, guarded by a lock (chdb's session is not for concurrent use).
 
-    Reads (:meth:`query`, :meth:`records`) run with :data:`READ_SETTINGS` whoever asks, so the
-    API's queries can neither write nor run away, even over the worker's own connection
-    (``worker --serve``). A ``read_only`` store (the API in a process of its own, as a server's
-    read-only user) creates nothing at setup: it only checks the tables are this version's."""
+    Reads (:meth:`query`, :meth:`records`) run on a client of their own under the read limits
+    (:data:`READ_ONLY_LIMITS`) whoever asks, so the API's queries can neither write nor run
+    away, even in the worker's own process (``worker --serve``). A ``read_only`` store (the API
+    in a process of its own, as a server's reader user) creates nothing at setup: it only checks
+    the tables are this version's."""
 
     def __init__(
         self,
@@ -217,7 +218,7 @@ class ClickHouseStore:
                 if self._client is None and not self.read_only:
                     self._client = clickhouse_connect.get_client(dsn=dsn, **self.login)
                 if self._reader is None:
-                    limits = EMBEDDED_READ_LIMITS if embedded else READ_LIMITS
+                    limits = READ_LIMITS if self.read_only and not embedded else READ_ONLY_LIMITS
                     self._reader = clickhouse_connect.get_client(
                         dsn=dsn, settings=limits, **self.login
                     )

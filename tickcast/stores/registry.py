@@ -140,35 +140,12 @@ class Registry:
 
     def log(self, checkpoint: Checkpoint) -> tuple[int, bool]:
         """Record a checkpoint as a run and a version, and let older versions go; returns
-        (version, champion moved)."""
-        from mlflow.entities import Metric, Param
-
+        (version, champion moved). A run whose version could not be made is deleted again
+        (as far as the store lets it), so a retried checkpoint leaves no orphan."""
         client = self.client
         origin = "worker" if checkpoint.moves_aliases else "replay"
-        run = client.create_run(
-            self.experiment(EXPERIMENT),
-            run_name=f"{checkpoint.symbol}@{checkpoint.ts}",
-            tags={"symbol": checkpoint.symbol, "event_ts": str(checkpoint.ts), "origin": origin},
-        )
-        run_id = run.info.run_id
-        logged = {
-            k: v
-            for k, v in checkpoint.metrics.items()
-            if k.endswith(LOGGED_SUFFIXES) and (k.startswith(f"{SERVED}.") or ".rolling." in k)
-        }
-        metrics = [Metric(k, v, checkpoint.ts, checkpoint.n_labels) for k, v in logged.items()]
-        params = [Param(key, value) for key, value in checkpoint.params.items()]
-        for start in range(0, max(len(metrics), len(params)), 100):  # MLflow's batch limits
-            client.log_batch(
-                run_id, metrics=metrics[start : start + 100], params=params[start : start + 100]
-            )
-        with tempfile.TemporaryDirectory() as folder:
-            Path(folder, STATE_FILE).write_bytes(checkpoint.state)
-            Path(folder, METRICS_FILE).write_text(json.dumps(checkpoint.metrics))
-            client.log_artifacts(run_id, folder, ARTIFACT_DIR)
-        client.set_terminated(run_id)
+        run_id = self._run(checkpoint, origin)
         name = PREFIX + checkpoint.symbol
-        self._ensure_model(name)
         tags = {
             "event_ts": str(checkpoint.ts),
             "n_labels": str(checkpoint.n_labels),
@@ -179,9 +156,14 @@ class Registry:
             "origin": origin,
             **{f"version.{model}": version for model, version in checkpoint.models.items()},
         }
-        created = client.create_model_version(
-            name, f"runs:/{run_id}/{ARTIFACT_DIR}", run_id, tags=tags
-        )
+        try:
+            self._ensure_model(name)
+            created = client.create_model_version(
+                name, f"runs:/{run_id}/{ARTIFACT_DIR}", run_id, tags=tags
+            )
+        except Exception:
+            self._forget(run_id)
+            raise
         version = int(created.version)
         moved = False
         if checkpoint.moves_aliases:
@@ -192,6 +174,49 @@ class Registry:
         if version > self.keep:  # versions are numbered from 1: fewer cannot be too many
             self.prune(checkpoint.symbol)
         return version, moved
+
+    def _run(self, checkpoint: Checkpoint, origin: str) -> str:
+        """The checkpoint as an MLflow run (parameters, key metrics, the state and every metric
+        as artifacts); its id."""
+        from mlflow.entities import Metric, Param
+
+        client = self.client
+        run = client.create_run(
+            self.experiment(EXPERIMENT),
+            run_name=f"{checkpoint.symbol}@{checkpoint.ts}",
+            tags={"symbol": checkpoint.symbol, "event_ts": str(checkpoint.ts), "origin": origin},
+        )
+        run_id: str = run.info.run_id
+        logged = {
+            k: v
+            for k, v in checkpoint.metrics.items()
+            if k.endswith(LOGGED_SUFFIXES) and (k.startswith(f"{SERVED}.") or ".rolling." in k)
+        }
+        metrics = [Metric(k, v, checkpoint.ts, checkpoint.n_labels) for k, v in logged.items()]
+        params = [Param(key, value) for key, value in checkpoint.params.items()]
+        try:
+            for start in range(0, max(len(metrics), len(params)), 100):  # MLflow's batch limits
+                client.log_batch(
+                    run_id,
+                    metrics=metrics[start : start + 100],
+                    params=params[start : start + 100],
+                )
+            with tempfile.TemporaryDirectory() as folder:
+                Path(folder, STATE_FILE).write_bytes(checkpoint.state)
+                Path(folder, METRICS_FILE).write_text(json.dumps(checkpoint.metrics))
+                client.log_artifacts(run_id, folder, ARTIFACT_DIR)
+            client.set_terminated(run_id)
+        except Exception:
+            self._forget(run_id)
+            raise
+        return run_id
+
+    def _forget(self, run_id: str) -> None:
+        """Delete a run whose checkpoint failed, if the store lets it now."""
+        try:
+            self._delete_run(run_id)
+        except Exception as exc:  # the store is away: the run stays, named in this line
+            log.warning("registry %s: run %s left behind: %s", self.address, run_id, short(exc))
 
     def prune(self, symbol: str) -> int:
         """Delete the symbol's versions past the newest ``keep`` that no alias points at, and

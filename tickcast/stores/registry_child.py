@@ -30,10 +30,11 @@ import queue
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tickcast.codecs import key_partition
+from tickcast.config import redact
 from tickcast.monitor.prometheus import observe_registry
 from tickcast.online_model.checkpoints import Checkpoint
 from tickcast.retry import Backoff
@@ -46,6 +47,7 @@ MAX_BACKOFF_S = 60.0
 PARENT_CHECK_S = 1.0
 MAX_PENDING = 256  # waiting in order; past this, a symbol's newer one replaces its older one
 LOG_EVERY = 100  # refusals and drops: the first, then one in this many
+MAX_STRIKES = 3  # failures of one checkpoint while others were written: then it is refused
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,13 @@ class Login:
 
     uri: str
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     keep: int = KEEP_VERSIONS
+
+    @property
+    def address(self) -> str:
+        """The address as log lines show it (a database URI's password masked)."""
+        return redact(self.uri)
 
     def registry(self) -> Registry:
         return Registry(self.uri, self.username, self.password, self.keep)
@@ -119,8 +126,8 @@ class BackgroundRegistry:
     ) -> None:
         import multiprocessing
 
-        self.uri = uri
         login = Login(uri, username, password, keep)
+        self.address = login.address
         context = multiprocessing.get_context("spawn")  # no fork of a threaded process
         self._requests: Any = context.Queue()
         self._events: Any = context.Queue()
@@ -197,7 +204,7 @@ class BackgroundRegistry:
             self._process.join(5)
         self.poll(block_s=0.2)  # the child's last word
         if self.pending:
-            log.warning("registry %s: %d checkpoint(s) not written", self.uri, self.pending)
+            log.warning("registry %s: %d checkpoint(s) not written", self.address, self.pending)
 
     def poll(self, block_s: float = 0.0) -> None:
         """Read what the child said (stats, warm states, adoptions). The stream calls it at
@@ -255,13 +262,15 @@ def _exit_with(parent: int) -> None:
 
 
 class _Waiting:
-    """A checkpoint in the queue; a newer one of its symbol may take its place."""
+    """A checkpoint in the queue; a newer one of its symbol may take its place. ``strikes``:
+    its failures while other checkpoints were written (the store was up: it is this one)."""
 
-    __slots__ = ("attempts", "checkpoint")
+    __slots__ = ("checkpoint", "strikes", "written_then")
 
     def __init__(self, checkpoint: Checkpoint) -> None:
         self.checkpoint = checkpoint
-        self.attempts = 0
+        self.strikes = 0
+        self.written_then: int | None = None  # the writer's count at its last failure
 
 
 class _Writer:
@@ -279,17 +288,21 @@ class _Writer:
         self.waiting: dict[str, _Waiting] = {}  # symbol -> its newest checkpoint waiting
         self.warm_requests: deque[WarmRequest] = deque()
         self.champions: dict[str, int] | None = None  # loaded as seen; None before the first look
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # the queue and the counts: the reader and the writer
         self.wake = threading.Event()
         self.stop = threading.Event()
         self.busy = False  # a checkpoint is being written
         self.counts = Stats()
 
     def count(self, **more: int) -> None:
-        c = self.counts
-        self.counts = Stats(
-            *(getattr(c, name) + more.get(name, 0) for name in Stats.__dataclass_fields__)
-        )
+        """Add to the counts and report them: under the lock, so that the parent hears every
+        report in the order the counts grew."""
+        with self.lock:
+            c = self.counts
+            self.counts = Stats(
+                *(getattr(c, name) + more.get(name, 0) for name in Stats.__dataclass_fields__)
+            )
+            self.emit(self.counts)
 
     def submit(self, request: Checkpoint | WarmRequest) -> None:
         with self.lock:
@@ -305,9 +318,8 @@ class _Writer:
         waiting = self.waiting.get(checkpoint.symbol)
         if waiting is not None and len(self.pending) >= self.max_pending:
             waiting.checkpoint = checkpoint
-            waiting.attempts = 0
+            waiting.strikes, waiting.written_then = 0, None
             self.count(replaced=1)
-            self.emit_stats()
             return
         entry = _Waiting(checkpoint)
         self.pending.append(entry)
@@ -339,11 +351,10 @@ class _Writer:
                 wait = max(0.0, next_poll - time.monotonic()) if self.watch else None
             except Exception as exc:  # MLflow down or slow: keep the checkpoints, try again
                 self.count(failures=1)
-                self.emit_stats()
                 wait = next(delays)
                 log.warning(
                     "registry %s unavailable (%s); retrying in %.0f s, %d checkpoint(s) waiting",
-                    self.login.uri,
+                    self.login.address,
                     short(exc),
                     wait,
                     len(self.pending),
@@ -352,7 +363,8 @@ class _Writer:
             self.wake.clear()
 
     def emit_stats(self) -> None:
-        self.emit(self.counts)
+        with self.lock:
+            self.emit(self.counts)
 
     def _write_pending(self, registry: Registry) -> None:
         while not self.warm_requests:  # a warm request waits for one write at most
@@ -367,37 +379,42 @@ class _Writer:
             try:
                 version, moved = registry.log(checkpoint)
             except Exception as exc:
-                if transient(exc):
-                    with self.lock:  # first in line again, unless a newer one replaced it
-                        self._requeue(entry)
-                    raise
-                self._refused(checkpoint, exc)
-                continue
+                if not transient(exc):
+                    self._refused(checkpoint, exc)
+                    continue
+                with self.lock:
+                    self._requeue(entry, exc)
+                raise
             finally:
                 self.busy = False
             self.count(written=1)
-            self.emit_stats()
             if moved and self.champions is not None:
                 self.champions[checkpoint.symbol] = version
 
-    def _requeue(self, entry: _Waiting) -> None:
-        """A checkpoint whose write failed for now: first in line again (or, past
-        ``max_pending``, given up for the newer one of its symbol that waits)."""
+    def _requeue(self, entry: _Waiting, exc: Exception) -> None:
+        """A checkpoint whose write failed in a way that may pass: it waits again, behind the
+        others, unless a newer one of its symbol waits (that one will be written instead), or
+        it kept failing while others were written (then the store is up and refuses this one:
+        dropped, so one symbol's failure never holds the others)."""
         symbol = entry.checkpoint.symbol
-        if symbol in self.waiting and len(self.pending) >= self.max_pending:
+        if entry.written_then is not None and self.counts.written > entry.written_then:
+            entry.strikes += 1
+        entry.written_then = self.counts.written
+        if entry.strikes >= MAX_STRIKES:
+            self._refused(entry.checkpoint, exc)
+        elif symbol in self.waiting:
             self.count(replaced=1)
-            return
-        self.pending.appendleft(entry)
-        self.waiting.setdefault(symbol, entry)
+        else:
+            self.pending.append(entry)
+            self.waiting[symbol] = entry
 
     def _refused(self, checkpoint: Checkpoint, exc: Exception) -> None:
         """MLflow refused this checkpoint (not the store being away): drop it, counted."""
         self.count(refused=1)
-        self.emit_stats()
         if self.counts.refused % LOG_EVERY == 1:
             log.error(
                 "registry %s refused the checkpoint of %s at %s (%d refused so far): %s",
-                self.login.uri,
+                self.login.address,
                 checkpoint.symbol,
                 checkpoint.ts,
                 self.counts.refused,
@@ -423,7 +440,7 @@ class _Writer:
             self.warm_requests.popleft()
             log.info(
                 "registry %s: champions of %d symbol(s) loaded for partitions %s",
-                self.login.uri,
+                self.login.address,
                 len(states),
                 list(request.partitions),
             )
@@ -454,7 +471,7 @@ class _Writer:
                 raise
             log.error(
                 "registry %s: %s version %d does not load: %s",
-                self.login.uri,
+                self.login.address,
                 symbol,
                 version,
                 short(exc),

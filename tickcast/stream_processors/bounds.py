@@ -15,14 +15,24 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tickcast.config import Settings
 from tickcast.exceptions import ConfigError
 from tickcast.records import RejectCode, Tick, is_symbol
 
-__all__ = ["Bounds", "Refusal", "bounds_of"]
+__all__ = ["Bounds", "Refusal", "Window", "bounds_of"]
 
 Refusal = tuple[str, RejectCode]
+
+
+class Window(NamedTuple):
+    """The event times (epoch ms) a tick may have, first and last, read at ``now`` once per
+    batch of messages: a tick within them costs two comparisons."""
+
+    first: int
+    last: int
+    now: int
 
 
 @dataclass(frozen=True)
@@ -42,28 +52,27 @@ class Bounds:
         except re.error as exc:
             raise ConfigError(f"TICKCAST_SYMBOLS_PATTERN={self.pattern!r}: {exc}") from None
 
-    def window(self, now_ms: int) -> tuple[int, int]:
-        """The event times (epoch ms) a tick may have at ``now_ms``, first and last: read once
-        per batch of messages, so a tick within them costs two comparisons."""
+    def window(self, now_ms: int) -> Window:
+        """The event times a tick may have at ``now_ms``."""
         first = now_ms - int(self.max_behind_s * 1000) if self.max_behind_s else -(2**63)
-        return first, now_ms + int(self.max_ahead_s * 1000)
+        return Window(first, now_ms + int(self.max_ahead_s * 1000), now_ms)
 
-    def time(self, tick: Tick, now_ms: int) -> Refusal | None:
-        """Why ``tick`` is too far from the clock (``now_ms``), if it is."""
-        ahead_s = (tick.ts - now_ms) / 1000
-        if ahead_s > self.max_ahead_s:
+    def time(self, tick: Tick, window: Window) -> Refusal | None:
+        """Why ``tick`` is outside ``window``, if it is (the reason in seconds)."""
+        if window.first <= tick.ts <= window.last:
+            return None
+        ahead_s = (tick.ts - window.now) / 1000
+        if tick.ts > window.last:
             return (
                 f"ts {tick.ts} is {ahead_s:.0f} s ahead of this process's clock "
                 f"(at most {self.max_ahead_s:.0f} s)",
                 "ahead_of_clock",
             )
-        if self.max_behind_s and -ahead_s > self.max_behind_s:
-            return (
-                f"ts {tick.ts} is {-ahead_s:.0f} s behind this process's clock "
-                f"(at most {self.max_behind_s:.0f} s: TICKCAST_MAX_BEHIND_S)",
-                "behind_clock",
-            )
-        return None
+        return (
+            f"ts {tick.ts} is {-ahead_s:.0f} s behind this process's clock "
+            f"(at most {self.max_behind_s:.0f} s: TICKCAST_MAX_BEHIND_S)",
+            "behind_clock",
+        )
 
     def symbol(self, symbol: str, served: Collection[str]) -> Refusal | None:
         """Why a tick of ``symbol`` may not start a state here, if it may not (``served``:

@@ -140,6 +140,8 @@ class TickcastApp(faust.App):
         # What is ours is written (or given up, unacknowledged); Faust's own stop commits the
         # acknowledged offsets and stops its clients, and with the brokers down it waited on
         # them without end: it gets FAUST_STOP_S, then the process ends.
+        # (not cancelled when on_stop returns: Faust stops its consumer and producer after it,
+        # where the wait was; a daemon timer ends with a process that ends in time)
         watchdog = threading.Timer(FAUST_STOP_S, _exit_stuck)
         watchdog.daemon = True
         watchdog.start()

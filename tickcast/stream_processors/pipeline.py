@@ -27,7 +27,7 @@ from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, t
 from tickcast.online_model.learner import STATUSES
 from tickcast.records import Forecast, InvalidTickError, RejectCode, Tick, parse_tick
 from tickcast.stores.registry_child import BackgroundRegistry
-from tickcast.stream_processors.bounds import Bounds, Refusal
+from tickcast.stream_processors.bounds import Bounds, Refusal, Window
 from tickcast.stream_processors.outputs import DeadLetter, Outputs
 
 __all__ = ["Pipeline", "checkpoint_policy"]
@@ -140,14 +140,11 @@ class Pipeline:
             self.arrivals.append((arrived, ok))
         return [STATUSES[code] for code in statuses]
 
-    def window(self) -> tuple[int, int]:
-        """The event times accepted now (epoch ms, first and last): read once per call of many
-        messages."""
+    def window(self) -> Window:
+        """The event times accepted now: read once per call of many messages."""
         return self.bounds.window(int(self.clock() * 1000))
 
-    def decode(
-        self, message: Message, window: tuple[int, int], key: bytes | None = None
-    ) -> Tick | None:
+    def decode(self, message: Message, window: Window, key: bytes | None = None) -> Tick | None:
         """The message as a Tick within the bounds (``window``: :meth:`window`, read once per
         batch of messages), or None after handing it to the dead-letter path. ``key``: the
         Kafka key it came with, which must be its symbol (a worker's ticks are partitioned by
@@ -169,9 +166,9 @@ class Pipeline:
                 f"key {key[:20]!r} is not the symbol {tick.symbol!r}: ticks are keyed by symbol",
                 "bad_key",
             )
-        elif not window[0] <= tick.ts <= window[1]:
-            refusal = self.bounds.time(tick, int(self.clock() * 1000))
-        elif tick.symbol not in self.states.states:
+        else:
+            refusal = self.bounds.time(tick, window)
+        if refusal is None and tick.symbol not in self.states.states:
             refusal = self.bounds.symbol(tick.symbol, self.states.states)
             if refusal is None:
                 self.state(tick.symbol)  # counted from now: one batch cannot overshoot
@@ -232,7 +229,7 @@ class Pipeline:
         if data is None:
             return None
         try:
-            state = self.codec.decode(data, self.config)
+            state = self.codec.decode(data, self.config, symbol)
         except StateRefusedError as exc:
             log.warning(
                 "%s: the recovered state is not usable (%s); starting it from the "
@@ -252,7 +249,7 @@ class Pipeline:
             return None
         version, data = found
         try:
-            chosen = self.codec.decode(data, self.config)
+            chosen = self.codec.decode(data, self.config, symbol)
         except StateRefusedError as exc:
             log.warning(
                 "%s: no warm start from registry version %d: %s; starting fresh",
@@ -282,7 +279,8 @@ class Pipeline:
             if live is None:  # not ours: another worker serves it
                 continue
             try:
-                adopt_learned(live, self.codec.decode(adoption.state, self.config))
+                chosen = self.codec.decode(adoption.state, self.config, adoption.symbol)
+                adopt_learned(live, chosen)
             except StateRefusedError as exc:
                 log.error(
                     "%s: cannot adopt registry version %d: %s; serving on as before",

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from tickcast.config import Settings
+from tickcast.config import Settings, redact
 from tickcast.exceptions import PermanentWriteError
 from tickcast.monitor.loop import LoopWatch
 from tickcast.monitor.prometheus import CONSUMER_LAG, END_TO_END_LATENCY
@@ -161,7 +161,7 @@ class WorkerShell:
         before consuming; champions for warm starts are loaded as partitions are assigned."""
         self.clickhouse.setup()
         if not self.latest.ping():
-            log.warning("latest store %s does not answer yet", self.settings.redis_url)
+            log.warning("latest store %s does not answer yet", redact(self.settings.redis_url))
         if self.registry is not None:
             self.registry.start()
 
@@ -201,8 +201,9 @@ class WorkerShell:
         deadline = time.monotonic() + SHUTDOWN_WAIT_S
         try:
             await asyncio.wait_for(self.lock.acquire(), SHUTDOWN_WAIT_S)
-        except TimeoutError:
-            self._give_up()
+        except TimeoutError:  # the stream waits on the batch in flight: let it go
+            if self.runtime.completing is not None:
+                self._give_up()
             await self.lock.acquire()
         try:
             self.pipeline.checkpoint_all()
@@ -403,7 +404,7 @@ class WorkerShell:
         if not self.registry.wait_warm(0):
             log.warning(
                 "registry %s did not answer within %.0f s: symbols without state start fresh",
-                self.settings.mlflow_uri,
+                self.registry.address,
                 REGISTRY_WAIT_S,
             )
         self.warming = False
