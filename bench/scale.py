@@ -120,6 +120,7 @@ def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 def worker_memory(symbols: int, tmp: Path) -> tuple[float, dict[str, str], list[Any]]:
     """The worker's RSS (MB) once it forecast TICKS_EACH ticks of each of ``symbols``."""
+    tmp.mkdir(parents=True)
     env = isolated_env(f"scale{symbols}", tmp) | {"TICKCAST_MLFLOW_URI": ""}
     ticks = list(synthetic_ticks(symbols * TICKS_EACH, symbols, seed=3))
     worker = start(env, tmp / "worker.log")
