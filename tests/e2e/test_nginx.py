@@ -41,7 +41,8 @@ def nginx(tmp_path: Path, api_port: int) -> Iterator[str]:
     text = re.sub(r"server (grafana|mlflow):\d+;", "server 127.0.0.1:9;", text)
     text = text.replace("listen 8080;", f"listen 127.0.0.1:{port};")
     text = text.replace("root /usr/share/nginx/html;", f"root {BUILT.parent};")
-    text = text.replace("pid /tmp/nginx.pid;\n", "").replace(" /tmp/", f" {tmp_path}/")
+    text = text.replace("pid /tmp/nginx.pid;\n", "")
+    text = re.sub(r"(_temp_path) /tmp/", rf"\1 {tmp_path}/", text)
     conf = tmp_path / "nginx.conf"
     conf.write_text(text)
     logs = f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;"
