@@ -1,101 +1,33 @@
 // The API's responses as the pages use them, and the live stream with its reconnection.
+import type { components, paths } from "./api-types";
 import { authorization, currentToken, unauthorized } from "./auth";
 import { sseParser } from "./sse";
 
-export interface Forecast {
-  symbol: string;
-  ts: string; // ISO-8601, UTC
-  seq: number;
-  horizon: number;
-  price: number;
-  predicted_return: number;
-  predicted_price: number;
-  lower: number;
-  upper: number;
-  interval_level: number;
-  p_up: number;
-  model: string;
-  model_version: string;
-}
+// The API's shapes, generated from its OpenAPI document (api-types.ts, `npm run types`).
+type Schemas = components["schemas"];
 
-export interface ModelQuality {
-  based_on: string | null;
-  n: number | null;
-  mae: number | null;
-  mae_ratio: number | null;
-  hit_rate: number | null;
-  coverage: number | null;
-  interval_score: number | null;
-}
-
-export interface Quality {
-  symbol: string;
-  selected: string | null;
-  served_since: string | null;
-  models: Record<string, ModelQuality>;
-}
-
+export type Forecast = Schemas["ForecastOut"];
+/** One forecaster's newest rolling scores (null where a score is not defined yet). */
+export type ModelQuality = Schemas["ModelQualityOut"];
+export type Quality = Schemas["QualityOut"];
 /** A stored tick: open, high, low and close where the source had bars (yfinance). */
-export interface Tick {
-  ts: string;
-  seq: number;
-  price: number;
-  volume: number | null;
-  open: number | null;
-  high: number | null;
-  low: number | null;
-  close: number | null;
-}
-
+export type Tick = Schemas["TickOut"];
 /** A served forecast beside what happened (log returns over the horizon). */
-export interface Outcome {
-  ts: string;
-  seq: number;
-  label_ts: string;
-  horizon: number;
-  predicted_return: number;
-  realised_return: number;
-  lower_return: number;
-  upper_return: number;
-  inside: boolean;
-  p_up: number;
-}
+export type Outcome = Schemas["OutcomeOut"];
+export type Outcomes = Schemas["OutcomesOut"];
+export type DriftEvent = Schemas["DriftEventOut"];
+export type Version = Schemas["VersionOut"];
+export type Versions = Schemas["VersionsOut"];
 
-export interface Outcomes {
-  symbol: string;
-  outcomes: Outcome[];
-  truncated: boolean;
-}
-
-export interface DriftEvent {
-  ts: string;
-  model: string;
-  detector: string;
-  kind: string;
-  feature: string;
-  value: number;
-  threshold: number;
-  reaction: string;
-}
-
-export interface Version {
-  version: number;
-  ts: string;
-  n_labels: number;
-  selected_model: string;
-  runner_up_model: string;
-  served_mae_ratio: number | null;
-  aliases: string[];
-  origin: "worker" | "replay";
-}
-
-export interface Versions {
-  symbol: string;
-  champion: number | null;
-  challenger: number | null;
-  pinned: boolean;
-  versions: Version[];
-}
+/** The routes whose GET answers JSON, and what (its 200), as the OpenAPI document says. */
+type JsonRoute = {
+  [P in keyof paths]: paths[P]["get"] extends {
+    responses: { 200: { content: { "application/json": unknown } } };
+  }
+    ? P
+    : never;
+}[keyof paths];
+type Ok<P extends JsonRoute> = paths[P]["get"]["responses"][200]["content"]["application/json"];
 
 /** Why a request failed, in one line a page can show. */
 export class ApiError extends Error {
@@ -130,24 +62,28 @@ async function get<T>(path: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-export const symbols = () => get<string[]>("/symbols");
+export const symbols = () => get<Ok<"/symbols">>("/symbols");
 export const quality = (symbol: string) =>
-  get<Quality>(`/symbols/${encodeURIComponent(symbol)}/quality`);
+  get<Ok<"/symbols/{symbol}/quality">>(`/symbols/${encodeURIComponent(symbol)}/quality`);
 export const history = (symbol: string, limit = 500) =>
-  get<Forecast[]>(`/forecasts/${encodeURIComponent(symbol)}/history?limit=${limit}`);
+  get<Ok<"/forecasts/{symbol}/history">>(
+    `/forecasts/${encodeURIComponent(symbol)}/history?limit=${limit}`,
+  );
 export const ticks = (symbol: string, limit = 500) =>
-  get<Tick[]>(`/symbols/${encodeURIComponent(symbol)}/ticks?limit=${limit}`);
+  get<Ok<"/symbols/{symbol}/ticks">>(`/symbols/${encodeURIComponent(symbol)}/ticks?limit=${limit}`);
 export const drift = (symbol: string) =>
-  get<DriftEvent[]>(`/symbols/${encodeURIComponent(symbol)}/drift`);
+  get<Ok<"/symbols/{symbol}/drift">>(`/symbols/${encodeURIComponent(symbol)}/drift`);
 export const versions = (symbol: string) =>
-  get<Versions>(`/symbols/${encodeURIComponent(symbol)}/versions`);
+  get<Ok<"/symbols/{symbol}/versions">>(`/symbols/${encodeURIComponent(symbol)}/versions`);
 
 /** Served forecasts and outcomes in [start, end) (ISO times; the newest when both are empty). */
 export function outcomes(symbol: string, start = "", end = "", limit = 5000): Promise<Outcomes> {
   const query = new URLSearchParams({ limit: String(limit) });
   if (start) query.set("start", start);
   if (end) query.set("end", end);
-  return get<Outcomes>(`/forecasts/${encodeURIComponent(symbol)}/outcomes?${query}`);
+  return get<Ok<"/forecasts/{symbol}/outcomes">>(
+    `/forecasts/${encodeURIComponent(symbol)}/outcomes?${query}`,
+  );
 }
 
 const GATEWAY = [502, 503, 504]; // a proxy's answer: the API behind it does not answer

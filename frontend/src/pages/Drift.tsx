@@ -7,7 +7,7 @@ import { drift, type DriftEvent, epochSeconds } from "../api";
 import { removeSeries, useChart } from "../components/useChart";
 import { show, useRefreshed, when } from "./refresh";
 
-const COLORS: Record<string, string> = {
+const COLORS: Record<DriftEvent["kind"], string> = {
   concept: "#e76f51",
   data: "#2a9d8f",
   prediction: "#e9c46a",
