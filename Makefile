@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint system-deps broker frontend clean help
+.PHONY: demo test bench lint system-deps broker frontend contract clean help
 
 help:
 	@echo "make demo   - set up and run the demo (bundled sample, API on 127.0.0.1:8000)"
@@ -15,7 +15,8 @@ help:
 
 # The core is Rust (rust/), compiled into tickcast/_core by maturin as pip installs the package;
 # a change to its sources installs again. Cargo.lock is version 4: cargo 1.78 or newer.
-RUST_SOURCES := rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs)
+RUST_SOURCES := rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs rust/src/*/*.rs) \
+  build_backend/tickcast_build.py
 
 $(STAMP): pyproject.toml $(RUST_SOURCES)
 	@command -v cargo >/dev/null || { echo "tickcast's core is Rust: install a toolchain (1.78 or \
@@ -88,6 +89,11 @@ test: $(STAMP) system-deps lint $(APP)
 	cargo test --quiet --release --no-default-features --manifest-path rust/Cargo.toml
 	cd frontend && npm test --silent
 	$(BIN)/pytest
+
+# The Python-Rust contract: contract/contract.toml written into rust/src/contract.rs and
+# tickcast/contract.py (both committed; tests/unit/test_contract.py checks they are current).
+contract: $(STAMP)
+	$(BIN)/python contract/generate.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache rust/target tickcast/_core*.so \

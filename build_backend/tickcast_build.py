@@ -1,6 +1,7 @@
 """tickcast's build backend: maturin (the Rust core), after building the React application
 into tickcast/api/app so that a wheel built from a clean export carries it.
 
+The development install (editable) builds the core with its `testing` feature.
 The application is built when frontend/ is there and its build is missing or older than a
 source; without frontend/ (the Docker image copies the package alone) the wheel goes without it
 and the API serves its static page. Editable installs leave it to `make`.
@@ -8,6 +9,7 @@ and the API serves its static page. Editable installs leave it to `make`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,7 +17,6 @@ from typing import Any
 
 import maturin
 from maturin import (  # noqa: F401 (the rest of the PEP 517 hooks, as they are)
-    build_editable,
     build_sdist,
     get_requires_for_build_editable,
     get_requires_for_build_sdist,
@@ -60,3 +61,16 @@ def build_wheel(
     if stale():
         build_frontend()
     return maturin.build_wheel(wheel_directory, config_settings, metadata_directory)
+
+
+def build_editable(
+    wheel_directory: str,
+    config_settings: dict[str, Any] | None = None,
+    metadata_directory: str | None = None,
+) -> str:
+    """The development install: the core with its `testing` feature (the functions the oracle
+    tests call), which wheels and the Docker image leave out."""
+    args = os.environ.get("MATURIN_PEP517_ARGS", "")
+    if "testing" not in args:
+        os.environ["MATURIN_PEP517_ARGS"] = f"{args} --features testing".strip()
+    return maturin.build_editable(wheel_directory, config_settings, metadata_directory)

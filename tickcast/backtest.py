@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tickcast._core import pooled
+from tickcast.contract import MetricName
 from tickcast.messages import finite
 from tickcast.online_model import BASELINE, SERVED, CoreConfig
 from tickcast.stream_processors import Sink, run_embedded
@@ -105,7 +106,7 @@ class BacktestReport:
     """Cumulative metrics per symbol and model, pooled over symbols, and message counts."""
 
     config: CoreConfig
-    symbols: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    symbols: dict[str, dict[str, dict[MetricName, float]]] = field(default_factory=dict)
     pooled: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     invalid_reasons: dict[str, int] = field(default_factory=dict)  # reason code -> count

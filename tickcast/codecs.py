@@ -36,6 +36,7 @@ import lz4.block
 
 from tickcast import pickles
 from tickcast._core import SymbolCore
+from tickcast.contract import STATE_FORMAT
 from tickcast.exceptions import TickcastError
 from tickcast.online_model import CoreConfig, SymbolState
 
@@ -50,7 +51,8 @@ __all__ = [
 ]
 
 MAGIC = b"TKST"
-FORMAT_VERSION = 4  # 4: signed. Payload: LZ4 of (symbol, the compiled state's bytes, River parts)
+# The contract's format (4: signed). Payload: LZ4 of (symbol, the compiled state's bytes, River's)
+FORMAT_VERSION = STATE_FORMAT
 HEADER = struct.Struct(">4sH16s8s32s")  # magic, version, fingerprint, key id, MAC
 SIGNED = HEADER.size - 32  # the header's bytes before the MAC, which the MAC covers too
 PARTS = struct.Struct("<HI")  # the symbol's and the compiled state's lengths

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tickcast.contract import ConceptDetector, Reaction
 from tickcast.exceptions import ConfigError
-from tickcast.records import ConceptDetector, Reaction
 
 __all__ = ["PREFIX", "KafkaAuth", "Settings", "load_settings", "override", "redact"]
 

@@ -8,11 +8,11 @@ the core (``tickcast._core``) in this format; :func:`forecasts_from_message` rea
 from __future__ import annotations
 
 import math
-from dataclasses import fields
 from typing import Any
 
 import orjson
 
+from tickcast.contract import ENTRIES_FIELD, SHARED_FIELDS
 from tickcast.records import Forecast, InvalidTickError, Tick, parse_tick
 
 __all__ = [
@@ -26,9 +26,6 @@ __all__ = [
 ]
 
 MAX_MESSAGE_BYTES = 64 * 1024
-# a forecasts message: these fields once, then every model's other fields under "forecasts"
-SHARED_FIELDS = ("symbol", "ts", "seq", "horizon", "price", "level")
-PER_MODEL_FIELDS = tuple(f.name for f in fields(Forecast) if f.name not in SHARED_FIELDS)
 
 
 def dumps(record: Any) -> bytes:
@@ -46,7 +43,7 @@ def forecasts_from_message(data: bytes | str) -> list[Forecast]:
     fields once, then every model's forecast, the served one named ``served``)."""
     message = orjson.loads(data)
     shared = {k: message[k] for k in SHARED_FIELDS}
-    return [Forecast(**shared, **entry) for entry in message["forecasts"]]
+    return [Forecast(**shared, **entry) for entry in message[ENTRIES_FIELD]]
 
 
 def decode_tick(payload: bytes | str) -> Tick:

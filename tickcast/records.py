@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from tickcast.contract import METRIC_NAMES, Detector, DriftKind, MetricRow, Reaction
 from tickcast.exceptions import TickcastError
 
 __all__ = [
@@ -153,44 +154,6 @@ class Outcome:
     p_up: float
 
 
-@dataclass(slots=True)
-class MetricRow:
-    """A snapshot of one forecaster's prequential scores at event time ``ts``, over the
-    rolling window or since the start (``window``); ``based_on`` as in :class:`Forecast`."""
-
-    symbol: str
-    ts: int
-    model: str
-    window: Literal["rolling", "cumulative"]
-    based_on: str
-    n: int
-    mae: float
-    mse: float
-    rmse: float
-    r2: float
-    adj_r2: float
-    r2_oos: float
-    mae_ratio_vs_random_walk: float
-    hit_rate: float
-    coverage: float
-    interval_score: float
-    bias: float
-    precision: float
-    recall: float
-    f1: float
-    roc_auc: float
-    log_loss: float
-    in_sample_mae: float
-    grad_norm_input: float
-    grad_norm_output: float
-
-
-ConceptDetector = Literal["page_hinkley", "adwin"]  # the concept-drift check's choice
-Detector = Literal[ConceptDetector, "psi_ks", "bias_t"]
-DriftKind = Literal["concept", "data", "prediction", "bias"]
-Reaction = Literal["log", "reset", "boost_lr"]
-
-
 @dataclass(frozen=True, slots=True)
 class DriftEvent:
     """One detection; ``reaction`` says what the learner did about it."""
@@ -217,9 +180,6 @@ class DeadLetter:
     payload: str
     # the message as it arrived, when it arrived as bytes: the dead-letter topic's, not stored
     original: bytes = field(default=b"", metadata={"stored": False})
-
-
-METRIC_NAMES = tuple(f.name for f in fields(MetricRow))[5:]  # the scores, after the keys
 
 
 def columns(record: type) -> list[str]:

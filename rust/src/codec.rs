@@ -6,11 +6,13 @@ use std::collections::VecDeque;
 
 use crate::config::Config;
 use crate::drift::{PageHinkley, Phase, Shift};
-use crate::features::{Features, N_LAGS};
+use crate::contract::{AUC_BINS, N_LAGS};
+use crate::features::Features;
 use crate::intervals::Tracker;
 use crate::learner::{DriftMonitor, Forecaster, Pending, Prediction, Progress, State};
 use crate::metrics::{Metrics, Sums};
-use crate::models::{Direction, Linear, Model, Optimizer, Scaler};
+use crate::models::{Affine, Direction, Linear, Model, Scaler};
+use crate::optim::Optimizer;
 use crate::network::Mlp;
 use crate::stats::{Ewma, Garch, Rolling};
 
@@ -136,15 +138,14 @@ fn get_ewma(r: &mut Reader, template: &Ewma) -> Decoded<Ewma> {
 
 fn put_optimizer(w: &mut Writer, o: &Optimizer) {
     // The kind and hyper-parameters come from the configuration; the learned state is here.
-    w.f64(o.lr());
-    match o {
-        Optimizer::Sgd { .. } => {}
-        Optimizer::Momentum { velocity, .. } => w.f64s(velocity),
-        Optimizer::AdaGrad { g2, .. } => w.f64s(g2),
-        Optimizer::Adam { t, m, v, .. } => {
-            w.u64(*t);
-            w.f64s(m);
-            w.f64s(v);
+    w.f64(o.lr);
+    match o.n_slots() {
+        0 => {}
+        1 => w.f64s(&o.first),
+        _ => {
+            w.u64(o.t);
+            w.f64s(&o.first);
+            w.f64s(&o.second);
         }
     }
 }
@@ -153,24 +154,22 @@ fn put_optimizer(w: &mut Writer, o: &Optimizer) {
 /// weight (another length would index out of bounds at the next step).
 fn get_optimizer(r: &mut Reader, template: &Optimizer, n: usize) -> Decoded<Optimizer> {
     let mut o = template.clone();
-    let lr = r.f64()?;
-    o.set_lr(lr);
-    let mut slots = |r: &mut Reader| -> Decoded<Vec<f64>> {
+    o.lr = r.f64()?;
+    let slots = |r: &mut Reader| -> Decoded<Vec<f64>> {
         let v = r.f64s()?;
         if !v.is_empty() && v.len() != n {
             return Err(format!("an optimiser has {} slots for {n} weights", v.len()));
         }
         Ok(v)
     };
-    match &mut o {
-        Optimizer::Sgd { .. } => {}
-        Optimizer::Momentum { velocity, .. } => *velocity = slots(r)?,
-        Optimizer::AdaGrad { g2, .. } => *g2 = slots(r)?,
-        Optimizer::Adam { t, m, v, .. } => {
-            *t = r.u64()?;
-            *m = slots(r)?;
-            *v = slots(r)?;
-            if m.len() != v.len() {
+    match o.n_slots() {
+        0 => {}
+        1 => o.first = slots(r)?,
+        _ => {
+            o.t = r.u64()?;
+            o.first = slots(r)?;
+            o.second = slots(r)?;
+            if o.first.len() != o.second.len() {
                 return Err("an optimiser's moments differ in length".into());
             }
         }
@@ -185,13 +184,9 @@ fn put_model(w: &mut Writer, m: &Model) {
             w.u64(*n);
             w.f64(*mean);
         }
-        Model::Linear(linear) => {
-            w.f64s(&linear.weights);
-            put_optimizer(w, &linear.optimizer);
-        }
-        Model::Direction(direction) => {
-            w.f64s(&direction.linear.weights);
-            put_optimizer(w, &direction.linear.optimizer);
+        Model::Linear(Linear { affine, .. }) | Model::Direction(Direction { affine }) => {
+            w.f64s(&affine.weights);
+            put_optimizer(w, &affine.optimizer);
         }
         Model::Mlp(mlp) => {
             w.u64(mlp.seed);
@@ -209,16 +204,11 @@ fn get_model(r: &mut Reader, template: &Model, width: usize) -> Decoded<Model> {
         Model::External { n_inputs } => Model::External { n_inputs: *n_inputs },
         Model::Mean { .. } => Model::Mean { n: r.u64()?, mean: r.f64()? },
         Model::Linear(linear) => Model::Linear(Linear {
-            weights: r.f64s_of(width + 1, "a linear model")?,
-            optimizer: get_optimizer(r, &linear.optimizer, width + 1)?,
+            affine: get_affine(r, &linear.affine, width, "a linear model")?,
             ..linear.clone()
         }),
         Model::Direction(direction) => Model::Direction(Direction {
-            linear: Linear {
-                weights: r.f64s_of(width + 1, "a direction model")?,
-                optimizer: get_optimizer(r, &direction.linear.optimizer, width + 1)?,
-                ..direction.linear.clone()
-            },
+            affine: get_affine(r, &direction.affine, width, "a direction model")?,
         }),
         Model::Mlp(mlp) => Model::Mlp(Box::new(Mlp {
             seed: r.u64()?,
@@ -228,6 +218,14 @@ fn get_model(r: &mut Reader, template: &Model, width: usize) -> Decoded<Model> {
             optimizer: get_optimizer(r, &mlp.optimizer, mlp.n_params())?,
             ..(**mlp).clone()
         })),
+    })
+}
+
+fn get_affine(r: &mut Reader, template: &Affine, width: usize, what: &str) -> Decoded<Affine> {
+    Ok(Affine {
+        weights: r.f64s_of(width + 1, what)?,
+        optimizer: get_optimizer(r, &template.optimizer, width + 1)?,
+        ..template.clone()
     })
 }
 
@@ -250,8 +248,8 @@ fn get_sums(r: &mut Reader) -> Decoded<Sums> {
     }
     let [w, w2, abs_err, sq_err, err, y, y2, sq_err_mean, abs_rw, gain, gain2, hits, yhat_y,
          yhat2, winkler, covered, tp, fp, fn_, tn, log_loss, fit_w, fit_abs_err] = v;
-    let pos_bins = r.f64s_of(crate::metrics::AUC_BINS, "AUC bins")?;
-    let neg_bins = r.f64s_of(crate::metrics::AUC_BINS, "AUC bins")?;
+    let pos_bins = r.f64s_of(AUC_BINS, "AUC bins")?;
+    let neg_bins = r.f64s_of(AUC_BINS, "AUC bins")?;
     Ok(Sums {
         w, w2, abs_err, sq_err, err, y, y2, sq_err_mean, abs_rw, gain, gain2, hits, yhat_y,
         yhat2, winkler, covered, tp, fp, fn_, tn, log_loss, fit_w, fit_abs_err, pos_bins,

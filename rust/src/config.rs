@@ -1,36 +1,13 @@
 //! The core's configuration, as Python's `CoreConfig` resolves it (defaults and validation
-//! stay there, in `tickcast.online_model.spec`; this is the resolved, typed form).
+//! stay there, in `tickcast.online_model.spec`; this is the resolved, typed form). A leaf:
+//! models are built from it in `models`.
 
-use crate::models::{Direction, Linear, Loss, Model, Optimizer};
-use crate::network::{Activation, Head, Mlp};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reaction {
-    Log,
-    Reset,
-    BoostLr,
-}
-
-impl Reaction {
-    pub fn name(self) -> &'static str {
-        match self {
-            Reaction::Log => "log",
-            Reaction::Reset => "reset",
-            Reaction::BoostLr => "boost_lr",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Detector {
-    PageHinkley,
-    Adwin, // River's, called in Python
-}
+use crate::contract::{Activation, ConceptDetector, Loss, Reaction};
 
 #[derive(Clone, Debug)]
 pub struct DriftConfig {
     pub reaction: Reaction,
-    pub detector: Detector,
+    pub detector: ConceptDetector,
     pub ph_delta: f64,
     pub ph_threshold: f64,
     pub ph_min_n: u64,
@@ -45,23 +22,17 @@ pub struct DriftConfig {
 }
 
 impl DriftConfig {
-    pub fn detector_name(&self) -> &'static str {
-        match self.detector {
-            Detector::PageHinkley => "page_hinkley",
-            Detector::Adwin => "adwin",
-        }
-    }
-
     /// What the concept detector's statistic is compared with, for the event record.
     pub fn threshold(&self) -> f64 {
         match self.detector {
-            Detector::PageHinkley => self.ph_threshold,
-            Detector::Adwin => self.adwin_delta,
+            ConceptDetector::PageHinkley => self.ph_threshold,
+            ConceptDetector::Adwin => self.adwin_delta,
         }
     }
 }
 
-#[derive(Clone, Debug)]
+/// An optimiser and its hyper-parameters (its learned slots are `optim::Optimizer`'s).
+#[derive(Clone, Debug, PartialEq)]
 pub enum OptimizerSpec {
     Sgd { lr: f64 },
     Momentum { lr: f64, rho: f64 },
@@ -70,26 +41,41 @@ pub enum OptimizerSpec {
 }
 
 impl OptimizerSpec {
-    pub fn build(&self) -> Optimizer {
+    /// The configured learning rate.
+    pub fn lr(&self) -> f64 {
         match *self {
-            OptimizerSpec::Sgd { lr } => Optimizer::Sgd { lr },
-            OptimizerSpec::Momentum { lr, rho } => Optimizer::Momentum { lr, rho, velocity: vec![] },
-            OptimizerSpec::AdaGrad { lr, eps } => Optimizer::AdaGrad { lr, eps, g2: vec![] },
-            OptimizerSpec::Adam { lr, beta1, beta2, eps } => {
-                Optimizer::Adam { lr, beta1, beta2, eps, t: 0, m: vec![], v: vec![] }
-            }
+            OptimizerSpec::Sgd { lr }
+            | OptimizerSpec::Momentum { lr, .. }
+            | OptimizerSpec::AdaGrad { lr, .. }
+            | OptimizerSpec::Adam { lr, .. } => lr,
         }
     }
 }
 
+/// A linear model's weights, their penalties and their optimiser.
 #[derive(Clone, Debug)]
-pub enum ModelKind {
+pub struct AffineSpec {
+    pub optimizer: OptimizerSpec,
+    pub l1: f64,
+    pub l2: f64,
+}
+
+/// What a model is, with its hyper-parameters.
+#[derive(Clone, Debug)]
+pub enum ModelParams {
     RandomWalk,
     Mean,
-    Linear { loss: Loss, optimizer: OptimizerSpec, l1: f64, l2: f64, huber_delta: f64, clip: f64 },
-    Direction { optimizer: OptimizerSpec, l1: f64, l2: f64 },
+    Linear { affine: AffineSpec, loss: Loss, huber_delta: f64, clip: f64 },
+    Direction { affine: AffineSpec },
     Mlp(MlpSpec),
     External { n_inputs: usize },
+}
+
+/// What a network's output unit forecasts, and so which loss it learns by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Head {
+    Return { loss: Loss, huber_delta: f64 },
+    Direction,
 }
 
 #[derive(Clone, Debug)]
@@ -113,43 +99,7 @@ pub fn text_seed(text: &str) -> u64 {
 pub struct ModelConfig {
     pub name: String,
     pub fingerprint: String,
-    pub kind: ModelKind,
-}
-
-impl ModelConfig {
-    /// A fresh model of this spec for feature vectors of `width`.
-    pub fn build(&self, width: usize) -> Model {
-        match &self.kind {
-            ModelKind::RandomWalk => Model::RandomWalk,
-            ModelKind::Mean => Model::Mean { n: 0, mean: 0.0 },
-            ModelKind::Linear { loss, optimizer, l1, l2, huber_delta, clip } => {
-                Model::Linear(Linear {
-                    loss: *loss,
-                    optimizer: optimizer.build(),
-                    l1: *l1,
-                    l2: *l2,
-                    huber_delta: *huber_delta,
-                    clip: *clip,
-                    weights: vec![0.0; width + 1],
-                })
-            }
-            ModelKind::Direction { optimizer, l1, l2 } => Model::Direction(Direction {
-                linear: Linear {
-                    loss: Loss::Squared,
-                    optimizer: optimizer.build(),
-                    l1: *l1,
-                    l2: *l2,
-                    huber_delta: 1.345,
-                    clip: 10.0,
-                    weights: vec![0.0; width + 1],
-                },
-            }),
-            ModelKind::Mlp(spec) => {
-                Model::Mlp(Box::new(Mlp::new(spec, width, text_seed(&self.fingerprint))))
-            }
-            ModelKind::External { n_inputs } => Model::External { n_inputs: *n_inputs },
-        }
-    }
+    pub params: ModelParams,
 }
 
 #[derive(Clone, Debug)]
@@ -194,7 +144,7 @@ impl Config {
     }
 
     pub fn has_externals(&self) -> bool {
-        self.drift.detector == Detector::Adwin
-            || self.models.iter().any(|m| matches!(m.kind, ModelKind::External { .. }))
+        self.drift.detector == ConceptDetector::Adwin
+            || self.models.iter().any(|m| matches!(m.params, ModelParams::External { .. }))
     }
 }

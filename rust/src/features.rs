@@ -4,18 +4,29 @@
 //! over each window; the gaps to two price EMAs; an RSI-like balance; the volume's z-score;
 //! the log high/low range; the time of day and the day of the week as sine and cosine.
 
+use crate::contract::{EMA_SPANS, N_LAGS, REST_FEATURES};
 use crate::stats::{Ewma, Garch, Rolling};
 
-pub const N_LAGS: usize = 3;
 const DAY_MS: i64 = 86_400_000;
 const EPOCH_WEEKDAY: i64 = 3; // 1970-01-01 was a Thursday; Monday is 0
-const EMA_SPANS: [f64; 2] = [12.0, 26.0];
 const RSI_PERIOD: f64 = 14.0;
 const VOLUME_WINDOW: usize = 20;
 
 /// How many features the given windows make.
 pub fn width(windows: &[usize]) -> usize {
-    N_LAGS + 2 * windows.len() + EMA_SPANS.len() + 7
+    N_LAGS + 2 * windows.len() + EMA_SPANS.len() + REST_FEATURES.len()
+}
+
+/// The features' names for the given windows, in vector order.
+pub fn names(windows: &[usize]) -> Vec<String> {
+    let mut names: Vec<String> = (1..=N_LAGS).map(|i| format!("ret_lag{i}")).collect();
+    for w in windows {
+        names.push(format!("ret_mean_{w}"));
+        names.push(format!("ret_std_{w}"));
+    }
+    names.extend(EMA_SPANS.iter().map(|span| format!("ema_gap_{span}")));
+    names.extend(REST_FEATURES.iter().map(|name| name.to_string()));
+    names
 }
 
 /// One tick's fields as the features read them.

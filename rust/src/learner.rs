@@ -10,21 +10,15 @@
 
 use std::collections::VecDeque;
 
-use crate::config::{Config, Detector, Reaction, BASELINE};
+use crate::config::{Config, BASELINE};
+use crate::contract::{ConceptDetector, Detector, DriftKind, Reaction, Status, METRIC_NAMES, N_SCORES};
 use crate::drift::{PageHinkley, Shift};
 use crate::features::{Features, TickFields};
 use crate::intervals::Tracker;
-use crate::metrics::{advantage, shrinkage, Metrics, Scored, Sums, METRIC_NAMES, N_SCORES};
+use crate::metrics::{advantage, shrinkage, Metrics, Scored, Sums};
 use crate::models::{Model, Scaler};
 
 pub const U_CLIP: f64 = 8.0; // beyond 8 sigma, a return trains as 8 sigma: one jump must not wreck a model
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Ok = 0,
-    Duplicate = 1,
-    Late = 2,
-}
 
 /// One forecaster's forecast in return space, kept until its label matures.
 #[derive(Clone, Copy, Debug, Default)]
@@ -95,15 +89,23 @@ pub struct MetricRow {
     pub values: Vec<(&'static str, f64)>,
 }
 
+/// The detector a concept-drift event names.
+fn concept(detector: ConceptDetector) -> Detector {
+    match detector {
+        ConceptDetector::PageHinkley => Detector::PageHinkley,
+        ConceptDetector::Adwin => Detector::Adwin,
+    }
+}
+
 pub struct DriftRow {
     pub ts: i64,
     pub forecaster: Option<usize>, // None: data drift
-    pub detector: &'static str,
-    pub kind: &'static str,
+    pub detector: Detector,
+    pub kind: DriftKind,
     pub feature: String,
     pub value: f64,
     pub threshold: f64,
-    pub reaction: &'static str,
+    pub reaction: Reaction,
 }
 
 /// Where one symbol's step writes its outputs.
@@ -185,7 +187,7 @@ pub struct State {
 
 impl State {
     pub fn new(cfg: &Config) -> Self {
-        let models = cfg.models.iter().map(|m| Some(m.build(cfg.width)));
+        let models = cfg.models.iter().map(|m| Some(Model::new(m, cfg.width)));
         State {
             features: Features::new(&cfg.windows, cfg.volatility),
             scaler: Scaler::new(cfg.width),
@@ -315,17 +317,17 @@ impl State {
                 let score = (y - p.y_hat).abs() / sigma;
                 f.interval.update(score, cfg.alpha, cfg.interval_step);
                 let statistic = match cfg.drift.detector {
-                    Detector::PageHinkley => f.errors.update(
+                    ConceptDetector::PageHinkley => f.errors.update(
                         score, cfg.drift.ph_delta, cfg.drift.ph_threshold, cfg.drift.ph_min_n,
                     ),
-                    Detector::Adwin => ext.detect(i, score),
+                    ConceptDetector::Adwin => ext.detect(i, score),
                 };
                 if let Some(value) = statistic {
                     let reaction = self.react(cfg, i, ext);
                     out.drift.push(DriftRow {
-                        ts: tick.ts, forecaster: Some(i), detector: cfg.drift.detector_name(),
-                        kind: "concept", feature: "abs_error".into(), value,
-                        threshold: cfg.drift.threshold(), reaction: reaction.name(),
+                        ts: tick.ts, forecaster: Some(i), detector: concept(cfg.drift.detector),
+                        kind: DriftKind::Concept, feature: "abs_error".into(), value,
+                        threshold: cfg.drift.threshold(), reaction,
                     });
                 }
             }
@@ -370,7 +372,7 @@ impl State {
         let labels = self.progress.n_labels;
         let f = &mut self.forecasters[i];
         if reaction == Reaction::Reset {
-            f.model = Some(cfg.models[i].build(cfg.width));
+            f.model = Some(Model::new(&cfg.models[i], cfg.width));
             ext.reset(i);
             return Reaction::Reset;
         }
@@ -379,8 +381,8 @@ impl State {
         }
         match f.model.as_mut().and_then(Model::optimizer_mut) {
             Some(optimizer) => {
-                f.boosted = Some((optimizer.lr(), labels + cfg.drift.boost_labels));
-                optimizer.set_lr(optimizer.lr() * cfg.drift.boost);
+                f.boosted = Some((optimizer.lr, labels + cfg.drift.boost_labels));
+                optimizer.lr *= cfg.drift.boost;
                 Reaction::BoostLr
             }
             None => Reaction::Log,
@@ -393,7 +395,7 @@ impl State {
             if let Some((lr, until)) = f.boosted {
                 if labels >= until {
                     if let Some(optimizer) = f.model.as_mut().and_then(Model::optimizer_mut) {
-                        optimizer.set_lr(lr);
+                        optimizer.lr = lr;
                     }
                     f.boosted = None;
                 }
@@ -530,12 +532,12 @@ impl State {
                 if value > d.psi && p < d.ks_p {
                     shift.rebase();
                     let (kind, name, forecaster) = match feature {
-                        Some(i) => ("data", cfg.feature_names[i].clone(), None),
-                        None => ("prediction", "served_return".to_string(), Some(served)),
+                        Some(i) => (DriftKind::Data, cfg.feature_names[i].clone(), None),
+                        None => (DriftKind::Prediction, "served_return".to_string(), Some(served)),
                     };
                     out.drift.push(DriftRow {
-                        ts, forecaster, detector: "psi_ks", kind, feature: name, value,
-                        threshold: d.psi, reaction: "log",
+                        ts, forecaster, detector: Detector::PsiKs, kind, feature: name, value,
+                        threshold: d.psi, reaction: Reaction::Log,
                     });
                 }
             }
@@ -555,8 +557,8 @@ impl State {
         } else if t.abs() >= d.bias_t {
             self.drift.biased = true;
             out.drift.push(DriftRow {
-                ts, forecaster: Some(served), detector: "bias_t", kind: "bias",
-                feature: "signed_error".into(), value: t, threshold: d.bias_t, reaction: "log",
+                ts, forecaster: Some(served), detector: Detector::BiasT, kind: DriftKind::Bias,
+                feature: "signed_error".into(), value: t, threshold: d.bias_t, reaction: Reaction::Log,
             });
         }
     }

@@ -14,19 +14,8 @@
 //! the mean cross-entropy of P(up) over the same outcomes. The in-sample MAE is the error on an
 //! outcome after learning it, beside the prequential MAE before: the two make learning curves.
 
-pub const AUC_BINS: usize = 32;
+use crate::contract::{AUC_BINS, METRIC_NAMES, N_SCORES};
 
-/// The model_metrics columns after (symbol, ts, model, window, based_on), in order: the names
-/// of a summary's values.
-pub const METRIC_NAMES: [&str; 20] = [
-    "n", "mae", "mse", "rmse", "r2", "adj_r2", "r2_oos", "mae_ratio_vs_random_walk", "hit_rate",
-    "coverage", "interval_score", "bias", "precision", "recall", "f1", "roc_auc", "log_loss",
-    "in_sample_mae", "grad_norm_input", "grad_norm_output",
-];
-
-/// The summary's values that are the model's own, not its scores: its network's average
-/// gradient norms at the first and the last layer (NaN for other models).
-pub const N_SCORES: usize = METRIC_NAMES.len() - 2;
 const LOGIT_SPAN: f64 = 2.0;
 const LOG_LOSS_FLOOR: f64 = 1e-6; // a certain, wrong P(up) costs -ln(1e-6), not infinity
 
@@ -247,7 +236,7 @@ impl Sums {
         } else {
             nan
         };
-        let values = [
+        let values: [f64; N_SCORES] = [
             n.round(),
             self.abs_err / w,
             self.sq_err / w,

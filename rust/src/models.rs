@@ -6,10 +6,11 @@
 //! set (baselines, linear regression with any loss and optimiser, logistic direction) is here;
 //! opt-in models that River provides are external (called back in Python).
 
+use crate::config::{text_seed, AffineSpec, ModelConfig, ModelParams};
+use crate::contract::Loss;
 use crate::network::Mlp;
-use crate::stats::normal_cdf;
-
-pub const EXPECTED_ABS_NORMAL: f64 = 0.797_884_560_802_865_4; // E|u| for a standard normal u
+use crate::optim::{residual_gradient, sign, Optimizer};
+use crate::stats::{normal_cdf, EXPECTED_ABS_NORMAL};
 
 /// Per-feature running mean and variance (Welford), shared by every model of a symbol.
 #[derive(Clone, Debug)]
@@ -40,120 +41,26 @@ impl Scaler {
     }
 }
 
-/// Updates `weights` in place from `grads` (same length; the last slot is the intercept).
+/// A linear score of the features: its weights (the last one the intercept), L1 and L2
+/// penalties and the optimiser that steps them.
 #[derive(Clone, Debug)]
-pub enum Optimizer {
-    Sgd { lr: f64 },
-    Momentum { lr: f64, rho: f64, velocity: Vec<f64> },
-    AdaGrad { lr: f64, eps: f64, g2: Vec<f64> },
-    Adam { lr: f64, beta1: f64, beta2: f64, eps: f64, t: u64, m: Vec<f64>, v: Vec<f64> },
-}
-
-impl Optimizer {
-    pub fn lr(&self) -> f64 {
-        match self {
-            Optimizer::Sgd { lr }
-            | Optimizer::Momentum { lr, .. }
-            | Optimizer::AdaGrad { lr, .. }
-            | Optimizer::Adam { lr, .. } => *lr,
-        }
-    }
-
-    pub fn set_lr(&mut self, value: f64) {
-        match self {
-            Optimizer::Sgd { lr }
-            | Optimizer::Momentum { lr, .. }
-            | Optimizer::AdaGrad { lr, .. }
-            | Optimizer::Adam { lr, .. } => *lr = value,
-        }
-    }
-
-    pub fn step(&mut self, weights: &mut [f64], grads: &[f64]) {
-        match self {
-            Optimizer::Sgd { lr } => {
-                for (w, g) in weights.iter_mut().zip(grads) {
-                    *w -= *lr * g;
-                }
-            }
-            Optimizer::Momentum { lr, rho, velocity } => {
-                if velocity.is_empty() {
-                    velocity.resize(weights.len(), 0.0);
-                }
-                for i in 0..grads.len() {
-                    velocity[i] = *rho * velocity[i] + *lr * grads[i];
-                    weights[i] -= velocity[i];
-                }
-            }
-            Optimizer::AdaGrad { lr, eps, g2 } => {
-                if g2.is_empty() {
-                    g2.resize(weights.len(), 0.0);
-                }
-                for i in 0..grads.len() {
-                    let g = grads[i];
-                    g2[i] += g * g;
-                    weights[i] -= *lr * g / (g2[i].sqrt() + *eps);
-                }
-            }
-            Optimizer::Adam { lr, beta1, beta2, eps, t, m, v } => {
-                if m.is_empty() {
-                    m.resize(weights.len(), 0.0);
-                    v.resize(weights.len(), 0.0);
-                }
-                *t += 1;
-                let (b1, b2) = (*beta1, *beta2);
-                let t = *t as f64; // powf is C pow, as Python's float ** int
-                let rate = *lr * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t));
-                for i in 0..grads.len() {
-                    let g = grads[i];
-                    m[i] = b1 * m[i] + (1.0 - b1) * g;
-                    v[i] = b2 * v[i] + (1.0 - b2) * g * g;
-                    weights[i] -= rate * m[i] / (v[i].sqrt() + *eps);
-                }
-            }
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Loss {
-    Squared,
-    Absolute,
-    Huber,
-}
-
-/// -1, 0 or 1 (0 at 0, where L1's subgradient is taken as 0).
-pub fn sign(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
-}
-
-/// The loss's gradient with respect to the forecast, at error `err` = forecast - outcome.
-pub fn residual_gradient(loss: Loss, huber_delta: f64, err: f64) -> f64 {
-    match loss {
-        Loss::Squared => err,
-        Loss::Absolute => sign(err),
-        Loss::Huber => err.clamp(-huber_delta, huber_delta),
-    }
-}
-
-/// Online linear regression: squared, absolute or Huber loss, L1 and L2, any optimiser.
-#[derive(Clone, Debug)]
-pub struct Linear {
-    pub loss: Loss,
+pub struct Affine {
     pub optimizer: Optimizer,
     pub l1: f64,
     pub l2: f64,
-    pub huber_delta: f64,
-    pub clip: f64,
-    pub weights: Vec<f64>, // the last one is the intercept
+    pub weights: Vec<f64>,
 }
 
-impl Linear {
+impl Affine {
+    fn new(spec: &AffineSpec, width: usize) -> Self {
+        Affine {
+            optimizer: Optimizer::new(&spec.optimizer),
+            l1: spec.l1,
+            l2: spec.l2,
+            weights: vec![0.0; width + 1],
+        }
+    }
+
     pub fn score(&self, z: &[f64]) -> f64 {
         let w = &self.weights;
         let mut total = w[w.len() - 1];
@@ -161,11 +68,6 @@ impl Linear {
             total += wi * zi;
         }
         total
-    }
-
-    fn learn(&mut self, z: &[f64], u: f64, grads: &mut Vec<f64>) {
-        let g = residual_gradient(self.loss, self.huber_delta, self.score(z) - u);
-        self.step(z, g.clamp(-self.clip, self.clip), grads);
     }
 
     /// One optimiser step for the loss's gradient `g` with respect to the score, L1 and L2 added.
@@ -180,22 +82,38 @@ impl Linear {
     }
 }
 
+/// Online linear regression: squared, absolute or Huber loss, L1 and L2, any optimiser.
+#[derive(Clone, Debug)]
+pub struct Linear {
+    pub affine: Affine,
+    pub loss: Loss,
+    pub huber_delta: f64,
+    pub clip: f64,
+}
+
+impl Linear {
+    fn learn(&mut self, z: &[f64], u: f64, grads: &mut Vec<f64>) {
+        let g = residual_gradient(self.loss, self.huber_delta, self.affine.score(z) - u);
+        self.affine.step(z, g.clamp(-self.clip, self.clip), grads);
+    }
+}
+
 /// Logistic regression of P(return > 0); its return forecast is (2p - 1) E|u|.
 #[derive(Clone, Debug)]
 pub struct Direction {
-    pub linear: Linear,
+    pub affine: Affine,
 }
 
 impl Direction {
     fn probability(&self, z: &[f64]) -> f64 {
-        let score = self.linear.score(z).clamp(-30.0, 30.0);
+        let score = self.affine.score(z).clamp(-30.0, 30.0);
         1.0 / (1.0 + (-score).exp())
     }
 
     fn learn(&mut self, z: &[f64], u: f64, grads: &mut Vec<f64>) {
         // The log loss's gradient with respect to the score: p - [u > 0].
         let g = self.probability(z) - if u > 0.0 { 1.0 } else { 0.0 };
-        self.linear.step(z, g, grads);
+        self.affine.step(z, g, grads);
     }
 }
 
@@ -212,6 +130,27 @@ pub enum Model {
 }
 
 impl Model {
+    /// A fresh model of `config` for feature vectors of `width`.
+    pub fn new(config: &ModelConfig, width: usize) -> Self {
+        match &config.params {
+            ModelParams::RandomWalk => Model::RandomWalk,
+            ModelParams::Mean => Model::Mean { n: 0, mean: 0.0 },
+            ModelParams::Linear { affine, loss, huber_delta, clip } => Model::Linear(Linear {
+                affine: Affine::new(affine, width),
+                loss: *loss,
+                huber_delta: *huber_delta,
+                clip: *clip,
+            }),
+            ModelParams::Direction { affine } => {
+                Model::Direction(Direction { affine: Affine::new(affine, width) })
+            }
+            ModelParams::Mlp(spec) => {
+                Model::Mlp(Box::new(Mlp::new(spec, width, text_seed(&config.fingerprint))))
+            }
+            ModelParams::External { n_inputs } => Model::External { n_inputs: *n_inputs },
+        }
+    }
+
     /// Inputs the model fits: adjusted R2's penalty.
     pub fn n_inputs(&self, width: usize) -> usize {
         match self {
@@ -228,7 +167,7 @@ impl Model {
             Model::RandomWalk => (0.0, 0.5),
             Model::Mean { mean, .. } => (*mean, normal_cdf(*mean)),
             Model::Linear(linear) => {
-                let u_hat = linear.score(z);
+                let u_hat = linear.affine.score(z);
                 (u_hat, normal_cdf(u_hat))
             }
             Model::Direction(direction) => {
@@ -255,8 +194,8 @@ impl Model {
 
     pub fn optimizer(&self) -> Option<&Optimizer> {
         match self {
-            Model::Linear(linear) => Some(&linear.optimizer),
-            Model::Direction(direction) => Some(&direction.linear.optimizer),
+            Model::Linear(linear) => Some(&linear.affine.optimizer),
+            Model::Direction(direction) => Some(&direction.affine.optimizer),
             Model::Mlp(mlp) => Some(&mlp.optimizer),
             _ => None,
         }
@@ -264,8 +203,8 @@ impl Model {
 
     pub fn optimizer_mut(&mut self) -> Option<&mut Optimizer> {
         match self {
-            Model::Linear(linear) => Some(&mut linear.optimizer),
-            Model::Direction(direction) => Some(&mut direction.linear.optimizer),
+            Model::Linear(linear) => Some(&mut linear.affine.optimizer),
+            Model::Direction(direction) => Some(&mut direction.affine.optimizer),
             Model::Mlp(mlp) => Some(&mut mlp.optimizer),
             _ => None,
         }

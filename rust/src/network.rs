@@ -8,20 +8,12 @@
 //! replay draws the same masks without any random state to save. Each layer's gradient norm is
 //! followed by an exponential average: vanishing or exploding gradients show there.
 
-use crate::config::MlpSpec;
-use crate::models::{residual_gradient, sign, Loss, Optimizer, EXPECTED_ABS_NORMAL};
-use crate::stats::normal_cdf;
+use crate::config::{Head, MlpSpec};
+use crate::contract::Activation;
+use crate::optim::{residual_gradient, sign, Optimizer};
+use crate::stats::{normal_cdf, EXPECTED_ABS_NORMAL};
 
 const NORM_DECAY: f64 = 0.99; // the gradient norms' average spans about 100 learning steps
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Activation {
-    Linear,
-    Relu,
-    Tanh,
-    Sigmoid,
-    Elu,
-}
 
 impl Activation {
     fn apply(self, x: f64) -> f64 {
@@ -68,13 +60,6 @@ fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x.clamp(-30.0, 30.0)).exp())
 }
 
-/// What the output unit forecasts, and so which loss it learns by.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Head {
-    Return { loss: Loss, huber_delta: f64 },
-    Direction,
-}
-
 /// SplitMix64's finaliser: a well-mixed 64-bit hash of a counter.
 fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -90,13 +75,8 @@ fn unit(hash: u64) -> f64 {
 
 #[derive(Clone, Debug)]
 pub struct Mlp {
+    pub spec: MlpSpec,
     pub sizes: Vec<usize>, // inputs, each hidden layer, 1
-    pub activations: Vec<Activation>, // per hidden layer
-    pub head: Head,
-    pub dropout: f64,
-    pub l1: f64,
-    pub l2: f64,
-    pub clip: f64,
     pub seed: u64,
     pub steps: u64,
     pub params: Vec<f64>,
@@ -130,17 +110,12 @@ impl Mlp {
         }
         let n_layers = sizes.len() - 1;
         Mlp {
+            spec: spec.clone(),
             sizes,
-            activations: spec.activations.clone(),
-            head: spec.head,
-            dropout: spec.dropout,
-            l1: spec.l1,
-            l2: spec.l2,
-            clip: spec.clip,
             seed: 0,
             steps: 0,
             params,
-            optimizer: spec.optimizer.build(),
+            optimizer: Optimizer::new(&spec.optimizer),
             grad_norms: vec![0.0; n_layers],
         }
     }
@@ -155,7 +130,7 @@ impl Mlp {
     fn forward(&self, z: &[f64], train: bool) -> Pass {
         let at = offsets(&self.sizes);
         let n_layers = self.sizes.len() - 1;
-        let keep = 1.0 - self.dropout;
+        let keep = 1.0 - self.spec.dropout;
         let mut pass = Pass { acts: vec![z.to_vec()], pre: Vec::new(), masks: Vec::new() };
         for layer in 0..n_layers {
             let (inp, out) = (self.sizes[layer], self.sizes[layer + 1]);
@@ -171,10 +146,10 @@ impl Mlp {
                 pass.acts.push(p);
                 break;
             }
-            let act = self.activations[layer];
+            let act = self.spec.activations[layer];
             let mask: Vec<f64> = (0..out)
                 .map(|j| {
-                    if !train || self.dropout == 0.0 {
+                    if !train || self.spec.dropout == 0.0 {
                         return 1.0;
                     }
                     let key = (self.steps << 24) ^ ((layer as u64) << 16) ^ j as u64;
@@ -195,7 +170,7 @@ impl Mlp {
     /// The forecast of the standardised return and P(up).
     pub fn predict(&self, z: &[f64]) -> (f64, f64) {
         let s = self.score(z);
-        match self.head {
+        match self.spec.head {
             Head::Return { .. } => (s, normal_cdf(s)),
             Head::Direction => {
                 let p = sigmoid(s);
@@ -208,8 +183,8 @@ impl Mlp {
     pub fn learn(&mut self, z: &[f64], u: f64, grads: &mut Vec<f64>) {
         self.gradient(z, u, grads);
         let total = grads.iter().map(|g| g * g).sum::<f64>().sqrt();
-        if total > self.clip {
-            let scale = self.clip / total;
+        if total > self.spec.clip {
+            let scale = self.spec.clip / total;
             grads.iter_mut().for_each(|g| *g *= scale);
         }
         self.optimizer.step(&mut self.params, grads);
@@ -222,7 +197,7 @@ impl Mlp {
         let pass = self.forward(z, true);
         let n_layers = self.sizes.len() - 1;
         let s = pass.acts[n_layers][0];
-        let mut delta = vec![match self.head {
+        let mut delta = vec![match self.spec.head {
             Head::Return { loss, huber_delta } => residual_gradient(loss, huber_delta, s - u),
             Head::Direction => sigmoid(s) - if u > 0.0 { 1.0 } else { 0.0 },
         }];
@@ -237,7 +212,7 @@ impl Mlp {
             for j in 0..out {
                 for k in 0..inp {
                     let wk = w[j * inp + k];
-                    g[j * inp + k] = delta[j] * input[k] + self.l2 * wk + self.l1 * sign(wk);
+                    g[j * inp + k] = delta[j] * input[k] + self.spec.l2 * wk + self.spec.l1 * sign(wk);
                 }
                 g[out * inp + j] = delta[j];
             }
@@ -245,7 +220,7 @@ impl Mlp {
             self.grad_norms[layer] = NORM_DECAY * self.grad_norms[layer] + (1.0 - NORM_DECAY) * norm;
             if layer > 0 {
                 let (act, pre, mask) =
-                    (self.activations[layer - 1], &pass.pre[layer - 1], &pass.masks[layer - 1]);
+                    (self.spec.activations[layer - 1], &pass.pre[layer - 1], &pass.masks[layer - 1]);
                 delta = (0..inp)
                     .map(|k| {
                         let back: f64 = (0..out).map(|j| w[j * inp + k] * delta[j]).sum();
@@ -268,6 +243,7 @@ struct Pass {
 mod tests {
     use super::*;
     use crate::config::OptimizerSpec;
+    use crate::contract::Loss;
 
     fn network(activation: Activation, head: Head) -> Mlp {
         let spec = MlpSpec {
@@ -285,7 +261,7 @@ mod tests {
 
     fn loss(m: &Mlp, z: &[f64], u: f64) -> f64 {
         let s = m.forward(z, false).acts[m.sizes.len() - 1][0];
-        match m.head {
+        match m.spec.head {
             Head::Return { .. } => 0.5 * (s - u) * (s - u),
             Head::Direction => {
                 let p = sigmoid(s);
@@ -323,7 +299,7 @@ mod tests {
     #[test]
     fn dropout_masks_follow_the_seed_and_the_step_only() {
         let mut a = network(Activation::Relu, Head::Direction);
-        a.dropout = 0.5;
+        a.spec.dropout = 0.5;
         let mut b = a.clone();
         let z = [0.3, -1.2, 0.8];
         assert_eq!(a.forward(&z, true).masks, b.forward(&z, true).masks);

@@ -6,6 +6,8 @@ extern "C" {
     fn erf(x: f64) -> f64;
 }
 
+pub const EXPECTED_ABS_NORMAL: f64 = 0.797_884_560_802_865_4; // E|u| for a standard normal u
+
 /// P(Z <= x) for a standard normal Z.
 pub fn normal_cdf(x: f64) -> f64 {
     0.5 * (1.0 + unsafe { erf(x / std::f64::consts::SQRT_2) })

@@ -7,7 +7,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from tickcast.records import Detector, DriftKind, Forecast, Reaction
+from tickcast.contract import Detector, DriftKind, Reaction
+from tickcast.records import Forecast
 
 __all__ = [
     "DriftEventOut",

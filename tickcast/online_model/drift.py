@@ -14,14 +14,12 @@ they replay and recover with the models they watch:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import get_args
 
-from tickcast.records import ConceptDetector, DriftEvent, Reaction
+from tickcast.contract import CONCEPT_DETECTORS as DETECTORS
+from tickcast.contract import REACTIONS, ConceptDetector, Reaction
+from tickcast.records import DriftEvent
 
 __all__ = ["DETECTORS", "REACTIONS", "DriftConfig", "DriftEvent"]
-
-REACTIONS: tuple[Reaction, ...] = get_args(Reaction)
-DETECTORS: tuple[ConceptDetector, ...] = get_args(ConceptDetector)
 
 
 @dataclass(frozen=True)

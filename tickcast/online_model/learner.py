@@ -16,29 +16,34 @@ reports); the runtime steps many ticks at once into columns (``tickcast._core.st
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any
 
 from tickcast._core import SymbolCore
-from tickcast.online_model.models import RiverExternals
-from tickcast.online_model.spec import SERVED, CoreConfig
-from tickcast.records import (
+from tickcast.contract import (
     METRIC_NAMES,
+    SERVED,
+    STATUSES,
+    SUMMARY_WINDOWS,
     Detector,
-    DriftEvent,
     DriftKind,
+    MetricName,
+    Reaction,
+    Status,
+    SummaryWindow,
+)
+from tickcast.online_model.models import RiverExternals
+from tickcast.online_model.spec import CoreConfig
+from tickcast.records import (
+    DriftEvent,
     Forecast,
     MetricRow,
     Outcome,
-    Reaction,
     Tick,
 )
 
 __all__ = ["SERVED", "StepResult", "SymbolState", "SymbolStates", "externals_for"]
-
-Status = Literal["ok", "duplicate", "late"]
-STATUSES: tuple[Status, ...] = ("ok", "duplicate", "late")  # by the core's status code
 
 
 @dataclass(slots=True)
@@ -167,25 +172,25 @@ class SymbolState:
             _metric_record(
                 self.symbol, ts, name, window, config.names[config.based_on(i, selected)], summary
             )
-            for window in ("rolling", "cumulative")
+            for window in SUMMARY_WINDOWS
             for i, (name, summary) in enumerate(
                 zip(self.forecasters, self.core.summaries(window), strict=True)
             )
         ]
 
-    def summary(self, window: str = "cumulative") -> dict[str, dict[str, Any]]:
+    def summary(self, window: SummaryWindow = "cumulative") -> dict[str, dict[MetricName, float]]:
         """Metrics per forecaster, the served forecast under ``served``."""
         return dict(zip(self.forecasters, self.core.summaries(window), strict=True))
 
 
 def metric_row(
-    row: tuple[str, int, int, bool, int, dict[str, Any]], config: CoreConfig
+    row: tuple[str, int, int, bool, int, dict[MetricName, float]], config: CoreConfig
 ) -> MetricRow:
     """A model_metrics row from the core's tuple (symbol, ts, forecaster, rolling, selected,
     values)."""
     symbol, ts, i, rolling, selected, values = row
     based_on = config.names[config.based_on(i, selected)]
-    window: Literal["rolling", "cumulative"] = "rolling" if rolling else "cumulative"
+    window: SummaryWindow = "rolling" if rolling else "cumulative"
     return _metric_record(symbol, ts, config.forecasters[i], window, based_on, values)
 
 
@@ -193,26 +198,24 @@ def _metric_record(
     symbol: str,
     ts: int,
     model: str,
-    window: Literal["rolling", "cumulative"],
+    window: SummaryWindow,
     based_on: str,
-    values: dict[str, Any],
+    values: Mapping[MetricName, float],
 ) -> MetricRow:
-    scores = {name: values[name] for name in METRIC_NAMES}
+    scores: dict[str, Any] = {name: values[name] for name in METRIC_NAMES}
     scores["n"] = int(scores["n"])
     return MetricRow(symbol, ts, model, window, based_on, **scores)
 
 
 def drift_event(
-    row: tuple[str, int, int | None, str, str, str, float, float, str], forecasters: list[str]
+    row: tuple[str, int, int | None, Detector, DriftKind, str, float, float, Reaction],
+    forecasters: list[str],
 ) -> DriftEvent:
     """A DriftEvent from the core's tuple (symbol, ts, forecaster or None, detector, kind,
     feature, value, threshold, reaction)."""
     symbol, ts, i, detector, kind, feature, value, threshold, reaction = row
     model = "" if i is None else forecasters[i]
-    detector_, kind_, reaction_ = cast(
-        tuple[Detector, DriftKind, Reaction], (detector, kind, reaction)
-    )
-    return DriftEvent(symbol, ts, model, detector_, kind_, feature, value, threshold, reaction_)
+    return DriftEvent(symbol, ts, model, detector, kind, feature, value, threshold, reaction)
 
 
 class SymbolStates:

@@ -15,7 +15,19 @@ from dataclasses import asdict, dataclass, field, replace
 from statistics import NormalDist
 from typing import Any
 
-from tickcast._core import Spec
+from tickcast._core import CONTRACT, Spec
+from tickcast._core import feature_names as core_feature_names
+from tickcast.contract import (
+    ACTIVATIONS,
+    BASELINE,
+    CALENDAR_FEATURES,
+    DIGEST,
+    LOSSES,
+    MODEL_KINDS,
+    OPTIMIZERS,
+    SERVED,
+    TARGETS,
+)
 from tickcast.exceptions import ConfigError
 from tickcast.online_model.drift import DETECTORS, REACTIONS, DriftConfig
 from tickcast.records import Forecast
@@ -31,22 +43,14 @@ __all__ = [
     "resolve_models",
 ]
 
-BASELINE = "random_walk"
-SERVED = "served"  # the served forecast's name among the forecasters
-KINDS = ("random_walk", "mean", "linear", "direction", "mlp", "tree", "snarimax")
-LOSSES = (
-    "squared",
-    "absolute",
-    "huber",
-)  # for a return; a direction learns by "log" (cross-entropy)
-ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "elu")
-TARGETS = ("return", "direction")
-OPTIMIZERS: dict[str, dict[str, float]] = {  # each optimiser's hyper-parameters and defaults
-    "sgd": {"lr": 0.01},
-    "momentum": {"lr": 0.01, "rho": 0.9},
-    "adagrad": {"lr": 0.05, "eps": 1e-8},
-    "adam": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-}
+if CONTRACT != DIGEST:  # a core compiled before the contract changed: its names may differ
+    raise ImportError(
+        f"tickcast's compiled core was built from contract {CONTRACT}, its Python side is "
+        f"{DIGEST}: build the core again (make, or pip install -e .)"
+    )
+
+RIVER_KINDS = ("tree", "snarimax")  # River's models, run in Python as the core's "external"
+KINDS = tuple(k for k in MODEL_KINDS if k != "external") + RIVER_KINDS
 LINEAR = {"loss": "squared", "l1": 0.0, "l2": 0.0, "huber_delta": 1.345, "clip": 10.0}
 DIRECTION = {"loss": "log", "l1": 0.0, "l2": 0.0}
 MLP = {
@@ -60,18 +64,12 @@ MLP = {
     "l2": 0.0,
     "clip": 5.0,  # the gradient's largest L2 norm
 }
-EMA_SPANS = (12, 26)
-N_LAGS = 3
-CALENDAR = ("tod_", "dow_")  # features that move with the clock by design: no drift check
 
 
 def feature_names(windows: tuple[int, ...]) -> list[str]:
-    """Names of the feature vector for the given rolling windows, in vector order."""
-    names = [f"ret_lag{i + 1}" for i in range(N_LAGS)]
-    for w in windows:
-        names += [f"ret_mean_{w}", f"ret_std_{w}"]
-    names += [f"ema_gap_{span}" for span in EMA_SPANS]
-    names += ["rsi", "volume_z", "range", "tod_sin", "tod_cos", "dow_sin", "dow_cos"]
+    """Names of the feature vector for the given rolling windows, in vector order (the core's
+    layout, declared in the contract)."""
+    names: list[str] = core_feature_names(list(windows))
     return names
 
 
@@ -372,7 +370,7 @@ class CoreConfig:
             "windows": list(self.windows),
             "volatility": tuple(map(float, self.volatility)),
             "feature_names": names,
-            "checked": [i for i, name in enumerate(names) if not name.startswith(CALENDAR)],
+            "checked": [i for i, name in enumerate(names) if name not in CALENDAR_FEATURES],
             "metrics_window": self.metrics_window,
             "select_t": self.select_t,
             "select_hysteresis": self.select_hysteresis,

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from tickcast._core import Batch
+from tickcast.contract import Table
 from tickcast.online_model import CoreConfig
 from tickcast.online_model.learner import drift_event, metric_row
 from tickcast.records import DeadLetter, DriftEvent, Forecast, Label, MetricRow, Tick
@@ -69,14 +70,14 @@ class Outputs:
     def __len__(self) -> int:
         return len(self.batch)
 
-    def rows(self, table: str) -> int:
+    def rows(self, table: Table) -> int:
         return int(self.batch.rows(table))
 
     @functools.cached_property
     def _symbols(self) -> list[str]:
         return self.batch.symbols
 
-    def arrow(self, table: str, *, served_only: bool = False) -> pa.Table:
+    def arrow(self, table: Table, *, served_only: bool = False) -> pa.Table:
         """The rows of "ticks", "forecasts", "labels" or "model_metrics" as an Arrow table
         with the ClickHouse table's column names; ``served_only``: of "forecasts", only the
         served forecast's rows (not every model's)."""

@@ -20,11 +20,11 @@ import orjson
 from tickcast._core import Batch, step_batch
 from tickcast.codecs import StateCodec, StateRefusedError
 from tickcast.config import Settings
+from tickcast.contract import STATUSES
 from tickcast.messages import MAX_MESSAGE_BYTES, decode_tick
 from tickcast.monitor.prometheus import observe_pipeline
 from tickcast.online_model import CoreConfig, SymbolState, SymbolStates
 from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, take
-from tickcast.online_model.learner import STATUSES
 from tickcast.records import Forecast, InvalidTickError, RejectCode, Tick, parse_tick
 from tickcast.stores.registry_child import BackgroundRegistry
 from tickcast.stream_processors.bounds import Bounds, Refusal, Window

@@ -1,0 +1,94 @@
+"""The Python-Rust contract is declared once (contract/contract.toml): both generated sides are
+current, the compiled core holds the same names as Python, and what crosses the boundary
+(the forecasts message, the rows) is shaped by it."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+from types import ModuleType
+
+import orjson
+import pytest
+
+from tickcast import _core, contract
+from tickcast.contract import ENTRIES_FIELD, METRIC_NAMES, PER_MODEL_FIELDS, SHARED_FIELDS
+from tickcast.online_model import CoreConfig, SymbolStates
+from tickcast.online_model.spec import KINDS, LOSSES, feature_names
+from tickcast.records import Forecast, MetricRow, Tick, columns
+
+ROOT = Path(__file__).resolve().parents[2]
+GENERATOR = ROOT / "contract" / "generate.py"
+
+
+def generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("contract_generate", GENERATOR)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_generated_files_are_current() -> None:
+    done = subprocess.run(
+        [sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_changed_contract_makes_both_generated_files_stale(tmp_path: Path) -> None:
+    gen = generator()
+    changed = tmp_path / "contract.toml"
+    text = gen.CONTRACT.read_text()
+    changed.write_text(text.replace('"roc_auc", "log_loss"', '"roc_auc", "brier", "log_loss"'))
+    gen.CONTRACT = changed
+    new = gen.generated()
+    assert '"brier"' in new[gen.RUST]
+    assert '"brier"' in new[gen.PYTHON]
+    assert all(path.read_text() != source for path, source in new.items())
+    assert gen.main(["--check"]) == 1
+
+
+def test_the_compiled_core_was_built_from_this_contract() -> None:
+    assert _core.CONTRACT == contract.DIGEST
+    held = _core.contract()
+    for name in generator().tomllib.loads(generator().CONTRACT.read_text())["enums"]:
+        assert tuple(held[name]) == getattr(contract, generator().plural(name)), name
+    assert tuple(held["metric_names"]) == METRIC_NAMES
+    assert tuple(held["shared_fields"]) == SHARED_FIELDS
+    assert tuple(held["per_model_fields"]) == PER_MODEL_FIELDS
+    assert (held["state_format"], held["served"]) == (contract.STATE_FORMAT, contract.SERVED)
+
+
+def test_pythons_names_are_the_contracts() -> None:
+    assert LOSSES == contract.LOSSES
+    assert set(KINDS) >= set(contract.MODEL_KINDS) - {"external"}
+    assert columns(MetricRow)[5:] == list(METRIC_NAMES)
+    assert feature_names((5, 20))[: contract.N_LAGS] == ["ret_lag1", "ret_lag2", "ret_lag3"]
+    assert feature_names((5,))[-len(contract.REST_FEATURES) :] == list(contract.REST_FEATURES)
+    assert {f.name for f in fields(Forecast)} == set(SHARED_FIELDS) | set(PER_MODEL_FIELDS)
+
+
+def test_the_cores_forecasts_message_has_the_contracts_fields() -> None:
+    config = CoreConfig(horizon=1)
+    states = SymbolStates(config)
+    batch = _core.Batch()
+    ticks = [Tick("AAA", 1_700_000_000_000 + i * 1000, 100.0 + i) for i in range(3)]
+    _core.step_batch([states[t.symbol].core for t in ticks], ticks, batch)
+    _, value = batch.messages()[-1]
+    message = orjson.loads(value)
+    assert list(message) == [*SHARED_FIELDS, ENTRIES_FIELD]
+    assert [list(entry) for entry in message[ENTRIES_FIELD]] == [list(PER_MODEL_FIELDS)] * len(
+        config.forecasters
+    )
+
+
+def test_a_name_outside_the_contract_is_refused_by_the_core_naming_it() -> None:
+    resolved = CoreConfig().resolved()
+    resolved["models"][2] = dict(resolved["models"][2], loss="cubic")
+    with pytest.raises(ValueError, match='unknown loss "cubic"'):
+        _core.Spec(resolved)
