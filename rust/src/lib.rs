@@ -23,3 +23,6 @@ mod network;
 mod optim;
 mod stats;
 mod wire;
+
+#[cfg(test)]
+mod core_tests;

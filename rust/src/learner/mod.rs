@@ -10,8 +10,14 @@
 
 use std::collections::VecDeque;
 
+mod reactions;
+mod rows;
+
+pub use rows::{DriftRow, ForecastRow, MetricRow, OutcomeRow, Outputs};
+
 use crate::config::{Config, BASELINE};
-use crate::contract::{ConceptDetector, Detector, DriftKind, Reaction, Status, METRIC_NAMES, N_SCORES};
+use crate::contract::{ConceptDetector, DriftKind, Status, METRIC_NAMES, N_SCORES};
+use reactions::concept;
 use crate::drift::{PageHinkley, Shift};
 use crate::features::{Features, TickFields};
 use crate::intervals::Tracker;
@@ -61,60 +67,6 @@ impl Externals for NoExternals {
     fn detect(&mut self, _: usize, _: f64) -> Option<f64> {
         None
     }
-}
-
-pub struct ForecastRow {
-    pub ts: i64,
-    pub seq: u32,
-    pub forecaster: usize, // model index; n_models is the served forecast
-    pub selected: usize,   // the model the served forecast comes from
-    pub price: f64,
-    pub prediction: Prediction,
-}
-
-pub struct OutcomeRow {
-    pub ts: i64,
-    pub seq: u32,
-    pub label_ts: i64,
-    pub forecaster: usize,
-    pub prediction: Prediction,
-    pub realised: f64,
-}
-
-pub struct MetricRow {
-    pub ts: i64,
-    pub forecaster: usize,
-    pub rolling: bool,
-    pub selected: usize,
-    pub values: Vec<(&'static str, f64)>,
-}
-
-/// The detector a concept-drift event names.
-fn concept(detector: ConceptDetector) -> Detector {
-    match detector {
-        ConceptDetector::PageHinkley => Detector::PageHinkley,
-        ConceptDetector::Adwin => Detector::Adwin,
-    }
-}
-
-pub struct DriftRow {
-    pub ts: i64,
-    pub forecaster: Option<usize>, // None: data drift
-    pub detector: Detector,
-    pub kind: DriftKind,
-    pub feature: String,
-    pub value: f64,
-    pub threshold: f64,
-    pub reaction: Reaction,
-}
-
-/// Where one symbol's step writes its outputs.
-#[derive(Default)]
-pub struct Outputs {
-    pub forecasts: Vec<ForecastRow>,
-    pub outcomes: Vec<OutcomeRow>,
-    pub metrics: Vec<MetricRow>,
-    pub drift: Vec<DriftRow>,
 }
 
 /// One of a symbol's forecasters: a model of the set with what scores and calibrates it. The
@@ -362,47 +314,6 @@ impl State {
         }
     }
 
-    /// The configured reaction to a model's concept drift, where it applies: never to the
-    /// random walk, the served forecast or the model being served.
-    fn react(&mut self, cfg: &Config, i: usize, ext: &mut dyn Externals) -> Reaction {
-        let reaction = cfg.drift.reaction;
-        if reaction == Reaction::Log || i == BASELINE || i == cfg.served() || i == self.selected {
-            return Reaction::Log;
-        }
-        let labels = self.progress.n_labels;
-        let f = &mut self.forecasters[i];
-        if reaction == Reaction::Reset {
-            f.model = Some(Model::new(&cfg.models[i], cfg.width));
-            ext.reset(i);
-            return Reaction::Reset;
-        }
-        if f.boosted.is_some() {
-            return Reaction::Log;
-        }
-        match f.model.as_mut().and_then(Model::optimizer_mut) {
-            Some(optimizer) => {
-                f.boosted = Some((optimizer.lr, labels + cfg.drift.boost_labels));
-                optimizer.lr *= cfg.drift.boost;
-                Reaction::BoostLr
-            }
-            None => Reaction::Log,
-        }
-    }
-
-    fn end_boosts(&mut self) {
-        let labels = self.progress.n_labels;
-        for f in &mut self.forecasters {
-            if let Some((lr, until)) = f.boosted {
-                if labels >= until {
-                    if let Some(optimizer) = f.model.as_mut().and_then(Model::optimizer_mut) {
-                        optimizer.lr = lr;
-                    }
-                    f.boosted = None;
-                }
-            }
-        }
-    }
-
     /// Serve a model only while it beats the random walk significantly, with hysteresis: each
     /// model's advantage is the paired t-statistic of its rolling gain in absolute error over
     /// the random walk (raw MAE comparisons flip on noise, paired ones far less).
@@ -519,47 +430,6 @@ impl State {
                     values: self.summary(cfg, i, sums, n_inputs),
                 });
             }
-        }
-    }
-
-    /// Data, prediction and bias drift, once per metrics block.
-    fn drift_checks(&mut self, cfg: &Config, ts: i64, out: &mut Outputs) {
-        let d = &cfg.drift;
-        let served = cfg.served();
-        let watched = self.drift.inputs.iter_mut().zip(&cfg.checked).map(|(s, &i)| (s, Some(i)));
-        for (shift, feature) in watched.chain(std::iter::once((&mut self.drift.prediction, None))) {
-            if let Some((value, p)) = shift.check(d.window) {
-                if value > d.psi && p < d.ks_p {
-                    shift.rebase();
-                    let (kind, name, forecaster) = match feature {
-                        Some(i) => (DriftKind::Data, cfg.feature_names[i].clone(), None),
-                        None => (DriftKind::Prediction, "served_return".to_string(), Some(served)),
-                    };
-                    out.drift.push(DriftRow {
-                        ts, forecaster, detector: Detector::PsiKs, kind, feature: name, value,
-                        threshold: d.psi, reaction: Reaction::Log,
-                    });
-                }
-            }
-        }
-        let rolling = &self.served().metrics.rolling;
-        let n = rolling.n_eff();
-        if n < 30.0 || rolling.w <= 0.0 {
-            return;
-        }
-        let (bias, rmse) = (rolling.err / rolling.w, (rolling.sq_err / rolling.w).sqrt());
-        if !(rmse > 0.0) {
-            return;
-        }
-        let t = bias / (rmse / n.sqrt());
-        if self.drift.biased {
-            self.drift.biased = t.abs() >= d.bias_t / 2.0;
-        } else if t.abs() >= d.bias_t {
-            self.drift.biased = true;
-            out.drift.push(DriftRow {
-                ts, forecaster: Some(served), detector: Detector::BiasT, kind: DriftKind::Bias,
-                feature: "signed_error".into(), value: t, threshold: d.bias_t, reaction: Reaction::Log,
-            });
         }
     }
 
