@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests' helpers
+
+from tests.isolated import isolated_env as tests_isolated_env
 from tickcast._core import Batch, step_batch
 from tickcast.online_model import CoreConfig, SymbolState
 from tickcast.records import parse_tick
@@ -38,20 +40,8 @@ def bare_core_rate(records: list[Any], config: CoreConfig | None = None) -> floa
 
 
 def isolated_env(prefix: str, tmp: Path) -> dict[str, str]:
-    """TICKCAST_* settings for a worker of its own: fresh topics and group, stores in ``tmp``,
-    the registry on (as by default), no metrics ports."""
-    run = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    return {
-        **os.environ,
-        "TICKCAST_KAFKA_BOOTSTRAP": os.environ.get("TICKCAST_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-        "TICKCAST_TICKS_TOPIC": f"{run}-ticks",
-        "TICKCAST_FORECASTS_TOPIC": f"{run}-forecasts",
-        "TICKCAST_DLQ_TOPIC": f"{run}-ticks.dlq",
-        "TICKCAST_APP_ID": run,
-        "TICKCAST_REDIS_PREFIX": f"{run}:",  # the latest store only moves forward: keys of its own
-        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp / 'olap'}",
-        "TICKCAST_STATE_DIR": str(tmp / "state"),
-        "TICKCAST_MLFLOW_URI": f"sqlite:///{tmp / 'mlflow.db'}",
-        "TICKCAST_WORKER_METRICS_PORT": "0",
-        "TICKCAST_PRODUCER_METRICS_PORT": "0",
-    }
+    """TICKCAST_* settings for a worker of its own (the tests' builder): fresh topics and
+    group, stores in ``tmp``, the registry on (as by default), this process's settings kept."""
+    bootstrap = os.environ.get("TICKCAST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    env = tests_isolated_env(bootstrap, tmp, inherit=True, name=prefix)
+    return env | {"TICKCAST_REDIS_PREFIX": f"{env['TICKCAST_APP_ID']}:"}  # keys of its own

@@ -21,7 +21,7 @@ from tickcast import bootstrap
 from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
 from tickcast.stores import ClickHouseStore, InMemoryLatestStore
-from tickcast.stream_processors import ClickHouseSink, PrometheusSink, Sink, run_embedded
+from tickcast.stream_processors import ClickHouseSink, PrometheusObserver, Sink, run_embedded
 
 REPEATS = 3  # the best of three, for the reference too: the machine is shared
 SINKS = ("clickhouse (chdb), latest, prometheus", "latest, prometheus")
@@ -49,10 +49,13 @@ def replay(records: list[Any], with_clickhouse: bool) -> tuple[float, dict[str, 
     with tempfile.TemporaryDirectory() as folder:
         store = ClickHouseStore(f"chdb://{folder}/olap")
         store.setup()
-        sinks: list[Sink] = [PrometheusSink()]
-        if with_clickhouse:
-            sinks.insert(0, ClickHouseSink(store))
-        runtime = bootstrap.runtime(CoreConfig(), sinks, latest=InMemoryLatestStore())
+        sinks: list[Sink] = [ClickHouseSink(store)] if with_clickhouse else []
+        runtime = bootstrap.runtime(
+            CoreConfig(),
+            sinks,
+            latest=InMemoryLatestStore(),
+            observers=[PrometheusObserver()],
+        )
         start = time.perf_counter()
         asyncio.run(run_embedded(records, runtime))
         rate = len(records) / (time.perf_counter() - start)

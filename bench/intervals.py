@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tickcast.backtest import run_backtest
+from tickcast.analysis.backtest import run_backtest
 from tickcast.online_model import SERVED, CoreConfig
 from tickcast.producers import sample_records
 from tickcast.producers.synthetic import garch_returns

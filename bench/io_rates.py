@@ -23,6 +23,7 @@ import pandas as pd
 from tickcast.messages import dumps
 from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
+from tickcast.records import parse_tick
 from tickcast.stores import ClickHouseStore
 from tickcast.stream_processors import ClickHouseSink, Pipeline
 
@@ -84,7 +85,7 @@ def producer_from_file(ticks: int, folder: Path) -> None:
 def clickhouse_rows(ticks: int, folder: Path) -> None:
     """One batch of ``ticks`` ticks' outputs (every table) written by the ClickHouse sink."""
     pipeline = Pipeline(CoreConfig())
-    pipeline.process(list(synthetic_ticks(ticks, 10)))
+    pipeline.step([parse_tick(record) for record in synthetic_ticks(ticks, 10)])
     store = ClickHouseStore(f"chdb://{folder / 'olap'}")
     store.setup()
     sink = ClickHouseSink(store)

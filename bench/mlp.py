@@ -14,7 +14,7 @@ import json
 from core import core_batch_us, river_step_us
 
 from tickcast.online_model import CoreConfig, resolve_models
-from tickcast.online_model.spec import DEFAULT_MODELS
+from tickcast.online_model.model_specs import DEFAULT_MODELS
 from tickcast.producers import synthetic_ticks
 from tickcast.records import parse_tick
 

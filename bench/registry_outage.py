@@ -27,13 +27,16 @@ from tickcast.online_model import CoreConfig
 from tickcast.online_model.checkpoints import CheckpointPolicy
 from tickcast.producers import synthetic_ticks
 from tickcast.stores.registry_child import BackgroundRegistry
-from tickcast.stream_processors import PrometheusSink, run_embedded
+from tickcast.stream_processors import PrometheusObserver, run_embedded
 
 
 def run(records: list[Any], uri: str | None, every: int, drain_s: float) -> dict[str, Any]:
     registry = BackgroundRegistry(uri, watch=False).start() if uri else None
     runtime = bootstrap.runtime(
-        CoreConfig(), [PrometheusSink()], registry=registry, policy=CheckpointPolicy(every)
+        CoreConfig(),
+        registry=registry,
+        policy=CheckpointPolicy(every),
+        observers=[PrometheusObserver()],
     )
     start = time.perf_counter()
     asyncio.run(run_embedded(records, runtime))

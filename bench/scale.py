@@ -18,7 +18,6 @@ import subprocess
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,41 +25,32 @@ import orjson
 from common import TICKCAST, isolated_env
 from confluent_kafka import Consumer, Producer
 
+from tickcast.bootstrap import checkpoint_policy
 from tickcast.config import Settings
 from tickcast.online_model import CoreConfig
 from tickcast.online_model.checkpoints import CheckpointPolicy
 from tickcast.producers import synthetic_ticks
 from tickcast.stream_processors import Pipeline
-from tickcast.stream_processors.pipeline import checkpoint_policy
 
 DAY_S = 86_400
 RATE = 10  # ticks a second
 TICKS_EACH = 20
 
 
-@dataclass
-class Counting:
-    """A registry that counts what is submitted to it."""
-
-    submitted: list[Any] = field(default_factory=list)
-
-    def submit(self, checkpoint: Any) -> None:
-        self.submitted.append(checkpoint)
-
-
 def versions_a_day(policy: CheckpointPolicy) -> int:
     """Checkpoints of one symbol over a day at RATE ticks a second."""
-    registry = Counting()
-    steps = Pipeline(CoreConfig(), registry=registry, policy=policy)  # type: ignore[arg-type]
+    steps = Pipeline(CoreConfig(), cadence=policy.cadence)
     ticks = synthetic_ticks(DAY_S * RATE, 1, seed=5, step_ms=1000 // RATE)
     batch: list[Any] = []
+    taken = 0
     for tick in ticks:
         batch.append(tick)
         if len(batch) == 10_000:
             steps.step([parse(t) for t in batch])
+            taken += len(steps.take_checkpoints())
             batch = []
     steps.step([parse(t) for t in batch])
-    return len(registry.submitted)
+    return taken + len(steps.take_checkpoints())
 
 
 def parse(record: dict[str, Any]) -> Any:

@@ -9,7 +9,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from tests.eventually import eventually
 from tickcast.codecs import StateCodec
 from tickcast.config import KafkaAuth
 from tickcast.online_model import CoreConfig
@@ -48,13 +48,11 @@ def docker_engine_runs() -> bool:
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    eventually(listening, timeout, f"something listening on 127.0.0.1:{port}")
 
 
 class RedisServer:

@@ -16,7 +16,8 @@ from tickcast import bootstrap
 from tickcast.online_model import CoreConfig
 from tickcast.records import Forecast, Tick
 from tickcast.stores import LatestStore
-from tickcast.stream_processors import Pipeline, Sink, run_embedded
+from tickcast.stream_processors import Pipeline, Runtime, Sink, run_embedded
+from tickcast.stream_processors.pipeline import Message, Verdict
 
 
 def business_days(n: int, start: date = date(2021, 1, 4)) -> list[date]:
@@ -148,10 +149,18 @@ def replay(
     the rest of its options; states signed by the tests' key); returns the pipeline, for its
     states and counts."""
     pipeline.setdefault("codec", CODEC)
-    runtime = bootstrap.runtime(config or CoreConfig(), sinks, latest=latest, **pipeline)
-    asyncio.run(
-        run_embedded(
-            records, runtime, flush_interval_s=flush_interval_s, flush_max_rows=flush_max_rows
-        )
+    runtime = bootstrap.runtime(
+        config or CoreConfig(),
+        sinks,
+        latest=latest,
+        flush_interval_s=flush_interval_s,
+        flush_max_rows=flush_max_rows,
+        **pipeline,
     )
+    asyncio.run(run_embedded(records, runtime))
     return runtime.pipeline
+
+
+def verdicts(runtime: Runtime, messages: list[Message]) -> list[Verdict]:
+    """The runtime's verdict on each message ("ok", "duplicate", "late", "invalid")."""
+    return [verdict for _, verdict in runtime.process(messages)]

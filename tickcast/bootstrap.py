@@ -5,17 +5,21 @@ what it runs here, so a replay, a worker and a backtest differ only in what they
 
 - :func:`embedded` for ``replay`` and ``demo``: ClickHouse (chdb by default), the latest store,
   Prometheus, checkpoints to the registry (they move no alias unless asked);
-- :func:`worker` for ``tickcast worker``: the same plus the forecasts topic, the dead-letter
-  topic, the changelog, recovery and warm starts;
+- :func:`faust_worker` for ``tickcast worker``: the Faust app, handed the shell :func:`worker`
+  builds (the same plus the forecasts topic, the dead-letter topic, the changelog, recovery
+  and warm starts);
 - :func:`runtime`: any sinks, for ``tickcast backtest`` (none, or a MemorySink for a
   report), ``bench/`` and the tests.
+
+Nothing below calls up: the Faust app, the runtime and the pipeline are handed what they use.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tickcast.codecs import StateCodec
 from tickcast.config import Settings
@@ -26,26 +30,34 @@ from tickcast.state_keys import state_codec
 from tickcast.stores import ClickHouseStore, LatestStore, open_latest_store
 from tickcast.stores.registry import Registry
 from tickcast.stores.registry_child import BackgroundRegistry
-from tickcast.stream_processors.bounds import bounds_of
+from tickcast.stream_processors.bounds import Bounds, bounds_of
 from tickcast.stream_processors.kafka_outputs import (
     ChangelogSink,
     DeadLetterSink,
     KafkaOutputs,
     TopicSink,
 )
-from tickcast.stream_processors.pipeline import Pipeline, checkpoint_policy
-from tickcast.stream_processors.runtime import Runtime, StateSink
-from tickcast.stream_processors.sinks import (
-    ClickHouseSink,
-    LatestSink,
-    PrometheusSink,
-    Sink,
+from tickcast.stream_processors.observers import PrometheusObserver
+from tickcast.stream_processors.pipeline import Pipeline
+from tickcast.stream_processors.runtime import (
+    FLUSH_INTERVAL_S,
+    FLUSH_MAX_ROWS,
+    Observer,
+    Runtime,
+    StateSink,
 )
+from tickcast.stream_processors.sinks import ClickHouseSink, LatestSink, RegistrySink, Sink
+from tickcast.stream_processors.state_sources import StateSources
 from tickcast.stream_processors.worker import WorkerShell
+
+if TYPE_CHECKING:
+    import faust
 
 __all__ = [
     "Stores",
+    "checkpoint_policy",
     "embedded",
+    "faust_worker",
     "open_stores",
     "registry_client",
     "registry_of",
@@ -89,30 +101,62 @@ def open_stores(settings: Settings, *, setup: bool = True, reader: bool = False)
     return Stores(clickhouse, latest)
 
 
+def checkpoint_policy(settings: Settings) -> CheckpointPolicy:
+    return CheckpointPolicy(
+        settings.checkpoint_every_labels,
+        settings.checkpoint_every_s,
+        settings.checkpoint_min_interval_s,
+    )
+
+
 def runtime(
     config: CoreConfig,
     sinks: Sequence[Sink[Any]] = (),
     *,
     latest: LatestStore | None = None,
     states: StateSink | None = None,
-    backoff: Backoff | None = None,
     registry: BackgroundRegistry | None = None,
     policy: CheckpointPolicy | None = None,
     source: str = "ticks",
-    **pipeline: Any,
+    warm_start: bool = False,
+    recover: Callable[[str], bytes | None] | None = None,
+    moves_aliases: bool = False,
+    bounds: Bounds | None = None,
+    codec: StateCodec | None = None,
+    observers: Sequence[Observer] = (),
+    backoff: Backoff | None = None,
+    clock: Callable[[], float] = time.time,
+    flush_max_rows: int = FLUSH_MAX_ROWS,
+    flush_interval_s: float = FLUSH_INTERVAL_S,
 ) -> Runtime:
     """A runtime over ``sinks``, ``latest`` and ``states``, checkpointing into ``registry``
-    when given; ``pipeline``: the rest of :class:`Pipeline`'s options."""
-    messages = any(getattr(sink, "reads_messages", False) for sink in sinks)
-    steps = Pipeline(
-        config, source, registry=registry, policy=policy, messages=messages, **pipeline
+    (at ``policy``'s cadence) when given; states it does not hold come from ``recover`` (the
+    worker's table) and, with ``warm_start``, the registry's champions."""
+    codec = codec or StateCodec.ephemeral()
+    sources = StateSources(config, codec, recover=recover, registry=registry, warm_start=warm_start)
+    cadence = (policy or CheckpointPolicy()).cadence if registry is not None else (0, 0, 0)
+    pipeline = Pipeline(
+        config,
+        source,
+        bounds=bounds,
+        codec=codec,
+        cadence=cadence,
+        moves_aliases=moves_aliases,
+        messages=any(getattr(sink, "reads_messages", False) for sink in sinks),
+        initial=sources,
     )
     return Runtime(
-        steps,
+        pipeline,
         list(sinks),
         latest=None if latest is None else LatestSink(latest),
         states=states,
+        checkpoints=None if registry is None else RegistrySink(registry),
+        sources=sources,
+        observers=list(observers),
         backoff=backoff or Backoff(),
+        clock=clock,
+        flush_max_rows=flush_max_rows,
+        flush_interval_s=flush_interval_s,
     )
 
 
@@ -132,7 +176,6 @@ def embedded(
     warm-starts: it stays repeatable)."""
     outputs: list[Sink[Any]] = [
         ClickHouseSink(stores.clickhouse, settings.clickhouse_forecasts),
-        PrometheusSink(settings.metrics_symbols),
         *sinks,
     ]
     return runtime(
@@ -145,7 +188,9 @@ def embedded(
         moves_aliases=move_aliases,
         bounds=bounds_of(settings),
         codec=codec or (state_codec(settings) if registry is not None else None),
-        observe_latency=True,
+        observers=[PrometheusObserver(settings.metrics_symbols)],
+        flush_max_rows=settings.flush_max_rows,
+        flush_interval_s=settings.flush_interval_s,
     )
 
 
@@ -192,7 +237,6 @@ def worker(
         TopicSink(kafka, settings.forecasts_topic),
         DeadLetterSink(kafka, settings.dlq_topic),
         ClickHouseSink(stores.clickhouse, settings.clickhouse_forecasts),
-        PrometheusSink(settings.metrics_symbols),
     ]
     shell_runtime = runtime(
         config,
@@ -207,7 +251,9 @@ def worker(
         moves_aliases=True,
         bounds=bounds_of(settings),
         codec=state_codec(settings),
-        observe_latency=True,
+        observers=[PrometheusObserver(settings.metrics_symbols)],
+        flush_max_rows=settings.flush_max_rows,
+        flush_interval_s=settings.flush_interval_s,
     )
     return WorkerShell(
         settings,
@@ -220,3 +266,16 @@ def worker(
         release=release,
         highwater=highwater,
     )
+
+
+def faust_worker(settings: Settings, config: CoreConfig) -> tuple[faust.App, WorkerShell]:
+    """``tickcast worker``'s Faust app and the shell it drives (:func:`worker`, over the app's
+    table)."""
+    from tickcast.stream_processors.faust_app import build_app
+
+    def shell_of(
+        table: Any, release: Callable[[Any], None], highwater: Callable[[Any], int | None]
+    ) -> WorkerShell:
+        return worker(settings, config, table=table, release=release, highwater=highwater)
+
+    return build_app(settings, shell_of)

@@ -20,9 +20,9 @@ __all__ = ["ALLOWED", "dumps", "loads"]
 PROTOCOL = 5
 ALLOWED = frozenset(
     {
-        ("tickcast.online_model.models", "RiverExternals"),
-        ("tickcast.online_model.models", "RiverTree"),
-        ("tickcast.online_model.models", "Snarimax"),
+        ("tickcast.online_model.river_models", "RiverExternals"),
+        ("tickcast.online_model.river_models", "RiverTree"),
+        ("tickcast.online_model.river_models", "Snarimax"),
         # the Hoeffding tree: its nodes, splitters and their statistics
         ("river.tree.hoeffding_tree_regressor", "HoeffdingTreeRegressor"),
         ("river.tree.nodes.htr_nodes", "LeafAdaptive"),
@@ -54,6 +54,8 @@ ALLOWED = frozenset(
         ("collections", "deque"),
     }
 )
+# Modules renamed since states were written: a state names its classes by their old module.
+MOVED = {"tickcast.online_model.models": "tickcast.online_model.river_models"}
 
 
 def dumps(value: Any) -> bytes:
@@ -67,6 +69,7 @@ def loads(data: bytes) -> Any:
 
 class _Allowlisted(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
+        module = MOVED.get(module, module)
         if (module, name) not in ALLOWED:  # before anything is imported
             raise pickle.UnpicklingError(f"{module}.{name} may not be loaded from a state")
         return super().find_class(module, name)

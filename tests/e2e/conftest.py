@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.e2e.test_live_page import ARTIFACTS, browser
+from tests.eventually import eventually
 
 BUILT = REPO / "tickcast/api/app/index.html"
 PRICE = "document.querySelector('[data-testid=price]')?.textContent"
@@ -27,12 +27,14 @@ class Page:
         return self.driver.execute_script(f"return {expression};")
 
     def wait_until(self, expression: str, timeout: float = 60) -> Any:
-        end = time.monotonic() + timeout
-        while not (found := self.value(expression)):
-            shown = self.value("document.querySelector('main').innerText")
-            assert time.monotonic() < end, f"never true: {expression}; the page shows:\n{shown}"
-            time.sleep(0.2)
-        return found
+        return eventually(
+            lambda: self.value(expression),
+            timeout,
+            lambda: (
+                f"{expression}; the page shows:\n"
+                + self.value("document.querySelector('main').innerText")
+            ),
+        )
 
     def open(self, name: str) -> None:
         self.driver.execute_script(

@@ -6,7 +6,6 @@ Screenshots of each page go to the test artifacts (app_*.png)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -15,16 +14,18 @@ import pytest
 from tests.conftest import free_port
 from tests.e2e.conftest import BANNER, PRICE, Page
 from tests.e2e.test_live_page import demo_serving
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
 
 def wait_for_versions(url: str, timeout: float = 120) -> dict:
     """The registry's answer once it has a version of the symbol."""
-    end = time.monotonic() + timeout
-    while (response := httpx.get(url, timeout=30)).status_code != 200:
-        assert time.monotonic() < end, f"no registered version in {timeout} s: {response.text}"
-        time.sleep(1)
+    response = eventually(
+        lambda: (answer := httpx.get(url, timeout=30)).status_code == 200 and answer,
+        timeout,
+        "a registered version",
+    )
     found: dict = response.json()
     return found
 

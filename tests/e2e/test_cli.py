@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,9 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.eventually import eventually
 from tests.factories import write_long_csv, write_yfinance_csv
+from tests.isolated import isolated_env
 
 pytestmark = pytest.mark.e2e
 TICKCAST = str(Path(sys.executable).with_name("tickcast"))
@@ -35,11 +36,7 @@ METRIC_KEYS = {
 
 
 def tickcast(*args: str, tmp_path: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp_path / 'olap'}",
-        "TICKCAST_MLFLOW_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
-    }
+    env = isolated_env(tmp=tmp_path, inherit=True)
     return subprocess.run(
         [TICKCAST, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
     )
@@ -119,22 +116,22 @@ def test_demo_serves_forecasts_until_interrupted(tmp_path: Path) -> None:
         stderr=log.open("w"),
     )
     try:
-        body: dict[str, Any] = {}
         last = "2018-02-06T21:00:00Z"  # AAPL's last tick: the replay (served meanwhile) is done
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and body.get("ts") != last:
+
+        def served() -> dict[str, Any] | None:
             try:
                 response = httpx.get(f"http://127.0.0.1:{port}/forecasts/AAPL", timeout=2)
-                body = response.json() if response.status_code == 200 else {}
             except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        assert body.get("ts") == last, f"the demo did not serve AAPL's last forecast: {body}"
+                return None
+            body: dict[str, Any] = response.json() if response.status_code == 200 else {}
+            return body if body.get("ts") == last else None
+
+        body = eventually(served, 90, "the demo serving AAPL's last forecast")
         assert body["symbol"] == "AAPL"
         history = httpx.get(f"http://127.0.0.1:{port}/forecasts/AAPL/history?limit=3").json()
         assert len(history) == 3
-        while "replayed" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.3)  # the replay's end: its last checkpoints are in MLflow
+        # the replay's end: its last checkpoints are in MLflow
+        eventually(lambda: "replayed" in log.read_text(), 90, "the end of the replay")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

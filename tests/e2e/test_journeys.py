@@ -26,6 +26,7 @@ import yaml
 
 from tests.conftest import REPO, free_port, wait_for_port
 from tests.dashboards import clickhouse_queries, expand
+from tests.eventually import eventually, pause
 from tests.factories import write_yfinance_csv
 from tests.integration.kafka_support import TICKCAST, TopicCollector, Worker, topics_env
 from tickcast.stores import ClickHouseStore
@@ -301,11 +302,11 @@ def test_the_readmes_kafka_commands_in_one_directory_serve_the_history_the_worke
         run(TICKCAST, "produce", "--sample", cwd=home, env=env)
         last = "2018-02-06T21:00:00Z"  # AAPL's last tick in the sample
         history_url = f"http://127.0.0.1:{served}/forecasts/AAPL/history?limit=5000"
-        deadline = time.monotonic() + 120
-        history = httpx.get(history_url)
-        while len(history.json()) < SAMPLE_TICKS // 10 and time.monotonic() < deadline:
-            time.sleep(0.5)  # the worker writes ClickHouse batch by batch
-            history = httpx.get(history_url)
+        history = eventually(  # the worker writes ClickHouse batch by batch
+            lambda: len((answer := httpx.get(history_url)).json()) >= SAMPLE_TICKS // 10 and answer,
+            120,
+            "every AAPL forecast in the history",
+        )
         assert history.status_code == 200, history.text
         assert len(history.json()) == SAMPLE_TICKS // 10
         assert httpx.get(f"http://127.0.0.1:{served}/forecasts/AAPL").json()["ts"] == last
@@ -367,11 +368,11 @@ def test_the_stack_producer_runs_without_end_in_flat_memory_and_resumes_from_now
         text=True,
     )
     try:
-        time.sleep(6)  # imports, topics, librdkafka's buffers: the steady state starts here
+        pause(6, "imports, topics, librdkafka's buffers: the steady state starts here")
         samples = []
         for _ in range(40):
             samples.append(rss_mb(producer.pid))
-            time.sleep(0.5)
+            pause(0.5, "the memory sampled every half second")
     finally:
         producer.send_signal(signal.SIGTERM)
         out, _ = producer.communicate(timeout=60)

@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from tests.conftest import REPO, free_port
 from tests.e2e.test_cli import TICKCAST
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(os.environ.get("TICKCAST_TEST_ARTIFACTS", REPO / "test-artifacts"))
@@ -64,13 +64,14 @@ def demo_serving(tmp_path: Path, port: int | None = None, registry: bool = False
     )
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def answers() -> bool:
             try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
+                return httpx.get(url, timeout=2).status_code == 200
             except httpx.TransportError:
-                time.sleep(0.3)
+                return False
+
+        eventually(answers, 60, "the demo's page")
         yield url
     finally:
         demo.send_signal(signal.SIGINT)
@@ -89,10 +90,7 @@ def test_the_live_page_fills_and_its_chart_updates_in_headless_chromium(tmp_path
                 return driver.execute_script(f"return {expression};")  # type: ignore[attr-defined]
 
             def wait_until(expression: str, timeout: float = 60) -> None:
-                end = time.monotonic() + timeout
-                while not page(expression):
-                    assert time.monotonic() < end, f"never true: {expression}"
-                    time.sleep(0.2)
+                eventually(lambda: page(expression), timeout, expression)
 
             wait_until("document.querySelectorAll('#latest tbody tr').length === 10")
             wait_until("window.tickcast.updates >= 20")

@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import REPO, free_port, wait_for_port
 from tests.e2e.conftest import BANNER, BUILT, PRICE, Page
 from tests.e2e.test_live_page import demo_serving
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 CONF = REPO / "infra/nginx/nginx.conf"
@@ -73,10 +74,7 @@ def test_nginx_serves_the_application_and_proxies_the_api(tmp_path: Path) -> Non
         assert "javascript" in asset.headers["content-type"]
         assert "immutable" in asset.headers["cache-control"]
         assert httpx.get(url + "history").text == index.text  # the application's own paths
-        deadline = time.monotonic() + 30
-        while not (symbols := httpx.get(url + "symbols").json()):
-            assert time.monotonic() < deadline, "no symbols through nginx"
-            time.sleep(0.5)
+        symbols = eventually(lambda: httpx.get(url + "symbols").json(), 30, "symbols via nginx")
         assert symbols == httpx.get(api + "symbols").json()
         assert httpx.get(url + "health").json() == {"status": "ok"}
         assert httpx.get(url + "nginx-health").text == "ok\n"

@@ -16,6 +16,7 @@ from confluent_kafka import Producer
 
 from tests.conftest import free_port
 from tests.e2e.test_journeys import fresh, run
+from tests.eventually import eventually
 from tests.integration.kafka_support import TICKCAST, TopicCollector, Worker, topics_env
 from tickcast.producers import synthetic_ticks
 from tickcast.stores.registry import Registry
@@ -62,10 +63,13 @@ def test_two_thousand_symbols_are_versioned_listed_restored_and_started_warm(
         worker.wait_assigned()
         produce(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], ticks)
         assert forecasts.distinct_after(len(ticks), 300) == len(ticks)
-        deadline = time.monotonic() + 600
-        while written(metrics) < SYMBOLS and time.monotonic() < deadline:
-            time.sleep(2)
-        assert written(metrics) == SYMBOLS, worker.text()[-3000:]
+        eventually(
+            lambda: written(metrics) >= SYMBOLS,
+            600,
+            lambda: f"a version of every symbol ({written(metrics)}):\n{worker.text()[-3000:]}",
+            every=1.0,
+        )
+        assert written(metrics) == SYMBOLS
     finally:
         assert worker.stop() == 0, worker.text()[-3000:]
 
@@ -104,12 +108,12 @@ def test_two_thousand_symbols_are_versioned_listed_restored_and_started_warm(
     newcomer = Worker(fresh_env, home / "fresh.log", cwd=home)
     try:
         newcomer.wait_assigned()
-        deadline = time.monotonic() + 120
-        while (
-            len(warm := set(re.findall(r"warm start of (SYN\d+)", newcomer.text()))) < len(chosen)
-            and time.monotonic() < deadline
-        ):
-            time.sleep(1)
+
+        def warm_starts() -> set[str]:
+            return set(re.findall(r"warm start of (SYN\d+)", newcomer.text()))
+
+        eventually(lambda: len(warm_starts()) >= len(chosen), 120, "a warm start of each")
+        warm = warm_starts()
     finally:
         newcomer.kill()  # its checkpoints at a stop are not this journey's
     assert warm == chosen

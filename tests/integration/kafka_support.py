@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import threading
-import time
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,8 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 
 from tests.conftest import STATE_KEY
+from tests.eventually import eventually
+from tests.isolated import isolated_env
 from tickcast.config import KafkaAuth
 from tickcast.messages import dumps, forecasts_from_message
 from tickcast.records import Forecast
@@ -26,36 +25,22 @@ TICKCAST = str(Path(sys.executable).with_name("tickcast"))
 def topics_env(bootstrap: str, **extra: str) -> dict[str, str]:
     """A user's environment (no TICKCAST_* of this process), with topics and a consumer group
     of its own on the test broker; every store at its default, under the working directory."""
-    run = uuid.uuid4().hex[:8]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKCAST_")}
-    env.update(
-        TICKCAST_KAFKA_BOOTSTRAP=bootstrap,
-        TICKCAST_TICKS_TOPIC=f"ticks-{run}",
-        TICKCAST_FORECASTS_TOPIC=f"forecasts-{run}",
-        TICKCAST_DLQ_TOPIC=f"ticks-{run}.dlq",
-        TICKCAST_APP_ID=f"tickcast-{run}",
-        TICKCAST_WORKER_METRICS_PORT="0",
-        TICKCAST_PRODUCER_METRICS_PORT="0",
-    )
-    env.update(extra)
-    return env
+    return isolated_env(bootstrap, **extra)
 
 
 def worker_env(bootstrap: str, tmp: Path, redis_url: str = "", **extra: str) -> dict[str, str]:
     """Environment of an isolated pipeline: its own topics, consumer group and stores in ``tmp``,
     small batches, no registry (the registry's own worker test turns it on), the tests' state
     key (what the test process writes, the worker reads)."""
-    stores = {
+    settings = {
         "TICKCAST_STATE_KEY": STATE_KEY,
         "TICKCAST_PARTITIONS": "4",
         "TICKCAST_REDIS_URL": redis_url,
         "TICKCAST_FLUSH_INTERVAL_S": "0.2",
         "TICKCAST_FLUSH_MAX_ROWS": "500",
-        "TICKCAST_STATE_DIR": str(tmp / "state"),
-        "TICKCAST_CLICKHOUSE_URL": f"chdb://{tmp / 'olap'}",
         "TICKCAST_MLFLOW_URI": "",
     }
-    return topics_env(bootstrap, **{**stores, **extra})
+    return isolated_env(bootstrap, tmp, **{**settings, **extra})
 
 
 class Worker:
@@ -83,11 +68,12 @@ class Worker:
         return self.log.read_text(errors="replace")
 
     def wait_assigned(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while "assigned partitions" not in self.text():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"worker never got partitions:\n{self.text()[-3000:]}")
-            time.sleep(0.2)
+        eventually(
+            lambda: "assigned partitions" in self.text() or self.proc.poll() is not None,
+            timeout,
+            lambda: f"the worker's partitions:\n{self.text()[-3000:]}",
+        )
+        assert self.proc.poll() is None, f"the worker ended:\n{self.text()[-3000:]}"
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM: the graceful path (flush, write state, ack)."""
@@ -122,6 +108,8 @@ class TopicCollector:
 
     def __init__(self, bootstrap: str, topic: str, auth: KafkaAuth | None = None) -> None:
         self.messages: list[Any] = []
+        self._behind: int | None = None  # records between this reader and the topic's end
+        self._rounds = 0  # reads of the topic's end so far
         self._stop = threading.Event()
         self._consumer = KafkaConsumer(
             topic,
@@ -136,6 +124,11 @@ class TopicCollector:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.messages.extend(self._consumer)
+            assigned = list(self._consumer.assignment())
+            if assigned:  # where this reader is, against the ends the topic has now
+                ends = self._consumer.end_offsets(assigned)
+                self._behind = sum(ends[tp] - self._consumer.position(tp) for tp in assigned)
+                self._rounds += 1
 
     @property
     def distinct(self) -> int:
@@ -143,14 +136,27 @@ class TopicCollector:
 
     def wait_for(self, n: int, timeout: float = 90) -> list[Any]:
         """Wait until ``n`` distinct messages arrived; return everything seen so far."""
-        deadline = time.monotonic() + timeout
-        while self.distinct < n and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(
+            lambda: self.distinct >= n, timeout, lambda: f"{n} messages ({self.distinct} came)"
+        )
+        return list(self.messages)
+
+    def wait_caught_up(self, timeout: float = 30) -> list[Any]:
+        """Wait until this reader has read everything the topic held when asked (the end
+        offsets read after this call); return everything seen."""
+        start = self._rounds
+        eventually(
+            lambda: self._rounds > start + 1 and self._behind == 0,
+            timeout,
+            lambda: f"the topic's end ({self._behind} records behind)",
+        )
         return list(self.messages)
 
     def distinct_after(self, n: int, timeout: float = 90) -> int:
-        """How many distinct messages arrived once ``n`` did, or ``timeout`` passed."""
+        """How many distinct messages the topic holds once ``n`` came (more: a repeat of a
+        forecast under another identity)."""
         self.wait_for(n, timeout)
+        self.wait_caught_up()
         return self.distinct
 
     def close(self) -> None:

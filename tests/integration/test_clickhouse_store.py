@@ -132,13 +132,13 @@ def test_an_embedded_store_another_process_holds_is_refused_naming_it(tmp_path: 
 
 
 HOLD = """
-import sys, time
+import signal, sys
 from tickcast.stores import ClickHouseStore
 store = ClickHouseStore(sys.argv[1])
 store.setup()
 store.query("SELECT count() FROM ticks")  # chdb locks the path at its first query
 print("open", flush=True)
-time.sleep(60)
+signal.pause()  # holds the store until the test ends it
 """
 
 

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import LocalBroker, RedisServer
+from tests.eventually import eventually, pause
 from tests.factories import make_forecast, replay
 from tests.integration.kafka_support import (
     TICKCAST,
@@ -25,8 +26,8 @@ from tests.integration.kafka_support import (
     publish,
     worker_env,
 )
+from tickcast.analysis.backtest import run_backtest
 from tickcast.api import Services, create_app
-from tickcast.backtest import run_backtest
 from tickcast.config import KafkaAuth
 from tickcast.exceptions import PermanentWriteError
 from tickcast.online_model import SERVED, CoreConfig
@@ -73,14 +74,14 @@ def test_redis_down_for_ten_seconds_the_worker_goes_on_and_redis_catches_up(
         assert answer.status_code == 503
         assert answer.json()["detail"].startswith("the latest store is unavailable (request ")
         assert api.get("/ready").status_code == 503
-        time.sleep(max(0.0, 10 - (time.monotonic() - down_since)))
+        pause(max(0.0, 10 - (time.monotonic() - down_since)), "Redis stays down 10 s")
 
         own_redis.start()  # empty: Redis comes back without the values it had
         publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], records[2000:])
         messages = forecasts.wait_for(3000, timeout=60)
-        deadline = time.monotonic() + 20
-        while api.get("/forecasts/SYN002").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        eventually(
+            lambda: api.get("/forecasts/SYN002").status_code == 200, 20, "SYN002 served again"
+        )
     finally:
         assert worker.stop() == 0, worker.text()[-3000:]
         forecasts.close()
@@ -120,14 +121,14 @@ def test_broker_down_for_ten_seconds_producer_and_worker_resume_and_lose_nothing
             for start in range(0, len(records), 100):
                 for record in records[start : start + 100]:
                     publisher.publish(record)
-                time.sleep(0.4)
+                pause(0.4, "the producer's pace: about 12 s of ticks")
             publisher.flush(120)
 
         producing = threading.Thread(target=paced)
         producing.start()
-        time.sleep(3)
+        eventually(lambda: publisher.counts["published"] >= 300, 30, "ticks before the outage")
         broker.stop()
-        time.sleep(10)
+        pause(10, "the broker stays down 10 s")
         broker.start()
         producing.join(180)
         assert publisher.counts == {"published": 3000}  # no "failed": retried until delivered
@@ -156,7 +157,7 @@ def test_clickhouse_failing_for_a_while_holds_the_stream_back_and_loses_nothing(
 
     def come_back() -> None:
         nonlocal back_at
-        time.sleep(4)
+        pause(4, "ClickHouse refuses inserts for 4 s")
         clickhouse.client.command(
             "ALTER TABLE forecasts MODIFY SETTING parts_to_throw_insert = 3000"
         )
@@ -225,13 +226,12 @@ def test_a_worker_whose_output_refuses_a_batch_for_good_stops_without_acknowledg
 
 def _pid_one(launcher: subprocess.Popen[bytes]) -> int:
     """The pid (outside) of the process `unshare --fork --pid` runs as PID 1 of its namespace."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.05)
-    raise AssertionError("unshare started nothing")
+    children = eventually(
+        lambda: Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split(),
+        10,
+        "the process unshare starts",
+    )
+    return int(children[0])
 
 
 def test_with_the_broker_down_a_stop_signal_ends_producer_and_worker_within_their_grace(
@@ -261,9 +261,9 @@ def test_with_the_broker_down_a_stop_signal_ends_producer_and_worker_within_thei
     worker = Worker(env, tmp_path / "worker.log")
     try:
         worker.wait_assigned()
-        time.sleep(2)
+        pause(2, "the producers run before the outage")
         broker.stop()
-        time.sleep(8)  # the producers' queues grow, librdkafka retries
+        pause(8, "the broker stays down: the producers' queues grow, librdkafka retries")
         stopped = time.monotonic()
         os.kill(_pid_one(producer), signal.SIGTERM)
         os.kill(_pid_one(bulk), signal.SIGTERM)

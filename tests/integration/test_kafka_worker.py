@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.eventually import eventually, pause
 from tests.integration.kafka_support import (
     TopicCollector,
     Worker,
@@ -18,8 +18,8 @@ from tests.integration.kafka_support import (
     publish,
     worker_env,
 )
+from tickcast.analysis.backtest import run_backtest
 from tickcast.api import Services, create_app
-from tickcast.backtest import run_backtest
 from tickcast.config import KafkaAuth
 from tickcast.messages import MAX_MESSAGE_BYTES
 from tickcast.online_model import SERVED, CoreConfig
@@ -72,7 +72,7 @@ def test_worker_forecasts_reach_kafka_clickhouse_and_redis_identical_to_backtest
     publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], records)
     messages = forecasts.wait_for(2000)
     assert worker.stop() == 0, worker.text()[-3000:]
-    time.sleep(1)
+    forecasts.wait_caught_up()  # what the stop wrote, if anything
     forecasts.close()
 
     expected = expected_forecasts(records)
@@ -105,7 +105,7 @@ def test_worker_killed_mid_replay_resumes_from_recovered_state(
     def paced_publish() -> None:  # about 10 s of ticks, so the kill lands mid-replay
         for start in range(0, len(records), 150):
             publish(kafka_bootstrap, topic, records[start : start + 150])
-            time.sleep(0.25)
+            pause(0.25, "the producer's pace: the kill lands mid-replay")
 
     producer = threading.Thread(target=paced_publish)
     producer.start()
@@ -151,7 +151,7 @@ def test_two_workers_share_partitions_and_match_one(kafka_bootstrap: str, tmp_pa
     a.wait_assigned()
     b = Worker(env_b, tmp_path / "b.log")
     b.wait_assigned()
-    time.sleep(3)  # let the group settle on two members
+    eventually(lambda: a.text().count("assigned partitions") >= 2, 60, "a's share once b joined")
     forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
     publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], records)
     messages = forecasts.wait_for(3000)

@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 
 from tests.conftest import free_port
+from tests.eventually import eventually, pause
 from tests.factories import make_forecast
 from tickcast.api import Limits, Services, create_app
 from tickcast.api.routes.live import APP
@@ -39,10 +40,7 @@ class Served:
 
     def __enter__(self) -> str:
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.05)
+        eventually(lambda: self.server.started, 20, "the API's start")
         return f"http://127.0.0.1:{self.port}"
 
     def __exit__(self, *exc: object) -> None:
@@ -84,27 +82,25 @@ def redis_store(redis_clean: str) -> Iterator[RedisLatestStore]:
     store.close()
 
 
-def test_each_new_forecast_reaches_a_stream_client_within_100_ms(
+def test_each_new_forecast_reaches_a_stream_client_in_order(
     redis_store: RedisLatestStore,
 ) -> None:
     writer = RedisLatestStore(redis_store.url)  # the worker's side: another connection
     with Served(redis_store) as base:
         client = Listener(f"{base}/stream")
         assert client.connected.wait(10)
-        time.sleep(0.5)  # the API's channel subscription is live
-        written = []
+        channel = redis_store.channel
+        eventually(  # the API's subscription to the channel is live
+            lambda: writer.client.pubsub_numsub(channel)[0][1] > 0, 10, f"a reader of {channel}"
+        )
         for i in range(50):
             forecast = replace(BASE, ts=BASE.ts + i * 1000, price=100.0 + i)
-            written.append(time.monotonic())
             writer.put_many([forecast])
-            time.sleep(0.02)
-        deadline = time.monotonic() + 5
-        while len(client.received) < 50 and time.monotonic() < deadline:
-            time.sleep(0.05)
+            pause(0.02, "a forecast every 20 ms, as a worker writes them")
+        eventually(lambda: len(client.received) >= 50, 5, "50 forecasts on the stream")
         client.stop = True
     assert [event["price"] for _, event in client.received] == [100.0 + i for i in range(50)]
-    delays = [arrived - sent for (arrived, _), sent in zip(client.received, written, strict=True)]
-    assert max(delays) < 0.1, f"slowest {max(delays) * 1000:.1f} ms"
+    # how soon (the 100 ms target) is bench/stream_push.py's figure, not this test's
 
 
 def test_a_stream_starts_with_the_latest_and_keeps_to_its_symbols() -> None:
@@ -113,14 +109,11 @@ def test_a_stream_starts_with_the_latest_and_keeps_to_its_symbols() -> None:
     with Served(store) as base:
         client = Listener(f"{base}/stream?symbols=MSFT")
         assert client.connected.wait(10)
-        deadline = time.monotonic() + 5
-        while not client.received and time.monotonic() < deadline:
-            time.sleep(0.02)
+        eventually(lambda: client.received, 5, "the stream's first event")
         store.put_many(
             [replace(BASE, ts=BASE.ts + 1000), replace(BASE, symbol="MSFT", ts=BASE.ts + 1000)]
         )
-        while len(client.received) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        eventually(lambda: len(client.received) >= 2, 5, "the stream's second event")
         client.stop = True
         bad = httpx.get(f"{base}/stream?symbols=no%20way")
         page = httpx.get(f"{base}/")
@@ -140,14 +133,20 @@ def test_a_stream_starts_with_the_latest_and_keeps_to_its_symbols() -> None:
 
 
 class SlowStore(InMemoryLatestStore):
-    """A latest store that cannot fill the API's copy and whose reads take a second (a Redis
-    far away): every read goes to the store, so none may run on the event loop."""
+    """A latest store that cannot fill the API's copy and whose reads wait until released (a
+    Redis far away): every read goes to the store, so none may run on the event loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = threading.Event()  # a read is under way
+        self.release = threading.Event()
 
     def get_many(self, symbols: Any) -> Any:
         raise ConnectionError("unreachable")
 
     def get(self, symbol: str) -> Any:
-        time.sleep(1.0)
+        self.reading.set()
+        self.release.wait(10)
         return super().get(symbol)
 
 
@@ -156,15 +155,18 @@ def test_a_slow_store_read_never_holds_up_other_requests() -> None:
     store.put_many([BASE])
     with Served(store) as base:
         slow = threading.Thread(
-            target=httpx.get, args=(f"{base}/forecasts/AAPL",), kwargs={"timeout": 10}
+            target=httpx.get, args=(f"{base}/forecasts/AAPL",), kwargs={"timeout": 15}
         )
         slow.start()
-        time.sleep(0.2)  # the slow read is under way
-        start = time.monotonic()
-        assert httpx.get(f"{base}/health", timeout=10).status_code == 200
-        waited = time.monotonic() - start
+        assert store.reading.wait(10)  # the slow read is under way, and stays so
+        try:
+            health = httpx.get(f"{base}/health", timeout=5)
+            answered_while_reading = not store.release.is_set()
+        finally:
+            store.release.set()
         slow.join()
-    assert waited < 0.5, f"/health waited {waited:.2f} s behind a store read"
+    assert health.status_code == 200
+    assert answered_while_reading  # /health did not wait behind the store's read
 
 
 def test_streams_are_capped_and_one_with_nothing_to_send_ends() -> None:
@@ -181,12 +183,7 @@ def test_streams_are_capped_and_one_with_nothing_to_send_ends() -> None:
         assert refused.status_code == 503
         assert refused.headers["retry-after"] == "5"
         assert "streams are open" in refused.json()["detail"]
-        started = time.monotonic()
-        deadline = started + 10
-        while not first.ended.is_set() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert first.ended.is_set()  # idle: it ended by itself
-        assert time.monotonic() - started < 5
+        assert first.ended.wait(10)  # idle: it ended by itself
         third = Listener(f"{base}/stream")
         assert third.connected.wait(10)  # a place came free
         third.stop = True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import free_port
+from tests.eventually import eventually
 from tests.integration.kafka_support import TopicCollector, Worker, worker_env
 from tickcast.api import Services, create_app
 from tickcast.config import KafkaAuth
@@ -53,17 +53,19 @@ def skipped_ticks(page: dict[Any, float]) -> float:
 def scrape_when(port: int, ticks: int, timeout: float = 10, skipped: int = 0) -> dict[Any, float]:
     """A batch's forecasts are sent before its flush has counted it and set the lag gauge:
     scrape until the flush of the ``ticks``-th tick (and of ``skipped`` repeats) is done."""
-    deadline = time.monotonic() + timeout
-    page = scrape(port)
-    while time.monotonic() < deadline and (
-        value(page, "tickcast_ticks_total", status="ok") < ticks
-        or value(page, "tickcast_forecasts_total") < ticks  # counted once the batch is written
-        or skipped_ticks(page) < skipped
-        or any(lags(page))
-    ):
-        time.sleep(0.2)
+
+    def flushed() -> dict[Any, float] | None:
         page = scrape(port)
-    return page
+        done = (
+            value(page, "tickcast_ticks_total", status="ok") >= ticks
+            and value(page, "tickcast_forecasts_total") >= ticks  # counted once it is written
+            and skipped_ticks(page) >= skipped
+            and not any(lags(page))
+        )
+        return page if done else None
+
+    found: dict[Any, float] = eventually(flushed, timeout, f"the flush of tick {ticks}")
+    return found
 
 
 def test_worker_metrics_appear_and_move_as_ticks_flow(

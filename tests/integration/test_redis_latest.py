@@ -8,6 +8,7 @@ import time
 import pytest
 import redis
 
+from tests.eventually import eventually
 from tests.factories import make_forecast
 from tickcast.messages import forecast_from_json
 from tickcast.records import Forecast
@@ -37,6 +38,12 @@ def collect(url: str, channel: str, seconds: float) -> tuple[threading.Thread, l
     """Forecasts published on ``channel`` for ``seconds``, collected in a thread."""
     listener = redis.Redis.from_url(url).pubsub()
     listener.subscribe(channel)
+
+    def confirmed() -> bool:
+        message = listener.get_message(timeout=0.1)
+        return message is not None and message["type"] == "subscribe"
+
+    eventually(confirmed, 5, f"the subscription to {channel}")
     received: list[Forecast] = []
 
     def listen() -> None:
@@ -49,7 +56,6 @@ def collect(url: str, channel: str, seconds: float) -> tuple[threading.Thread, l
 
     thread = threading.Thread(target=listen)
     thread.start()
-    time.sleep(0.2)
     return thread, received
 
 
@@ -118,10 +124,7 @@ def test_the_api_cache_reads_memory_fed_by_the_publish(redis_clean: str) -> None
     assert cache.get("AAPL") == first  # filled from Redis
     second = replace(first, ts=first.ts + 1000)
     writer.put_many([second])  # written and published
-    deadline = time.monotonic() + 5
-    while cache.get("AAPL") != second and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert cache.get("AAPL") == second
+    eventually(lambda: cache.get("AAPL") == second, 5, "the published forecast in the cache")
     unpublished = replace(first, ts=first.ts + 2000)
     writer.client.hset(writer.key, "AAPL", dumps(unpublished))  # behind the feed's back
     assert cache.get("AAPL") == second  # memory, not a round trip

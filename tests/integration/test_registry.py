@@ -20,6 +20,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import CODEC
+from tests.eventually import eventually, eventually_async
 from tickcast import bootstrap
 from tickcast.codecs import key_partition
 from tickcast.exceptions import TickcastError
@@ -178,11 +179,7 @@ def test_a_moved_champion_is_queued_for_the_hot_path_to_adopt(tmp_path: Path) ->
         assert CODEC.decode(warm[1], CoreConfig()).progress.n_labels == 2 * EVERY
         assert watcher.take_adoptions() == []  # nothing moved yet
         Registry(uri).promote("SYN000", 1)
-        deadline = time.monotonic() + 20
-        adoptions: list[Any] = []
-        while not adoptions and time.monotonic() < deadline:
-            time.sleep(0.1)
-            adoptions = watcher.take_adoptions()
+        adoptions = eventually(watcher.take_adoptions, 20, "the champion's move")
         moved = [
             (a.symbol, a.version, CODEC.decode(a.state, CoreConfig()).progress.n_labels)
             for a in adoptions
@@ -201,10 +198,12 @@ def test_the_stream_hears_what_was_written_while_it_runs(tmp_path: Path) -> None
 
     async def run() -> int:
         await run_embedded(list(synthetic_ticks(4000, 4, seed=5)), runtime)
-        deadline = time.monotonic() + 30
-        while registry.stats.written < 8 and time.monotonic() < deadline:
-            runtime.pipeline.observe()
-            await asyncio.sleep(0.1)
+
+        def heard() -> bool:
+            runtime.cut()  # a cut hears what the registry said
+            return registry.stats.written >= 8
+
+        await eventually_async(heard, 30, "8 checkpoints written")
         return registry.stats.written
 
     try:
@@ -214,11 +213,11 @@ def test_the_stream_hears_what_was_written_while_it_runs(tmp_path: Path) -> None
 
 
 CHILD_OF_A_PARENT = """
-import sys, time
+import signal, sys
 from tickcast.stores.registry_child import BackgroundRegistry
 registry = BackgroundRegistry(sys.argv[1], watch=False).start()
 print(registry.pid, flush=True)
-time.sleep(600)
+signal.pause()  # until the test kills it
 """
 
 
@@ -232,10 +231,7 @@ def test_the_registry_process_ends_when_its_parent_is_killed(tmp_path: Path) -> 
     child = int(parent.stdout.readline())
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait(10)
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _alive(child), f"the registry process {child} outlived its killed parent"
+    eventually(lambda: not _alive(child), 10, f"the end of the registry process {child}")
 
 
 def _alive(pid: int) -> bool:
@@ -290,10 +286,7 @@ def test_a_refused_mlflow_is_retried_and_the_checkpoints_wait() -> None:
     records = list(synthetic_ticks(1000, 2, seed=4))
     registry = BackgroundRegistry(f"http://127.0.0.1:{port}", watch=False).start()
     factories.replay(records, registry=registry, policy=CheckpointPolicy(100))
-    deadline = time.monotonic() + 20
-    while registry.stats.failures < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert registry.stats.failures >= 2
+    eventually(lambda: registry.stats.failures >= 2, 20, "two failed attempts")
     assert registry.stats.written == 0
     # 4 per symbol (every 100 of 499 labels) and the final one; one that failed gives way to a
     # newer one of its symbol that waits behind it: the newest of each symbol waits

@@ -6,7 +6,6 @@ not load left for the next look, and the child's queue bounded per symbol."""
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import CODEC
+from tests.eventually import eventually
 from tickcast.online_model import CoreConfig, SymbolState
 from tickcast.online_model.checkpoints import Checkpoint, take
 from tickcast.producers import synthetic_ticks
 from tickcast.records import parse_tick
 from tickcast.stores.registry import PREFIX, Registry
-from tickcast.stores.registry_child import BackgroundRegistry, Login, _Writer
+from tickcast.stores.registry_child import BackgroundRegistry
+from tickcast.stores.registry_messages import Login
+from tickcast.stores.registry_writer import Writer
 
 pytestmark = pytest.mark.integration
 
@@ -72,9 +74,7 @@ def test_a_refused_checkpoint_is_dropped_and_counted_and_the_others_are_written(
         background.submit(checkpoint("GOOD", 50))
         background.submit(checkpoint("BAD", 50, params={"k" * 300: "1"}))  # a key MLflow refuses
         background.submit(checkpoint("GOOD", 60))
-        deadline = time.monotonic() + 60
-        while background.pending and time.monotonic() < deadline:
-            time.sleep(0.1)
+        eventually(lambda: not background.pending, 60, "every checkpoint written or dropped")
         stats = background.stats
     finally:
         background.close(timeout=5)
@@ -101,16 +101,14 @@ def test_a_champion_that_does_not_load_is_left_out_and_holds_nothing_up(tmp_path
         assert background.warm_state("AAPL") is None
         assert background.warm_state("MSFT") is not None
         background.submit(checkpoint("MSFT", 70))
-        deadline = time.monotonic() + 30
-        while background.pending and time.monotonic() < deadline:
-            time.sleep(0.1)
+        eventually(lambda: not background.pending, 30, "the checkpoint written")
         assert background.stats.written == 1
     finally:
         background.close(timeout=5)
 
 
 def test_past_its_bound_the_queue_keeps_the_newest_checkpoint_of_every_symbol() -> None:
-    writer = _Writer(Login("unused"), 5.0, False, 2, emit=lambda event: None)
+    writer = Writer(Login("unused"), 5.0, False, 2, emit=lambda event: None)
     for n in (50, 60, 70, 80):
         for symbol in ("A", "B", "C"):
             writer.submit(checkpoint(symbol, n))
@@ -139,7 +137,7 @@ class Flaky:
 def test_one_symbols_failing_checkpoint_never_holds_the_others_for_good() -> None:
     """It waits behind the others; failing again while others are written (the store is up:
     it is this one), it is refused. Alone, it waits: that is an outage as far as can be told."""
-    writer = _Writer(Login("unused"), 5.0, False, 256, emit=lambda event: None)
+    writer = Writer(Login("unused"), 5.0, False, 256, emit=lambda event: None)
     flaky = Flaky("BAD")
     for symbol in ("BAD", "A", "B", "C"):
         writer.submit(checkpoint(symbol))

@@ -4,13 +4,13 @@ state), and adopts the version an operator promotes, live."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import CODEC
+from tests.eventually import eventually
 from tests.factories import replay
 from tests.integration.kafka_support import (
     TopicCollector,
@@ -42,10 +42,9 @@ def load(uri: str, symbol: str, version: Any) -> Any:
 
 
 def wait_for_text(worker: Worker, text: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in worker.text():
-        assert time.monotonic() < deadline, f"no {text!r} in:\n{worker.text()[-3000:]}"
-        time.sleep(0.2)
+    eventually(
+        lambda: text in worker.text(), timeout, lambda: f"{text!r} in:\n{worker.text()[-3000:]}"
+    )
 
 
 def test_worker_warm_starts_from_the_champion_and_follows_a_promotion(

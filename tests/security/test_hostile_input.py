@@ -14,10 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.factories import verdicts
+from tickcast import bootstrap
 from tickcast.messages import MAX_MESSAGE_BYTES
 from tickcast.online_model import CoreConfig
 from tickcast.records import RejectCode
-from tickcast.stream_processors import Pipeline
+from tickcast.stream_processors import Runtime
 from tickcast.stream_processors.bounds import Bounds
 
 NOW_MS = 1_800_000_000_000
@@ -25,8 +27,9 @@ CODES = set(typing.get_args(RejectCode))
 REPO = Path(__file__).resolve().parents[2]
 
 
-def pipeline(**options: Any) -> Pipeline:
-    return Pipeline(CoreConfig(), clock=lambda: NOW_MS / 1000, **options)
+def runtime_at(**options: Any) -> Runtime:
+    """The runtime every entry point builds, its clock at NOW_MS."""
+    return bootstrap.runtime(CoreConfig(), clock=lambda: NOW_MS / 1000, **options)
 
 
 def tick(**fields: Any) -> dict[str, Any]:
@@ -35,9 +38,9 @@ def tick(**fields: Any) -> dict[str, Any]:
 
 def letter_of(message: Any, **options: Any) -> tuple[str, str]:
     """The (code, reason) a single message becomes."""
-    steps = pipeline(**options)
-    assert steps.process([message]) == ["invalid"]
-    [letter] = steps.take().dead_letters
+    runtime = runtime_at(**options)
+    assert verdicts(runtime, [message]) == ["invalid"]
+    [letter] = runtime.pipeline.take().dead_letters
     return letter.code, letter.reason
 
 
@@ -68,8 +71,9 @@ raw_messages = st.one_of(
 def test_any_bytes_or_json_become_ticks_or_dead_letters_with_a_bounded_code(
     messages: list[Any],
 ) -> None:
-    steps = pipeline()
-    outcomes = steps.process(messages)
+    runtime = runtime_at()
+    outcomes = verdicts(runtime, messages)
+    steps = runtime.pipeline
     letters = steps.take().dead_letters
     assert len(outcomes) == len(messages)
     assert len(letters) == outcomes.count("invalid")
@@ -107,29 +111,30 @@ def test_each_hostile_message_is_a_dead_letter_with_its_code(message: bytes, cod
 def test_a_dead_letter_keeps_at_most_a_message_s_worth_of_the_original() -> None:
     """The topic's original bytes go to the dead-letter topic: a message of megabytes would not
     fit the producer's batch, and its send would fail the whole batch."""
-    steps = pipeline()
-    steps.process([b"x" * (4 * MAX_MESSAGE_BYTES)])
-    [letter] = steps.take().dead_letters
+    runtime = runtime_at()
+    runtime.process([b"x" * (4 * MAX_MESSAGE_BYTES)])
+    [letter] = runtime.pipeline.take().dead_letters
     assert letter.code == "too_large"
     assert len(letter.original) == MAX_MESSAGE_BYTES
     assert len(letter.payload) <= MAX_MESSAGE_BYTES
 
 
 def test_a_tick_under_another_key_is_a_dead_letter_and_starts_no_state() -> None:
-    steps = pipeline()
-    window = steps.window()
-    assert steps.decode(orjson.dumps(tick(symbol="MSFT")), window, key=b"AAPL") is None
-    assert steps.decode(orjson.dumps(tick()), window, key=b"") is None  # no key at all
-    assert steps.decode(orjson.dumps(tick()), window, key=b"AAPL") is not None
+    steps = runtime_at().pipeline
+    window = steps.bounds.window(NOW_MS)
+    assert steps.decode(orjson.dumps(tick(symbol="MSFT")), window, NOW_MS, b"AAPL") is None
+    assert steps.decode(orjson.dumps(tick()), window, NOW_MS, b"") is None  # no key at all
+    assert steps.decode(orjson.dumps(tick()), window, NOW_MS, b"AAPL") is not None
     assert [letter.code for letter in steps.take().dead_letters] == ["bad_key", "bad_key"]
     assert list(steps.states.states) == ["AAPL"]
 
 
 def test_symbols_past_the_cap_or_the_allowlist_are_dead_letters() -> None:
-    capped = pipeline(bounds=Bounds(max_symbols=3, pattern=r"[A-Z]{1,5}"))
+    runtime = runtime_at(bounds=Bounds(max_symbols=3, pattern=r"[A-Z]{1,5}"))
     messages = [tick(symbol=symbol) for symbol in ("AAA", "BBB", "CCC", "ZZZZ", "lower")]
     messages.append(tick(symbol="AAA", ts=NOW_MS + 1))  # a symbol it serves: always in
-    outcomes = capped.process(messages)
+    outcomes = verdicts(runtime, messages)
+    capped = runtime.pipeline
     letters = capped.take().dead_letters
     assert outcomes == ["ok", "ok", "ok", "invalid", "invalid", "ok"]
     assert [letter.code for letter in letters] == ["symbol_limit", "symbol_limit"]
@@ -139,21 +144,22 @@ def test_symbols_past_the_cap_or_the_allowlist_are_dead_letters() -> None:
 
 
 def test_one_batch_of_new_symbols_cannot_overshoot_the_cap() -> None:
-    capped = pipeline(bounds=Bounds(max_symbols=10))
-    capped.process([tick(symbol=f"N{i}") for i in range(1000)])
+    runtime = runtime_at(bounds=Bounds(max_symbols=10))
+    runtime.process([tick(symbol=f"N{i}") for i in range(1000)])
+    capped = runtime.pipeline
     assert len(capped.states.states) == 10
     assert capped.invalid_reasons == {"symbol_limit": 990}
 
 
 def test_a_symbol_outside_the_allowlist_file_is_a_dead_letter() -> None:
-    allowed = pipeline(bounds=Bounds(allowed=frozenset({"AAPL"})))
-    assert allowed.process([tick(), tick(symbol="MSFT")]) == ["ok", "invalid"]
+    allowed = runtime_at(bounds=Bounds(allowed=frozenset({"AAPL"})))
+    assert verdicts(allowed, [tick(), tick(symbol="MSFT")]) == ["ok", "invalid"]
 
 
 def test_a_tick_far_behind_the_clock_is_a_dead_letter_when_bounded() -> None:
     year_1900 = -2_208_988_800_000
     assert letter_of(tick(ts=year_1900), bounds=Bounds(max_behind_s=86_400))[0] == "behind_clock"
-    assert pipeline().process([tick(ts=year_1900)]) == ["ok"]  # off by default: a replay
+    assert verdicts(runtime_at(), [tick(ts=year_1900)]) == ["ok"]  # off by default: a replay
 
 
 def test_pages_never_put_received_text_into_html() -> None:
@@ -175,7 +181,9 @@ def test_a_tick_just_past_the_window_cannot_slip_a_new_symbol_past_the_cap() -> 
         now[0] += 1.0  # every look at the clock is a second later
         return now[0]
 
-    steps = Pipeline(CoreConfig(), clock=clock, bounds=Bounds(max_symbols=1, max_ahead_s=1))
+    runtime = bootstrap.runtime(
+        CoreConfig(), clock=clock, bounds=Bounds(max_symbols=1, max_ahead_s=1)
+    )
     ahead = NOW_MS + 2500  # past the batch's window, within a later one
-    steps.process([tick(symbol=f"S{i}", ts=ahead) for i in range(4)])
-    assert len(steps.states.states) <= 1
+    runtime.process([tick(symbol=f"S{i}", ts=ahead) for i in range(4)])
+    assert len(runtime.pipeline.states.states) <= 1

@@ -5,7 +5,6 @@ and a 5,000-digit seq, each an int() of a string)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import orjson
@@ -81,13 +80,15 @@ def test_hostile_messages_between_valid_ticks_become_dead_letters_and_nothing_el
                 key, value, _ = HOSTILE[i // every]
                 producer.produce(env["TICKCAST_TICKS_TOPIC"], value, key)
         assert producer.flush(30) == 0
-        messages = forecasts.wait_for(VALID, timeout=120)
-        dead = letters.wait_for(len(HOSTILE), timeout=60)
-        time.sleep(1.0)  # nothing more comes: no repeat, no late letter
-        messages, dead = list(forecasts.messages), list(letters.messages)
-        assert worker.proc.poll() is None, worker.text()[-3000:]
+        forecasts.wait_for(VALID, timeout=120)
+        letters.wait_for(len(HOSTILE), timeout=60)
+        assert worker.proc.poll() is None, worker.text()[-3000:]  # alive through all of it
+        assert worker.stop() == 0, worker.text()[-3000:]
+        # nothing more comes: no repeat, no late letter, up to the topics' ends after the stop
+        messages, dead = forecasts.wait_caught_up(), letters.wait_caught_up()
     finally:
-        worker.stop()
+        if worker.proc.poll() is None:
+            worker.stop()
         forecasts.close()
         letters.close()
     served = [f for f in forecasts_of(messages) if f.model == "served"]

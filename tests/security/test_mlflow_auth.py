@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import CODEC, REPO, free_port, make_ticks
+from tests.eventually import eventually
 from tests.integration.kafka_support import TICKCAST
 from tickcast.online_model import CoreConfig, SymbolState
 from tickcast.online_model.checkpoints import take
@@ -84,17 +84,23 @@ def mlflow_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}/mlflow"
-    deadline = time.monotonic() + 120
-    while True:
+
+    def healthy() -> bool:
         try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
+            return httpx.get(f"{base}/health", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            log = (folder / "server.log").read_text()[-3000:]
-            pytest.fail(f"MLflow's basic-auth app did not start:\n{log}")
-        time.sleep(0.5)
+            return server.poll() is not None  # ended: stop asking, and say so below
+
+    eventually(
+        healthy,
+        120,
+        lambda: f"MLflow's basic-auth app:\n{(folder / 'server.log').read_text()[-3000:]}",
+        every=0.5,
+    )
+    if server.poll() is not None:
+        pytest.fail(
+            f"MLflow's basic-auth app ended:\n{(folder / 'server.log').read_text()[-3000:]}"
+        )
     try:
         yield Served(base)
     finally:

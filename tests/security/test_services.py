@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 from fastapi.testclient import TestClient
 
 from tests.conftest import REPO, RedisServer, SecureKafka, free_port, wait_for_port
+from tests.eventually import eventually
 from tests.factories import make_forecast
 from tests.integration.kafka_support import TICKCAST
 from tickcast.api import Limits, Services, create_app
@@ -134,13 +135,13 @@ def test_redis_lets_the_writer_write_the_reader_read_and_nobody_else_in(
     forecast = make_forecast("AAPL", 5)
     heard: list[Any] = []
     reader.subscribe(heard.append)
-    time.sleep(0.3)  # the subscription is made in a thread of its own
+    eventually(  # the subscription is made in a thread of its own
+        lambda: writer.client.pubsub_numsub(reader.channel)[0][1] > 0, 5, "the reader's channel"
+    )
     writer.put_many([forecast])
     assert reader.get("AAPL") == forecast
     assert reader.symbols() == ["AAPL"]
-    deadline = time.monotonic() + 5
-    while not heard and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(lambda: heard, 5, "the published forecast")
     assert heard == [forecast]
     with pytest.raises(redis.exceptions.NoPermissionError):
         reader.put_many([make_forecast("AAPL", 6)])

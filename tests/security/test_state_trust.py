@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import struct
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,21 +16,28 @@ import lz4.block
 import pytest
 
 from tests.conftest import CODEC, make_ticks
-from tickcast import pickles
+from tests.eventually import eventually
+from tests.factories import verdicts
+from tickcast import bootstrap, pickles
 from tickcast._core import SymbolCore
 from tickcast.codecs import HEADER, StateCodec, StateRefusedError, fingerprint
 from tickcast.online_model import CoreConfig, SymbolState
 from tickcast.online_model.checkpoints import take
 from tickcast.online_model.drift import DriftConfig
-from tickcast.online_model.spec import resolve_models
+from tickcast.online_model.model_specs import resolve_models
 from tickcast.stores.registry import Registry
 from tickcast.stores.registry_child import BackgroundRegistry
-from tickcast.stream_processors import Pipeline
+from tickcast.stream_processors import Runtime
 
 RIVER = CoreConfig(
     models=resolve_models(["linear", "tree"]), drift=DriftConfig(detector="adwin"), min_outcomes=30
 )
 NOW_MS = 1_700_000_100_000
+
+
+def runtime_of(config: CoreConfig, **options: Any) -> Runtime:
+    """The runtime a worker runs, signing with the tests' key, its clock at NOW_MS."""
+    return bootstrap.runtime(config, codec=CODEC, clock=lambda: NOW_MS / 1000, **options)
 
 
 class Touch:
@@ -82,9 +88,9 @@ def test_a_forged_changelog_record_is_refused_and_the_symbol_starts_fresh(
 ) -> None:
     forged = signed_by(StateCodec(b"an attacker's key, 32 bytes long!"), learned(), b"")
     forged = forged[: HEADER.size] + payload(learned(), pickles.dumps(Touch(marker)))
-    steps = Pipeline(RIVER, recover=lambda symbol: forged, codec=CODEC)
-    assert steps.process([{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
-    assert steps.states["AAPL"].progress.n_ticks == 1  # fresh, not the forged history
+    runtime = runtime_of(RIVER, recover=lambda symbol: forged)
+    assert verdicts(runtime, [{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
+    assert runtime.pipeline.states["AAPL"].progress.n_ticks == 1  # fresh, not the forged one
     [line] = [r.getMessage() for r in caplog.records if "not usable" in r.getMessage()]
     assert "key this process does not hold" in line
 
@@ -138,8 +144,8 @@ def test_a_panic_of_compiled_code_while_decoding_takes_the_fallback(
     window = detector._helper.__getstate__()
     assert window in river
     corrupt = river.replace(window, b"\xff" * len(window))
-    steps = Pipeline(RIVER, recover=lambda symbol: signed_by(CODEC, state, corrupt), codec=CODEC)
-    assert steps.process([{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
+    runtime = runtime_of(RIVER, recover=lambda symbol: signed_by(CODEC, state, corrupt))
+    assert verdicts(runtime, [{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
     [line] = [r.getMessage() for r in caplog.records if "not usable" in r.getMessage()]
     assert "PanicException" in line
 
@@ -189,13 +195,15 @@ def test_a_forged_registry_version_is_neither_warm_started_nor_adopted(
     try:
         watcher.request_warm({0, 1, 2, 3}, 4)
         assert watcher.wait_warm(60)
-        steps = Pipeline(config, registry=watcher, warm_start=True, codec=CODEC)  # type: ignore[arg-type]
-        assert steps.process([{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
-        assert steps.states["AAPL"].progress.n_labels == 0  # fresh: nothing was learned
+        runtime = runtime_of(config, registry=watcher, warm_start=True)
+        assert verdicts(runtime, [{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
+        assert runtime.pipeline.states["AAPL"].progress.n_labels == 0  # fresh: nothing learned
         registry.promote("AAPL", 1)  # the genuine one: adopted
-        adopted = wait_for(steps.adopt_chosen)
+        adopted = eventually(runtime.adopt_chosen, 30, "the adoption of version 1")
         registry.promote("AAPL", 2)  # the forged one again: refused
-        wait_for(lambda: steps.adopt_chosen() or refusals(caplog))
+        eventually(
+            lambda: runtime.adopt_chosen() or refusals(caplog), 30, "the refusal of version 2"
+        )
     finally:
         watcher.close(timeout=5)
     lines = [r.getMessage() for r in caplog.records]
@@ -209,21 +217,12 @@ def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if "cannot adopt" in r.getMessage()]
 
 
-def wait_for(probe: Any, timeout: float = 30) -> Any:
-    """The first truthy answer of ``probe``, asked every 0.1 s."""
-    deadline = time.monotonic() + timeout
-    while not (found := probe()):
-        assert time.monotonic() < deadline, "never came"
-        time.sleep(0.1)
-    return found
-
-
 def test_a_genuine_state_of_another_symbol_is_refused_under_this_ones_key() -> None:
     """Someone who can write the changelog replays AAA's signed state under BBB's key."""
     theirs = CODEC.encode(learned(CoreConfig()))  # AAPL's
-    steps = Pipeline(CoreConfig(), recover=lambda symbol: theirs, codec=CODEC)
-    assert steps.process([{"symbol": "MSFT", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
-    assert steps.states["MSFT"].symbol == "MSFT"
-    assert steps.states["MSFT"].progress.n_ticks == 1
+    runtime = runtime_of(CoreConfig(), recover=lambda symbol: theirs)
+    assert verdicts(runtime, [{"symbol": "MSFT", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
+    assert runtime.pipeline.states["MSFT"].symbol == "MSFT"
+    assert runtime.pipeline.states["MSFT"].progress.n_ticks == 1
     with pytest.raises(StateRefusedError, match="'AAPL''s, not 'MSFT''s"):
         CODEC.decode(theirs, CoreConfig(), "MSFT")

@@ -15,9 +15,10 @@ import orjson
 import pytest
 
 from tickcast import _core, contract
-from tickcast.contract import ENTRIES_FIELD, METRIC_NAMES, PER_MODEL_FIELDS, SHARED_FIELDS
+from tickcast.contract import ENTRIES_FIELD, LOSSES, METRIC_NAMES, PER_MODEL_FIELDS, SHARED_FIELDS
 from tickcast.online_model import CoreConfig, SymbolStates
-from tickcast.online_model.spec import KINDS, LOSSES, feature_names
+from tickcast.online_model.core_config import feature_names
+from tickcast.online_model.model_specs import KINDS
 from tickcast.records import Forecast, MetricRow, Tick, columns
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from tickcast.messages import (
 )
 from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
-from tickcast.records import Forecast, InvalidTickError
+from tickcast.records import Forecast, InvalidTickError, parse_tick
 from tickcast.stream_processors import Pipeline
 
 TS = 1_700_000_000_000
@@ -43,7 +43,7 @@ def test_forecast_round_trips_through_json() -> None:
 
 def test_the_cores_messages_read_back_as_every_models_forecast_of_each_tick() -> None:
     pipeline = Pipeline(CoreConfig(), messages=True)
-    pipeline.process(list(synthetic_ticks(300, 3)))
+    pipeline.step([parse_tick(r) for r in synthetic_ticks(300, 3)])
     outputs = pipeline.take()
     messages = outputs.messages()
     assert len(messages) == 300

@@ -10,7 +10,7 @@ import pytest
 
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import CoreConfig
-from tickcast.online_model.spec import config_from_mapping
+from tickcast.online_model.core_config import config_from_mapping
 
 EXAMPLE = Path(__file__).parents[2] / "models.example.toml"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from tests.conftest import make_ticks
-from tickcast.backtest import BATCH, run_backtest
+from tickcast.analysis.backtest import BATCH, run_backtest
 from tickcast.online_model import CoreConfig
 from tickcast.stream_processors import MemorySink
 from tickcast.stream_processors.outcomes_file import SCHEMA, OutcomesFile

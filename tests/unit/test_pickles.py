@@ -15,9 +15,10 @@ import pytest
 
 from tests.conftest import make_ticks
 from tickcast import pickles
+from tickcast.contract import BASELINE
 from tickcast.online_model import CoreConfig, SymbolState
 from tickcast.online_model.drift import DriftConfig
-from tickcast.online_model.spec import BASELINE, resolve_models, spec
+from tickcast.online_model.model_specs import resolve_models, spec
 
 RIVER = resolve_models(["linear", "tree", "snarimax"])
 CONFIGS = {

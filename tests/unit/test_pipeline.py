@@ -1,4 +1,5 @@
-"""The stream shell never raises on bad input and never loses a message."""
+"""The stream shell never raises on bad input and never loses a message; the runtime reads the
+clock (the bounds' window, a dead letter's time), the pipeline never does."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import CODEC
+from tests.factories import verdicts
+from tickcast import bootstrap
 from tickcast.online_model import CoreConfig
-from tickcast.stream_processors import Pipeline
+from tickcast.records import parse_tick
+from tickcast.stream_processors import Pipeline, Runtime
 from tickcast.stream_processors.bounds import Bounds
+
+NOW_S = 1_800_000_000.0  # the runtime's clock in these tests
+NOW_MS = int(NOW_S * 1000)
+WINDOW = Bounds().window(NOW_MS)  # the event times a pipeline takes at that clock
 
 values = st.one_of(
     st.none(),
@@ -37,7 +45,7 @@ def test_every_message_is_either_a_tick_or_a_dead_letter_with_a_reason(
     messages: list[Any],
 ) -> None:
     pipeline = Pipeline(CoreConfig())
-    outcomes = pipeline.process(messages)
+    outcomes = [v for _, v in pipeline.process(messages, WINDOW, NOW_MS)]
     letters = pipeline.take().dead_letters
     assert len(outcomes) == len(messages)
     assert len(letters) == outcomes.count("invalid") == pipeline.counts["invalid"]
@@ -46,43 +54,49 @@ def test_every_message_is_either_a_tick_or_a_dead_letter_with_a_reason(
     assert processed + pipeline.counts["invalid"] == len(messages)
 
 
-NOW_S = 1_800_000_000.0  # the shell's clock in these tests
-
-
-def pipeline_at(now_s: float = NOW_S, **options: Any) -> Pipeline:
-    return Pipeline(CoreConfig(), clock=lambda: now_s, **options)
+def runtime_at(now_s: float = NOW_S, **options: Any) -> Runtime:
+    """A runtime whose clock reads ``now_s``, built as every entry point builds one."""
+    return bootstrap.runtime(CoreConfig(), clock=lambda: now_s, **options)
 
 
 def test_a_tick_far_ahead_of_the_clock_is_a_dead_letter_and_moves_no_clock() -> None:
-    pipeline = pipeline_at()
+    runtime = runtime_at()
     now_ms = int(NOW_S * 1000)
-    assert pipeline.process(
+    assert verdicts(
+        runtime,
         [
             {"symbol": "AAPL", "ts": now_ms - 2000, "price": 10.0},
             {"symbol": "AAPL", "ts": 4_000_000_000_000, "price": 11.0},
             {"symbol": "AAPL", "ts": now_ms - 1000, "price": 10.5},
-        ]
+        ],
     ) == ["ok", "invalid", "ok"]
-    [letter] = pipeline.take().dead_letters
+    [letter] = runtime.pipeline.take().dead_letters
     assert letter.code == "ahead_of_clock"
     assert "ahead of this process's clock" in letter.reason
-    assert pipeline.states["AAPL"].progress.last_ts == now_ms - 1000  # the clock did not jump ahead
+    assert letter.received_at == now_ms  # the runtime's clock, read for the batch
+    states = runtime.pipeline.states
+    assert states["AAPL"].progress.last_ts == now_ms - 1000  # the clock did not jump ahead
 
 
 def test_a_little_ahead_of_the_clock_is_accepted() -> None:
-    pipeline = pipeline_at(bounds=Bounds(max_ahead_s=300))
+    runtime = runtime_at(bounds=Bounds(max_ahead_s=300))
     tick = {"symbol": "AAPL", "ts": int(NOW_S * 1000) + 299_000, "price": 1.0}
-    assert pipeline.process([tick]) == ["ok"]
+    assert verdicts(runtime, [tick]) == ["ok"]
 
 
 def test_dead_letters_are_counted_by_a_bounded_code() -> None:
     from prometheus_client import REGISTRY
 
-    pipeline = pipeline_at()
-    pipeline.process(
+    from tickcast.stream_processors import MemorySink, PrometheusObserver
+
+    runtime = bootstrap.runtime(
+        CoreConfig(), [MemorySink()], clock=lambda: NOW_S, observers=[PrometheusObserver()]
+    )
+    runtime.process(
         [{"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": price} for price in range(-2000, 0)]
     )
-    pipeline.observe()
+    assert runtime.pipeline.invalid_reasons == {"bad_price": 2000}
+    letters = runtime.cut().parts["memory"].dead_letters  # the cut told the observer
     series = [
         s.labels["reason"]
         for m in REGISTRY.collect()
@@ -92,8 +106,6 @@ def test_dead_letters_are_counted_by_a_bounded_code() -> None:
     ]
     assert "bad_price" in series
     assert len(series) <= 10  # one per code, never one per value
-    assert pipeline.invalid_reasons == {"bad_price": 2000}
-    letters = pipeline.take().dead_letters
     assert len({letter.reason for letter in letters}) == 2000  # full reasons kept
 
 
@@ -105,9 +117,10 @@ def test_a_changelog_state_of_another_configuration_falls_back_to_a_fresh_state(
     from tickcast.online_model import SymbolState
 
     other = SymbolState("AAPL", replace(CoreConfig(), windows=(5, 30)))
-    pipeline = pipeline_at(recover=lambda symbol: CODEC.encode(other), codec=CODEC)
-    assert pipeline.process([{"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": 1.0}]) == ["ok"]
-    assert pipeline.states["AAPL"].config.windows == (5, 20)
+    runtime = runtime_at(recover=lambda symbol: CODEC.encode(other), codec=CODEC)
+    tick = {"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": 1.0}
+    assert verdicts(runtime, [tick]) == ["ok"]
+    assert runtime.pipeline.states["AAPL"].config.windows == (5, 20)
     [line] = [r.message for r in caplog.records if "recovered state is not usable" in r.message]
     assert "another core configuration" in line
 
@@ -115,27 +128,29 @@ def test_a_changelog_state_of_another_configuration_falls_back_to_a_fresh_state(
 def test_processing_latency_is_counted_from_the_messages_arrival() -> None:
     import time as clock
 
-    pipeline = pipeline_at(observe_latency=True)
+    runtime = runtime_at()
     tick = {"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": 1.0}
     before = clock.perf_counter()
-    pipeline.process([tick])
+    runtime.process([tick])
     after = clock.perf_counter()
-    [(arrived, ticks)] = pipeline.take_arrivals()
+    [(arrived, ticks)] = runtime.cut().arrivals
     assert before <= arrived <= after
     assert ticks == 1
-    pipeline.process([tick])  # a duplicate
-    assert pipeline.take_arrivals() == []  # only forecast ticks count
+    runtime.process([tick])  # a duplicate
+    assert runtime.cut().arrivals == []  # only forecast ticks count
 
 
 def test_taken_outputs_leave_an_empty_batch_and_each_moved_symbol_once() -> None:
-    pipeline = pipeline_at()
+    pipeline = Pipeline(CoreConfig())
     ms = int(NOW_S * 1000)
     pipeline.process(
         [
             {"symbol": s, "ts": ms + i, "price": 10.0 + i}
             for i in range(30)
             for s in ("AAPL", "MSFT")
-        ]
+        ],
+        WINDOW,
+        NOW_MS,
     )
     outputs = pipeline.take()
     assert outputs.rows("ticks") == 60
@@ -149,17 +164,23 @@ def test_taken_outputs_leave_an_empty_batch_and_each_moved_symbol_once() -> None
 
 
 def test_the_latest_store_is_given_each_newer_served_forecast_once() -> None:
-    pipeline = pipeline_at()
+    pipeline = Pipeline(CoreConfig())
     ms = int(NOW_S * 1000)
     pipeline.process(
-        [{"symbol": s, "ts": ms + i, "price": 10.0 + i} for i in range(3) for s in ("AAPL", "MSFT")]
+        [
+            {"symbol": s, "ts": ms + i, "price": 10.0 + i}
+            for i in range(3)
+            for s in ("AAPL", "MSFT")
+        ],
+        WINDOW,
+        NOW_MS,
     )
     assert [(f.symbol, f.ts, f.model) for f in pipeline.take_fresh()] == [
         ("AAPL", ms + 2, "served"),
         ("MSFT", ms + 2, "served"),
     ]
     assert pipeline.take_fresh() == []  # nothing newer since
-    pipeline.process([{"symbol": "MSFT", "ts": ms + 5, "price": 11.0}])
+    pipeline.process([{"symbol": "MSFT", "ts": ms + 5, "price": 11.0}], WINDOW, NOW_MS)
     assert [(f.symbol, f.ts) for f in pipeline.take_fresh()] == [("MSFT", ms + 5)]
 
 
@@ -192,7 +213,7 @@ def test_the_newest_rolling_metrics_equal_the_last_rolling_record_per_symbol_and
     from tickcast.producers import synthetic_ticks
 
     pipeline = Pipeline(CoreConfig())
-    pipeline.process(list(synthetic_ticks(6000, 3)))
+    pipeline.step([parse_tick(r) for r in synthetic_ticks(6000, 3)])
     outputs = pipeline.take()
     metrics = ("mae", "coverage", "bias")
     expected = {}
@@ -204,16 +225,16 @@ def test_the_newest_rolling_metrics_equal_the_last_rolling_record_per_symbol_and
     assert found == expected
 
 
-def test_the_prometheus_sink_shows_each_models_newest_rolling_quality() -> None:
+def test_the_prometheus_observer_shows_each_models_newest_rolling_quality() -> None:
     from prometheus_client import REGISTRY
 
     from tickcast.producers import synthetic_ticks
-    from tickcast.stream_processors import PrometheusSink
+    from tickcast.stream_processors import PrometheusObserver
 
     pipeline = Pipeline(CoreConfig())
-    pipeline.process(list(synthetic_ticks(4000, 2)))
+    pipeline.step([parse_tick(r) for r in synthetic_ticks(4000, 2)])
     outputs = pipeline.take()
-    PrometheusSink().part(outputs)
+    PrometheusObserver().observe(outputs, pipeline)
     [(symbol, model, values)] = [
         found for found in outputs.newest_rolling(("mae",)) if found[:2] == ("SYN001", "linear")
     ]
@@ -228,11 +249,11 @@ def test_a_networks_gradient_norms_are_gauges_and_other_models_have_none() -> No
 
     from tickcast.online_model import resolve_models
     from tickcast.producers import synthetic_ticks
-    from tickcast.stream_processors import PrometheusSink
+    from tickcast.stream_processors import PrometheusObserver
 
     pipeline = Pipeline(CoreConfig(models=resolve_models(["linear", "mlp"])))
-    pipeline.process(list(synthetic_ticks(2000, 1, seed=5)))
-    PrometheusSink().part(pipeline.take())
+    pipeline.step([parse_tick(r) for r in synthetic_ticks(2000, 1, seed=5)])
+    PrometheusObserver().observe(pipeline.take(), pipeline)
 
     def gauge(model: str, metric: str) -> float | None:
         labels = {"symbol": "SYN000", "model": model, "metric": metric}

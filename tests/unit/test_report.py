@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 from tests.conftest import make_ticks
+from tickcast.analysis.report import TABLE_COLUMNS
 from tickcast.online_model import CoreConfig
-from tickcast.report import TABLE_COLUMNS
 
 
 def test_the_report_gives_one_roc_auc_the_table_and_the_plot_agree_on(tmp_path: Path) -> None:
     """Zero returns (an unchanged price) are neither up nor down, for the table and the plot."""
-    from tickcast.backtest import run_backtest
-    from tickcast.report import exact_roc_auc, write_report
+    from tickcast.analysis.backtest import run_backtest
+    from tickcast.analysis.report import exact_roc_auc, write_report
     from tickcast.stream_processors import MemorySink
 
     ticks = make_ticks(1500, symbols=1)
@@ -45,9 +45,9 @@ def test_learning_curves_show_a_model_that_memorises_each_tick_as_over_fitting(
 ) -> None:
     """A step size that jumps to each outcome fits what it learned and nothing else: its
     in-sample error falls far below its prequential error; a timid one under-fits."""
-    from tickcast.backtest import run_backtest
-    from tickcast.online_model.spec import CATALOGUE, spec
-    from tickcast.report import write_report
+    from tickcast.analysis.backtest import run_backtest
+    from tickcast.analysis.report import write_report
+    from tickcast.online_model.model_specs import CATALOGUE, spec
     from tickcast.stream_processors import MemorySink
 
     models = (
@@ -76,7 +76,7 @@ def test_learning_curves_show_a_model_that_memorises_each_tick_as_over_fitting(
 
 
 def test_learning_curves_stay_bounded_however_long_the_replay() -> None:
-    from tickcast.backtest import LearningCurves
+    from tickcast.analysis.backtest import LearningCurves
 
     curves = LearningCurves(points=50)
     for i in range(10_000):

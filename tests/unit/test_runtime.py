@@ -91,28 +91,83 @@ def runtime_of(journal: Journal, *sinks: Any, latest: Any = None) -> Runtime:
 async def test_outputs_then_states_then_acknowledgements() -> None:
     journal = Journal()
     runtime = runtime_of(journal, RecordingSink("topic", journal), RecordingSink("db", journal))
-    runtime.pipeline.process(ticks(5))
+    runtime.process(ticks(5))
 
     async def ack(event: Any) -> None:
         journal.entries.append(f"ack {event}")
 
-    await runtime.flush(["e1", "e2"], ack)
+    runtime.ack = ack
+    runtime.hold(["e1", "e2"])
+    await runtime.flush()
     await runtime.wait_completed()
     assert sorted(journal.entries[:2]) == ["db wrote", "topic wrote"]
     assert journal.entries[2:] == ["states of AAPL,MSFT", "ack e1", "ack e2"]
+
+
+class RecordingCheckpoints:
+    """The registry's side: checkpoints handed over, and how often it was heard."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.heard = 0
+
+    def hear(self) -> None:
+        self.heard += 1
+
+    async def write(self, part: list[Any]) -> None:
+        symbols = ",".join(sorted({checkpoint.symbol for checkpoint in part}))
+        self.journal.entries.append(f"checkpoints of {symbols}")
+
+
+async def test_the_declared_sequence_puts_checkpoints_after_states_and_before_acks() -> None:
+    journal = Journal()
+    runtime = runtime_of(journal, RecordingSink("db", journal))
+    checkpoints = RecordingCheckpoints(journal)
+    runtime.checkpoints = checkpoints
+    runtime.pipeline.cadence = (3, 0, 0)  # a checkpoint every 3 labels
+
+    async def ack(event: Any) -> None:
+        journal.entries.append(f"ack {event}")
+
+    runtime.ack = ack
+    runtime.process(ticks(5), events=["e"])  # 4 labels a symbol: one checkpoint each
+    await runtime.flush()
+    await runtime.wait_completed()
+    assert journal.entries == [
+        "db wrote",
+        "states of AAPL,MSFT",
+        "checkpoints of AAPL,MSFT",
+        "ack e",
+    ]
+    assert checkpoints.heard == 1  # what the registry said is read at every cut
+
+
+async def test_a_batch_is_cut_when_full_or_after_its_interval() -> None:
+    runtime = runtime_of(Journal(), RecordingSink("db", Journal()))
+    runtime.flush_max_rows, runtime.flush_interval_s = 10, 3600.0
+    await runtime.offer(ticks(4))  # 8 messages
+    assert runtime.rows == 8
+    await runtime.offer(ticks(1))  # 10: full
+    assert runtime.rows == 0
+    await runtime.wait_completed()
+    runtime.flush_interval_s = 0.0
+    await runtime.offer(ticks(1))  # any message after the interval
+    assert runtime.rows == 0
 
 
 async def test_a_transient_failure_is_retried_before_anything_later_happens() -> None:
     journal = Journal()
     flaky = RecordingSink("db", journal, failures=2)
     runtime = runtime_of(journal, flaky)
-    runtime.pipeline.process(ticks(3))
+    runtime.process(ticks(3))
     acked: list[Any] = []
 
     async def ack(event: Any) -> None:
         acked.append(event)
 
-    await runtime.flush(["e"], ack)
+    runtime.ack = ack
+    runtime.hold(["e"])
+    await runtime.flush()
     await runtime.wait_completed()
     assert journal.entries == ["db failed", "db failed", "db wrote", "states of AAPL,MSFT"]
     assert flaky.written == [3 * 2 * len(CoreConfig().forecasters)]
@@ -137,13 +192,15 @@ async def test_a_refused_write_writes_no_state_and_acknowledges_nothing(
 ) -> None:
     journal = Journal()
     runtime = runtime_of(journal, RecordingSink("db", journal, failures=10**6, error=error))
-    runtime.pipeline.process(ticks(3))
+    runtime.process(ticks(3))
     acked: list[Any] = []
 
     async def ack(event: Any) -> None:
         acked.append(event)
 
-    await runtime.flush(["e"], ack)
+    runtime.ack = ack
+    runtime.hold(["e"])
+    await runtime.flush()
     with pytest.raises(PermanentWriteError):  # a transient one that lasts becomes permanent
         await runtime.wait_completed()
     assert not any(entry.startswith("states") for entry in journal.entries)
@@ -161,10 +218,10 @@ async def test_the_latest_forecasts_are_written_at_the_cut_while_a_write_hangs()
 
     latest = InMemoryLatestStore()
     runtime = runtime_of(journal, Stuck("db", journal), latest=latest)
-    runtime.pipeline.process(ticks(2, ("AAPL",)))
+    runtime.process(ticks(2, ("AAPL",)))
     await runtime.flush()
-    runtime.pipeline.process([{"symbol": "AAPL", "ts": NOW_MS + 10, "price": 101.0}])
-    assert runtime.write_latest() == 1  # the batch before is still being written
+    runtime.process([{"symbol": "AAPL", "ts": NOW_MS + 10, "price": 101.0}])
+    assert runtime.publish_latest() == 1  # the batch before is still being written
     stored = latest.get("AAPL")
     assert stored is not None
     assert stored.ts == NOW_MS + 10
@@ -178,7 +235,7 @@ async def test_one_completion_at_a_time_keeps_states_in_order() -> None:
     journal = Journal()
     runtime = runtime_of(journal, RecordingSink("db", journal))
     for i in range(3):
-        runtime.pipeline.process([{"symbol": f"S{i}", "ts": NOW_MS, "price": 1.0}])
+        runtime.process([{"symbol": f"S{i}", "ts": NOW_MS, "price": 1.0}])
         await runtime.flush()
     await runtime.wait_completed()
     states = [e for e in journal.entries if e.startswith("states")]
@@ -189,7 +246,7 @@ async def test_a_memory_sink_sees_every_output_once() -> None:
     memory = MemorySink()
     runtime = bootstrap.runtime(CoreConfig(), [memory], clock=lambda: NOW_MS / 1000)
     for chunk in range(4):
-        runtime.pipeline.process(ticks(10)[chunk * 5 : chunk * 5 + 5])
+        runtime.process(ticks(10)[chunk * 5 : chunk * 5 + 5])
         await runtime.flush()
     await runtime.wait_completed()
     assert len(memory.ticks) == 20
@@ -218,9 +275,9 @@ async def test_a_slow_latest_store_never_holds_the_loop_and_gets_the_newest() ->
     store = SlowStore()
     runtime = runtime_of(Journal(), latest=store)
     for i in range(3):
-        runtime.pipeline.process([{"symbol": "AAPL", "ts": NOW_MS + i, "price": 100.0 + i}])
+        runtime.process([{"symbol": "AAPL", "ts": NOW_MS + i, "price": 100.0 + i}])
         started = time.perf_counter()
-        runtime.write_latest()  # the store does not answer: this returns at once
+        runtime.publish_latest()  # the store does not answer: this returns at once
         assert time.perf_counter() - started < 0.5
     assert store.get("AAPL") is None
     store.answer.set()
@@ -235,7 +292,7 @@ async def test_a_failed_latest_write_is_kept_for_the_next() -> None:
     store.answer.set()
     store.down = True
     runtime = runtime_of(Journal(), latest=store)
-    runtime.pipeline.process([{"symbol": "AAPL", "ts": NOW_MS, "price": 100.0}])
+    runtime.process([{"symbol": "AAPL", "ts": NOW_MS, "price": 100.0}])
     await runtime.drain_latest(5)
     assert store.get("AAPL") is None
     assert runtime.latest is not None

@@ -9,8 +9,8 @@ from dataclasses import fields
 
 from tickcast.online_model import CoreConfig
 from tickcast.producers import synthetic_ticks
-from tickcast.records import METRIC_NAMES, Outcome, columns
-from tickcast.stores.clickhouse import SCHEMA, TABLE_RECORDS, schema_statements
+from tickcast.records import METRIC_NAMES, Outcome, columns, parse_tick
+from tickcast.stores.clickhouse_schema import SCHEMA, TABLE_RECORDS, schema_statements
 from tickcast.stream_processors import Pipeline
 
 # ClickHouse types (without LowCardinality) that hold each Python type of a record's field
@@ -46,6 +46,6 @@ def test_the_outcomes_view_has_exactly_the_outcome_fields() -> None:
 
 def test_the_cores_metric_columns_are_the_metric_rows_scores() -> None:
     pipeline = Pipeline(CoreConfig())
-    pipeline.process(list(synthetic_ticks(200, 2)))
+    pipeline.step([parse_tick(r) for r in synthetic_ticks(200, 2)])
     found = list(pipeline.take().batch.metric_columns())
     assert found == ["symbol", "ts", "model", "rolling", "based_on", *METRIC_NAMES]

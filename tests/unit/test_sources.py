@@ -14,7 +14,7 @@ from requests.adapters import BaseAdapter
 
 from tests.factories import write_long_csv, write_yfinance_csv, write_yfinance_multiheader_csv
 from tickcast.producers import ReplayError, read_records, replay_records, sample_records
-from tickcast.producers.replay import paced
+from tickcast.producers.tick_files import paced
 from tickcast.producers.yfinance_source import fetch_history, poll_new_bars
 from tickcast.records import parse_tick, parse_ts
 

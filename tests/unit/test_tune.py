@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_ticks
+from tickcast.analysis.tune import Folds, read_grid, tune
 from tickcast.exceptions import ConfigError
-from tickcast.online_model.spec import config_from_mapping
-from tickcast.tune import Folds, read_grid, tune
+from tickcast.online_model.core_config import config_from_mapping
 
 GRID: dict[str, Any] = {
     "horizon": 2,

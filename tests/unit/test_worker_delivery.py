@@ -78,7 +78,7 @@ async def test_a_batch_of_duplicates_after_recovery_still_knows_each_symbols_par
     now_ms = 1_800_000_000_000
     tick = orjson.dumps({"symbol": "AAPL", "ts": now_ms, "price": 100.0})
     runtime = bootstrap.runtime(CoreConfig(), [], clock=lambda: now_ms / 1000)
-    runtime.pipeline.process([tick])  # the recovered state already covers this tick
+    runtime.process([tick])  # the recovered state already covers this tick
     runtime.pipeline.take()
     shell = WorkerShell(
         Settings(),

@@ -18,6 +18,7 @@ from tickcast.api.edge import REQUEST_ID
 from tickcast.api.schemas import ErrorOut, ForecastOut
 from tickcast.records import SYMBOL_RE, Forecast
 from tickcast.stores import ClickHouseStore, LatestStore
+from tickcast.stores.history import HistoryReader
 from tickcast.stores.registry import Registry
 
 __all__ = [
@@ -82,10 +83,10 @@ async def get_latest(services: ServicesDep) -> LatestStore:
     return services.latest
 
 
-async def get_history(services: ServicesDep) -> ClickHouseStore:
+async def get_history(services: ServicesDep) -> HistoryReader:
     if services.clickhouse is None:
         raise HTTPException(503, "history is unavailable: no ClickHouse is configured")
-    return services.clickhouse
+    return HistoryReader(services.clickhouse)
 
 
 def get_models(services: ServicesDep) -> Registry:
@@ -116,7 +117,7 @@ async def get_page(
 
 Latest = Annotated[LatestStore, Depends(get_latest)]
 PageDep = Annotated[Page, Depends(get_page)]
-History = Annotated[ClickHouseStore, Depends(get_history)]
+History = Annotated[HistoryReader, Depends(get_history)]
 Models = Annotated[Registry, Depends(get_models)]
 
 

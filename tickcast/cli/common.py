@@ -18,8 +18,8 @@ from tickcast.cli.options import ModelOptions, SourceOptions
 from tickcast.config import Settings, redact
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import CoreConfig, resolve_models
+from tickcast.online_model.core_config import config_from_mapping
 from tickcast.online_model.drift import DriftConfig
-from tickcast.online_model.spec import config_from_mapping
 
 log = logging.getLogger("tickcast")
 

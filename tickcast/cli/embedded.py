@@ -34,7 +34,7 @@ from tickcast.exceptions import TickcastError
 from tickcast.online_model import SERVED, CoreConfig
 
 if TYPE_CHECKING:
-    from tickcast.backtest import BacktestReport
+    from tickcast.analysis.backtest import BacktestReport
     from tickcast.bootstrap import Stores
     from tickcast.stores import LatestStore
     from tickcast.stream_processors import MemorySink
@@ -63,7 +63,7 @@ def backtest(
     ] = None,
 ) -> None:
     """Prequential metrics per symbol and model, from the same core as the live system."""
-    from tickcast.backtest import run_backtest
+    from tickcast.analysis.backtest import run_backtest
     from tickcast.stream_processors import MemorySink
     from tickcast.stream_processors.outcomes_file import OutcomesFile
 
@@ -96,7 +96,7 @@ def _write_report(
     settings: Settings, out: Path, report: BacktestReport, memory: MemorySink, source: str
 ) -> None:
     """The report folder, then the same folder as an MLflow run (a failure there only warns)."""
-    from tickcast.report import log_to_mlflow, write_report
+    from tickcast.analysis.report import log_to_mlflow, write_report
 
     with err.status(f"plotting into {out}"):
         written = write_report(out, report, memory.ticks, memory.forecasts, memory.outcomes)
@@ -122,7 +122,7 @@ def _write_report(
 
 
 def _print_report(result: dict[str, Any]) -> None:
-    from tickcast.report import TABLE_COLUMNS, column_title
+    from tickcast.analysis.report import TABLE_COLUMNS, column_title
 
     console = Console() if sys.stdout.isatty() else Console(width=220)
     table = Table(
@@ -167,13 +167,7 @@ async def run_pipeline(
     if speed and not isinstance(records, AsyncIterator):
         records = paced(records, speed)
     with progress(label, source.total) as advance:
-        await run_embedded(
-            records,
-            runtime,
-            flush_interval_s=settings.flush_interval_s,
-            flush_max_rows=settings.flush_max_rows,
-            on_progress=advance,
-        )
+        await run_embedded(records, runtime, on_progress=advance)
     if registry is not None:
         with err.status(f"writing {registry.pending} checkpoint(s) to MLflow"):
             await asyncio.get_running_loop().run_in_executor(None, registry.close)

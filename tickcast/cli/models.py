@@ -29,7 +29,7 @@ def _registry(ctx: typer.Context) -> Any:
 @models_app.command("list")
 def models_list(ctx: typer.Context) -> None:
     """Every symbol in the registry with its champion and challenger."""
-    from tickcast.stores.registry import CHALLENGER, CHAMPION, holding
+    from tickcast.stores.registry_versions import CHALLENGER, CHAMPION, holding
 
     registry = _registry(ctx)
     rows = [(symbol, *described) for symbol, described in registry.overview().items()]

@@ -40,7 +40,7 @@ def tune(
     write the winning spec as a models file that worker, replay and backtest accept."""
     import tomli_w
 
-    from tickcast.tune import read_grid, tune
+    from tickcast.analysis.tune import read_grid, tune
 
     settings = settings_of(ctx)
     if not files and not sample:

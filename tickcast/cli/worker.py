@@ -31,8 +31,9 @@ def worker(
     """Run a Faust worker: consume ticks, forecast, write Kafka, ClickHouse and Redis."""
     from faust import Worker
 
+    from tickcast import bootstrap
     from tickcast.producers.kafka_publisher import ensure_topics
-    from tickcast.stream_processors.faust_app import STATE_TABLE, build_app
+    from tickcast.stream_processors.faust_app import STATE_TABLE
 
     settings = settings_of(ctx)
     config = core_config(settings, model)
@@ -45,7 +46,7 @@ def worker(
                 settings.dlq_topic: 1,
             },
         )
-        faust_app, shell = build_app(settings, config)
+        faust_app, shell = bootstrap.faust_worker(settings, config)
         shell.setup()
     except TickcastError:
         raise
@@ -65,7 +66,7 @@ def worker(
         state=changelog,
         metrics=metrics,
         api=api,
-        state_key=shell.pipeline.codec.key_id,
+        state_key=shell.runtime.pipeline.codec.key_id,
     )
     Worker(
         faust_app,

@@ -4,12 +4,12 @@ Nothing here does I/O or reads a clock. The per-tick arithmetic is compiled
 (``tickcast._core``, from ``rust/``); this package configures it and gives it records.
 """
 
+from tickcast.contract import BASELINE
+from tickcast.online_model.core_config import CoreConfig
 from tickcast.online_model.learner import SERVED, StepResult, SymbolState, SymbolStates
-from tickcast.online_model.spec import (
-    BASELINE,
+from tickcast.online_model.model_specs import (
     DEFAULT_MODELS,
     OPTIONAL_MODELS,
-    CoreConfig,
     ModelSpec,
     resolve_models,
 )

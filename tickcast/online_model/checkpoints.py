@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tickcast.codecs import StateCodec, StateRefusedError
+from tickcast.contract import BASELINE
 from tickcast.exceptions import ConfigError
 from tickcast.online_model.learner import SERVED, SymbolState
-from tickcast.online_model.spec import BASELINE
 
 __all__ = ["Checkpoint", "CheckpointPolicy", "adopt_learned", "take"]
 
@@ -37,19 +37,9 @@ class CheckpointPolicy:
 
     @property
     def cadence(self) -> tuple[int, int, int]:
-        """(labels, event ms, least event ms between two): the core's stops for a checkpoint."""
+        """(labels, event ms, least event ms between two): the core's stops for a checkpoint
+        (whether one is due is decided there only, ``rust/src/cadence.rs``)."""
         return self.every_labels, int(self.every_s * 1000), int(self.min_gap_s * 1000)
-
-    def due(self, state: SymbolState) -> bool:
-        p = state.progress
-        if p.n_labels == 0 or p.last_ts is None or p.first_ts is None:
-            return False
-        labels, ts = state.checkpointed or (0, p.first_ts)
-        if state.checkpointed is not None and p.last_ts - ts < self.min_gap_s * 1000:
-            return False
-        if self.every_labels and p.n_labels - labels >= self.every_labels:
-            return True
-        return bool(self.every_s) and p.last_ts - ts >= self.every_s * 1000
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from tickcast.contract import (
     Status,
     SummaryWindow,
 )
-from tickcast.online_model.models import RiverExternals
-from tickcast.online_model.spec import CoreConfig
+from tickcast.online_model.core_config import CoreConfig
+from tickcast.online_model.river_models import RiverExternals
 from tickcast.records import (
     DriftEvent,
     Forecast,

@@ -1,4 +1,5 @@
-"""ClickHouse through clickhouse-connect only: schema, batched writes, reads for the API.
+"""ClickHouse through clickhouse-connect only: a store that connects (its schema ensured at
+setup, :mod:`tickcast.stores.clickhouse_schema`), writes in batches and reads under limits.
 
 ``chdb://PATH`` runs ClickHouse's engine in-process (only one process may open a PATH);
 ``http://host:8123`` reaches a server. The SQL and the client are the same either way.
@@ -15,8 +16,6 @@ import os
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,15 +23,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tickcast.exceptions import PermanentWriteError, TickcastError, TransientWriteError
-from tickcast.records import (
-    DeadLetter,
-    DriftEvent,
-    Forecast,
-    Label,
-    MetricRow,
-    Outcome,
-    Tick,
-    columns,
+from tickcast.stores.clickhouse_schema import (
+    SCHEMA,
+    TABLE_COLUMNS,
+    TIME_COLUMNS,
+    VIEW_COLUMNS,
+    Migration,
+    arrow_type,
 )
 
 __all__ = ["ClickHouseError", "ClickHouseStore", "TABLE_COLUMNS"]
@@ -40,24 +37,7 @@ __all__ = ["ClickHouseError", "ClickHouseStore", "TABLE_COLUMNS"]
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
-TABLE_RECORDS: dict[str, type] = {
-    "ticks": Tick,
-    "forecasts": Forecast,
-    "labels": Label,
-    "model_metrics": MetricRow,
-    "drift_events": DriftEvent,
-    "dead_letters": DeadLetter,
-}
-TABLE_COLUMNS = {table: columns(record) for table, record in TABLE_RECORDS.items()}
-VIEW_COLUMNS = {"outcomes": columns(Outcome)}
 MAX_PARTITIONS_PER_INSERT = 100  # ClickHouse's max_partitions_per_insert_block default
-ARROW_TYPES = {
-    "String": pa.string(),
-    "UInt32": pa.uint32(),
-    "UInt64": pa.uint64(),
-    "Float64": pa.float64(),
-    "DateTime64": pa.timestamp("ms", tz="UTC"),
-}
 # Server error codes that can pass by themselves (timeouts, network, memory, too many parts
 # while merges catch up, read-only replica); any other refusal is permanent.
 BROKEN = {3, 23, 24, 32, 209, 210, 1000}  # the connection or the stream broke
@@ -65,9 +45,6 @@ BUSY = {159, 160, 202, 203, 236, 241, 252, 394}  # timeouts, load, memory, parts
 IN_DOUBT = {242, 319, 425, 999}  # a read-only replica, an insert of unknown status, the system
 TRANSIENT_CODES = BROKEN | BUSY | IN_DOUBT
 CODE_RE = re.compile(r"Code: (\d+)")
-TABLE_RE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
-PARTITION_RE = re.compile(r"PARTITION BY toYYYYMM\((\w+)\)")
-ORDER_RE = re.compile(r"ORDER BY \(([^)]*)\)")
 # No merge of the inserted block on insert: rows collapse at merges and FINAL reads either way,
 # and the insert costs a third less CPU (measured on chdb, 30,000-row forecast blocks).
 INSERT_SETTINGS = {"optimize_on_insert": 0, "max_threads": 1, "max_insert_threads": 1}
@@ -84,7 +61,6 @@ READ_LIMITS: dict[str, Any] = {
     "result_overflow_mode": "throw",
 }
 READ_ONLY_LIMITS = {**READ_LIMITS, "readonly": 1}
-TTL_RE = re.compile(r" TTL (.+?)(?: SETTINGS |$)")
 
 
 class ClickHouseError(TickcastError):
@@ -103,70 +79,6 @@ def client_dsn(url: str) -> str:
     if not url.startswith("chdb://") or url.startswith(("chdb:///", "chdb://memory")):
         return url
     return "chdb://" + os.path.abspath(url.removeprefix("chdb://"))
-
-
-def schema_statements() -> list[str]:
-    """The statements of ``schema.sql``, the one schema file (shipped in the package)."""
-    text = resources.files("tickcast.stores").joinpath("schema.sql").read_text()
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
-@dataclass(frozen=True)
-class Table:
-    """What the schema file says about one table: its columns' types, which ones the server
-    fills in (a DEFAULT), and the column its partitions are months of."""
-
-    types: dict[str, str]
-    server: tuple[str, ...]
-    partition: str
-    key: tuple[str, ...]  # the sorting key: rows with the same key replace each other
-
-
-def schema_tables() -> dict[str, Table]:
-    """The tables of ``schema.sql``, read from the file itself (the one place they are
-    written)."""
-    tables = {}
-    for statement in schema_statements():
-        head = TABLE_RE.match(statement)
-        if head is None:
-            continue
-        body = statement[statement.index("(") + 1 : statement.index("\nENGINE")].rsplit(")", 1)[0]
-        types, server = {}, []
-        for line in body.strip().splitlines():
-            name, kind = line.strip().rstrip(",").split(None, 1)
-            types[name] = kind
-            if " DEFAULT " in f" {kind} ":
-                server.append(name)
-        partition = PARTITION_RE.search(statement)
-        key = ORDER_RE.search(statement)
-        tables[head.group(1)] = Table(
-            types,
-            tuple(server),
-            partition.group(1) if partition else "",
-            tuple(c.strip() for c in key.group(1).split(",")) if key else (),
-        )
-    return tables
-
-
-def arrow_type(kind: str) -> pa.DataType:
-    """The Arrow type a column of ClickHouse type ``kind`` is sent as (epoch-ms times as
-    timestamps, never read as seconds).
-
-    >>> arrow_type("Nullable(Float64)"), arrow_type("LowCardinality(String)")
-    (DataType(double), DataType(string))
-    """
-    base = re.sub(r"^(?:Nullable|LowCardinality)\((.*)\)$", r"\1", kind)
-    return ARROW_TYPES[base.split("(")[0]]
-
-
-SCHEMA = schema_tables()
-TIME_COLUMNS = {
-    name
-    for table in SCHEMA.values()
-    for name, kind in table.types.items()
-    if kind.startswith("DateTime64")
-}
 
 
 class ClickHouseStore:
@@ -222,10 +134,11 @@ class ClickHouseStore:
                     self._reader = clickhouse_connect.get_client(
                         dsn=dsn, settings=limits, **self.login
                     )
+                migration = Migration(self._client, self._reader, self.ttl_days)
                 if self.read_only:
-                    self._check_columns(TABLE_COLUMNS)
+                    migration.check_columns(TABLE_COLUMNS)
                 else:
-                    self._ensure_schema()
+                    migration.ensure()
         except Exception as exc:  # the driver raises many kinds; one reason for the operator
             raise ClickHouseError(f"ClickHouse at {self.url}: {_line(exc)}") from exc
         if self.read_only:
@@ -241,82 +154,6 @@ class ClickHouseStore:
         return (
             _chdb_holder(Path(dsn.removeprefix("chdb://"))) if dsn.startswith("chdb:///") else None
         )
-
-    def _ensure_schema(self) -> None:
-        """Create what is missing, check that every table has the columns this version writes,
-        and set the TTL where it differs."""
-        statements = schema_statements()
-        views = [s for s in statements if s.startswith("CREATE VIEW")]
-        for statement in statements:
-            if statement not in views:
-                self._client.command(statement)
-        self._add_new_columns()
-        self._check_columns(TABLE_COLUMNS)  # before the views, which read the tables
-        for statement in views:
-            self._client.command(statement)
-        self._check_columns(VIEW_COLUMNS)
-        self._apply_ttl()
-
-    def _apply_ttl(self) -> None:
-        """Each table's TTL as configured, altered only where it differs: an ALTER rewrites
-        the table's TTL information, and several workers start at once."""
-        wanted = f"written_at + toIntervalDay({int(self.ttl_days)})" if self.ttl_days > 0 else None
-        engines = self._client.query(
-            "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() "
-            "AND name IN {tables:Array(String)}",
-            parameters={"tables": list(TABLE_COLUMNS)},
-        )
-        for table, engine in engines.result_rows:
-            found = TTL_RE.search(engine)
-            current = found.group(1) if found else None
-            if current == wanted:
-                continue
-            if wanted is None:
-                self._client.command(f"ALTER TABLE {table} REMOVE TTL")
-            else:
-                self._client.command(f"ALTER TABLE {table} MODIFY TTL {wanted}")
-            log.info("clickhouse: %s's TTL is now %s (was %s)", table, wanted, current)
-
-    def _columns(self, tables: Sequence[str]) -> dict[str, set[str]]:
-        result = self._reader.query(
-            "SELECT table, groupArray(name) FROM system.columns WHERE database = "
-            "currentDatabase() AND table IN {tables:Array(String)} GROUP BY table",
-            parameters={"tables": list(tables)},
-        )
-        return {table: set(names) for table, names in result.result_rows}
-
-    def _add_new_columns(self) -> None:
-        """A table an older version made gets the columns this version added (a newer
-        metric, say), in the schema file's types: an upgrade keeps its history. A table
-        without part of its sorting key, or with columns this version does not know, is
-        another layout: left for :meth:`_check_columns` to refuse."""
-        for table, found in self._columns(list(TABLE_COLUMNS)).items():
-            schema = SCHEMA[table]
-            missing = [name for name in schema.types if name not in found]
-            if set(missing) & set(schema.key) or found - set(schema.types):
-                continue
-            for name in missing:
-                kind = schema.types[name]
-                self._client.command(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-                log.info("clickhouse: added column %s.%s (%s)", table, name, kind)
-
-    def _check_columns(self, tables: dict[str, list[str]]) -> None:
-        """A table made by another version (other columns) is refused here, in one line,
-        rather than at the first insert."""
-        found = self._columns(list(tables))
-        wanted = {
-            table: set(columns) | set(SCHEMA[table].server if table in SCHEMA else ())
-            for table, columns in tables.items()
-        }
-        for table, expected in wanted.items():
-            if found.get(table, expected) != expected:
-                missing = sorted(expected - found[table])
-                extra = sorted(found[table] - expected)
-                raise PermanentWriteError(
-                    f"table {table} was made by another tickcast version (missing columns "
-                    f"{missing}, unknown {extra}): drop it or point TICKCAST_CLICKHOUSE_URL "
-                    "elsewhere (a replay rebuilds it)"
-                )
 
     @property
     def client(self) -> Any:

@@ -28,7 +28,6 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +35,20 @@ from tickcast.config import redact
 from tickcast.exceptions import TickcastError
 from tickcast.online_model import SERVED
 from tickcast.online_model.checkpoints import Checkpoint
+from tickcast.stores.registry_versions import (
+    CHALLENGER,
+    CHAMPION,
+    PINNED_TAG,
+    VersionInfo,
+    described,
+    pinned,
+)
 
-__all__ = ["KEEP_VERSIONS", "Registry", "VersionInfo", "holding", "tracking_uri", "transient"]
+__all__ = ["KEEP_VERSIONS", "Registry", "tracking_uri", "transient"]
 
 log = logging.getLogger(__name__)
 PREFIX = "tickcast."
 EXPERIMENT = "tickcast-checkpoints"
-CHAMPION, CHALLENGER = "champion", "challenger"
-PINNED_TAG = "champion_pinned"  # on the registered model: an operator chose the champion
 ARTIFACT_DIR, STATE_FILE, METRICS_FILE = "checkpoint", "state.tks", "metrics.json"
 KEEP_VERSIONS = 20  # per symbol, besides the versions an alias points at
 PAGE = 1000  # MLflow's largest page of registered models
@@ -76,22 +81,6 @@ def tracking_uri(uri: str) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         return prefix + str(path)
     return uri
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """What ``tickcast models`` shows about one registered version."""
-
-    symbol: str
-    version: int
-    ts: int
-    n_labels: int
-    selected_model: str
-    runner_up_model: str
-    served_mae_ratio: float | None
-    aliases: tuple[str, ...]
-    run_id: str
-    origin: str  # "worker" (a live worker) or "replay" (a replay, demo or backtest)
 
 
 def transient(exc: BaseException) -> bool:
@@ -280,7 +269,7 @@ class Registry:
         ):
             found.setdefault(version.name, []).append(version)
         return {
-            name[len(PREFIX) :]: _described(name[len(PREFIX) :], model, found[name])
+            name[len(PREFIX) :]: described(name[len(PREFIX) :], model, found[name])
             for name, model in sorted(models.items())
         }
 
@@ -292,7 +281,7 @@ class Registry:
         """Every version of the symbol, newest first, and whether its champion is pinned: the
         registered model read once for both."""
         name = PREFIX + symbol
-        return _described(symbol, self._registered(name), self._versions(name))
+        return described(symbol, self._registered(name), self._versions(name))
 
     def load_bytes(self, symbol: str, version: int) -> bytes:
         """The encoded state stored in one version."""
@@ -305,7 +294,7 @@ class Registry:
 
     def pinned(self, symbol: str) -> bool:
         """Whether an operator chose the symbol's champion (checkpoints leave it alone)."""
-        return _pinned(self._registered(PREFIX + symbol))
+        return pinned(self._registered(PREFIX + symbol))
 
     def promote(self, symbol: str, version: int) -> int | None:
         """Point ``champion`` at a version and pin it; returns the version it pointed at."""
@@ -370,44 +359,6 @@ class Registry:
         if self.uri.startswith(prefix):
             location = (Path(self.uri[len(prefix) :]).parent / "mlartifacts").as_uri()
         return self.client.create_experiment(name, artifact_location=location)
-
-
-def holding(versions: list[VersionInfo], alias: str) -> VersionInfo | None:
-    """The version an alias (champion, challenger) points at, if any."""
-    return next((v for v in versions if alias in v.aliases), None)
-
-
-def _described(symbol: str, model: Any, versions: list[Any]) -> tuple[list[VersionInfo], bool]:
-    """A registered model's versions, newest first, with their aliases; and its pinned flag."""
-    aliases_of: dict[int, list[str]] = {}
-    for alias, version in (model.aliases or {}).items():
-        aliases_of.setdefault(int(version), []).append(alias)
-    infos = sorted(
-        (_info(symbol, v, aliases_of.get(int(v.version), [])) for v in versions),
-        key=lambda info: -info.version,
-    )
-    return infos, _pinned(model)
-
-
-def _pinned(model: Any) -> bool:
-    return (model.tags or {}).get(PINNED_TAG) == "true"
-
-
-def _info(symbol: str, version: Any, aliases: list[str]) -> VersionInfo:
-    tags = version.tags or {}
-    ratio = tags.get("served_mae_ratio", "None")
-    return VersionInfo(
-        symbol=symbol,
-        version=int(version.version),
-        ts=int(tags.get("event_ts", 0)),
-        n_labels=int(tags.get("n_labels", 0)),
-        selected_model=tags.get("selected_model", tags.get("champion_model", "")),  # older tags
-        runner_up_model=tags.get("runner_up_model", tags.get("challenger_model", "")),
-        served_mae_ratio=None if ratio == "None" else float(ratio),
-        aliases=tuple(sorted(aliases)),
-        run_id=version.run_id or "",
-        origin=tags.get("origin", "worker"),
-    )
 
 
 def _paged(search: Callable[..., Any], **options: Any) -> Iterator[Any]:

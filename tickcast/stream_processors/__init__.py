@@ -1,7 +1,9 @@
-"""The shell around the core: the pipeline, the runtime that owns a batch, its sinks, and the
-embedded runner (the Faust worker is in ``faust_app`` and ``worker``)."""
+"""The shell around the core: the pure pipeline, the runtime that owns a batch, its sinks and
+observers, where states come from, and the drivers: the embedded runner here, the Faust worker
+in ``faust_app`` and ``worker``."""
 
 from tickcast.stream_processors.embedded import run_embedded
+from tickcast.stream_processors.observers import PrometheusObserver
 from tickcast.stream_processors.outputs import DeadLetter, Outputs
 from tickcast.stream_processors.pipeline import Pipeline
 from tickcast.stream_processors.runtime import Runtime
@@ -9,7 +11,7 @@ from tickcast.stream_processors.sinks import (
     ClickHouseSink,
     LatestSink,
     MemorySink,
-    PrometheusSink,
+    RegistrySink,
     Sink,
 )
 
@@ -20,7 +22,8 @@ __all__ = [
     "MemorySink",
     "Outputs",
     "Pipeline",
-    "PrometheusSink",
+    "PrometheusObserver",
+    "RegistrySink",
     "Runtime",
     "Sink",
     "run_embedded",

@@ -37,12 +37,10 @@ from faust.transport.drivers import aiokafka as drv
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
-from tickcast import bootstrap
 from tickcast.config import KafkaAuth, Settings
-from tickcast.online_model import CoreConfig
 from tickcast.stream_processors.worker import WorkerShell
 
-__all__ = ["STATE_TABLE", "ResumeKeepsFetched", "TickcastApp", "build_app"]
+__all__ = ["STATE_TABLE", "ResumeKeepsFetched", "ShellFactory", "TickcastApp", "build_app"]
 
 log = logging.getLogger(__name__)
 STATE_TABLE = "symbol-state"
@@ -169,8 +167,14 @@ def _credentials(auth: KafkaAuth) -> faust.SASLCredentials | faust.SSLCredential
     return faust.SSLCredentials(context) if context is not None else None
 
 
-def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, WorkerShell]:
-    """The worker's Faust app with its topics, table and agent, and the shell they drive."""
+# The composition root's: the shell over the app's table, with how to release a repeat's
+# acknowledgement and read a partition's end offset (tickcast.bootstrap.faust_worker).
+ShellFactory = Callable[[Any, Callable[[Any], None], Callable[[Any], int | None]], WorkerShell]
+
+
+def build_app(settings: Settings, shell_of: ShellFactory) -> tuple[faust.App, WorkerShell]:
+    """The worker's Faust app with its topics, table and agent, and the shell they drive
+    (made by ``shell_of``: the app is handed what it needs, it builds nothing of tickcast's)."""
     app = TickcastApp(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -195,12 +199,10 @@ def build_app(settings: Settings, config: CoreConfig) -> tuple[faust.App, Worker
     ticks = raw_topic(settings.ticks_topic, settings.partitions)
     # bytes types (not a schema) make Faust use "raw" for the changelog, recovery included.
     table = app.Table(STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes)
-    shell = bootstrap.worker(
-        settings,
-        config,
-        table=table,
-        release=lambda message: app.consumer.unacked.discard(message),
-        highwater=lambda tp: app.consumer.highwater(tp),
+    shell = shell_of(
+        table,
+        lambda message: app.consumer.unacked.discard(message),
+        lambda tp: app.consumer.highwater(tp),
     )
 
     @app.agent(ticks, name="forecast-ticks")

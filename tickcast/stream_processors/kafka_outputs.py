@@ -161,17 +161,16 @@ class ChangelogSink:
         self.partition_of = partition_of
 
     def part(self, states: dict[str, bytes]) -> list[tuple[bytes, bytes, int]]:
-        taken = []
-        for symbol, value in states.items():
-            key = symbol.encode()
-            self.table.data[key] = value
-            taken.append((key, value, self.partition_of(symbol)))
-        return taken
+        return [(s.encode(), value, self.partition_of(s)) for s, value in states.items()]
 
     async def write(self, part: list[tuple[bytes, bytes, int]]) -> None:
+        """Each state to the changelog, confirmed, then into the table's copy in memory (what
+        a rebalance recovers from, until Faust rebuilds it from the changelog)."""
         changelog = self.table.changelog_topic.get_topic_name()
         sent = []
         for key, value, partition in part:
             sent += await self.kafka.send(changelog, [(key, value, [])], partition=partition)
         await _confirmed(sent, f"changelog {changelog}")
+        for key, value, _ in part:
+            self.table.data[key] = value
         part.clear()

@@ -1,16 +1,16 @@
-"""The shell around the core that every driver shares: decode, bound, step, count.
+"""The pure stepper around the core: decode, bound, step, count; no clock, no I/O.
 
-The embedded runner, the Faust worker and ``tickcast backtest`` all feed messages through
-:meth:`Pipeline.process`, so they validate, forecast and dead-letter identically. This is the
-one place that decides what a bad message becomes: a dead letter with its reason, never an
-exception out of the stream. The ok ticks' outputs accumulate in the core's open batch until
-the runtime takes them (:meth:`Pipeline.take`).
+Every driver's events reach it through the :class:`~tickcast.stream_processors.runtime.Runtime`
+(which reads the clock and owns the batch), so the embedded runner, the Faust worker and
+``tickcast backtest`` validate, forecast and dead-letter identically. This is the one place
+that decides what a bad message becomes: a dead letter with its reason, never an exception out
+of the stream. The ok ticks' outputs accumulate in the core's open batch, the checkpoints the
+core stopped for in :attr:`Pipeline.checkpoints`, until the runtime takes them.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
@@ -18,40 +18,36 @@ from typing import Any, Literal
 import orjson
 
 from tickcast._core import Batch, step_batch
-from tickcast.codecs import StateCodec, StateRefusedError
-from tickcast.config import Settings
+from tickcast.codecs import StateCodec
 from tickcast.contract import STATUSES
 from tickcast.messages import MAX_MESSAGE_BYTES, decode_tick
-from tickcast.monitor.prometheus import observe_pipeline
 from tickcast.online_model import CoreConfig, SymbolState, SymbolStates
-from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, take
+from tickcast.online_model.checkpoints import Checkpoint, adopt_learned, take
 from tickcast.records import Forecast, InvalidTickError, RejectCode, Tick, parse_tick
-from tickcast.stores.registry_child import BackgroundRegistry
 from tickcast.stream_processors.bounds import Bounds, Refusal, Window
 from tickcast.stream_processors.outputs import DeadLetter, Outputs
 
-__all__ = ["Pipeline", "checkpoint_policy"]
+__all__ = ["Message", "Pipeline", "Stepped", "Verdict"]
 
 log = logging.getLogger(__name__)
 LOG_EVERY_DEAD_LETTER = 1000  # after the first few, log one in this many
-Outcome = Literal["ok", "duplicate", "late", "invalid"]
+Verdict = Literal["ok", "duplicate", "late", "invalid"]
 Message = Mapping[str, Any] | bytes | str
+Stepped = tuple[str | None, Verdict]  # a message's symbol (None when invalid) and its verdict
+Cadence = tuple[int, int, int]  # CheckpointPolicy.cadence; zeros: never
 
 
 class Pipeline:
-    """Decode, bound, step; optionally checkpoint to (and warm-start from) a registry.
+    """Decode, bound, step; checkpoints taken where the core stops for one.
 
-    A symbol's state is, in this order: the one in memory; the one ``recover`` returns (the
-    worker's table, as encoded bytes); the registry's champion when ``warm_start`` is on (its
-    learned parameters on a fresh data state); a new one. Replays leave warm starts off, so
-    they stay deterministic: the same ticks, the same forecasts. ``moves_aliases``: whether
-    checkpoints may move the registry aliases that live workers follow.
-
-    Event times and symbols are bounded here, at the shell, never in the core (``bounds``,
-    against ``clock``, epoch seconds): a tick past them is a dead letter. States are encoded
-    and decoded by ``codec``, which signs them; one that does not decode (forged, altered, of
-    another configuration) takes the fallback below, never the process down. ``messages``:
-    whether the batch writes the forecasts topic's messages (a worker's topic sink reads them).
+    A symbol's state is the one in memory, else ``initial(symbol)`` (the driver's recovery and
+    warm start, :class:`~tickcast.stream_processors.state_sources.StateSources`), else a new
+    one. Event times and symbols are bounded here, at the shell, never in the core
+    (``bounds``, in the ``window`` the runtime reads from its clock): a tick past them is a
+    dead letter. ``codec`` signs the checkpoints' states; ``cadence``: the core's stops for a
+    checkpoint (zeros: none); ``moves_aliases``: whether those checkpoints may move the
+    registry aliases live workers follow; ``messages``: whether the batch writes the forecasts
+    topic's messages (a worker's topic sink reads them).
     """
 
     def __init__(
@@ -59,106 +55,91 @@ class Pipeline:
         config: CoreConfig,
         source: str = "ticks",
         *,
-        registry: BackgroundRegistry | None = None,
-        policy: CheckpointPolicy | None = None,
-        warm_start: bool = False,
-        recover: Callable[[str], bytes | None] | None = None,
-        moves_aliases: bool = False,
         bounds: Bounds | None = None,
         codec: StateCodec | None = None,
-        clock: Callable[[], float] = time.time,
-        observe_latency: bool = False,
+        cadence: Cadence = (0, 0, 0),
+        moves_aliases: bool = False,
         messages: bool = False,
+        initial: Callable[[str], SymbolState | None] | None = None,
     ) -> None:
         self.config = config
         self.states = SymbolStates(config)
         self.source = source
-        self.registry = registry
-        self.policy = policy or CheckpointPolicy()
-        # the core's stops for a checkpoint, as CheckpointPolicy.cadence; zeros: never
-        self.cadence = self.policy.cadence if registry is not None else (0, 0, 0)
-        self.warm_start = warm_start
-        self.recover = recover
-        self.moves_aliases = moves_aliases
         self.bounds = bounds or Bounds()
         self.codec = codec or StateCodec.ephemeral()
-        self.clock = clock
+        self.cadence = cadence
+        self.moves_aliases = moves_aliases
+        self.messages = messages
+        self.initial = initial
         self.counts: Counter[str] = Counter()
         self.invalid_reasons: Counter[str] = Counter()  # by RejectCode
         self.invalid_examples: dict[str, str] = {}  # the first full reason per code
-        self.messages = messages
         self.batch = Batch(messages)
         self.dead_letters: list[DeadLetter] = []
+        self.checkpoints: list[Checkpoint] = []  # taken where the core stopped, not yet written
         self.dirty: set[str] = set()  # symbols that moved since their state was last taken
         self.latest_given: dict[int, int] = {}  # symbol index -> served row given as latest
-        self.arrivals: list[tuple[float, int]] | None = [] if observe_latency else None
-        self._observed: dict[str, int] = {}
 
-    def process(self, messages: Sequence[Message]) -> list[Outcome]:
-        """Validate raw records or JSON messages and step their symbols; one outcome per
-        message: "ok", "duplicate", "late" or "invalid" (then it is a dead letter)."""
-        arrived = time.perf_counter()
-        window = self.window()
+    def process(
+        self,
+        messages: Sequence[Message],
+        window: Window,
+        received_ms: int,
+        keys: Sequence[bytes | None] | None = None,
+    ) -> list[Stepped]:
+        """Decode raw records or JSON messages (with their Kafka ``keys``, when they came with
+        one) and step their ticks: per message its symbol and verdict ("invalid" messages are
+        dead letters, ``received_ms`` their time of arrival)."""
         ticks, at = [], []
         for i, message in enumerate(messages):
-            tick = self.decode(message, window)
+            key = keys[i] if keys is not None else None
+            tick = self.decode(message, window, received_ms, key)
             if tick is not None:
                 ticks.append(tick)
                 at.append(i)
-        outcomes: list[Outcome] = ["invalid"] * len(messages)
-        for i, status in zip(at, self.step(ticks, arrived), strict=True):
-            outcomes[i] = status
-        return outcomes
+        stepped: list[Stepped] = [(None, "invalid")] * len(messages)
+        for i, tick, verdict in zip(at, ticks, self.step(ticks), strict=True):
+            stepped[i] = (tick.symbol, verdict)
+        return stepped
 
-    def step(self, ticks: Sequence[Tick], arrived: float | None = None) -> list[Outcome]:
-        """Step valid ticks (``arrived``: when their messages came, perf_counter seconds, for
-        the processing latency); one status per tick. The per-tick work is the core's: here
-        only counts, per call."""
+    def step(self, ticks: Sequence[Tick]) -> list[Verdict]:
+        """Step valid ticks, one verdict each; where the core stops for a checkpoint, take it.
+        The per-tick work is the core's: here only counts, per call."""
         if not ticks:
             return []
-        arrived = time.perf_counter() if arrived is None else arrived
         states = self.states.states
-        cores = []
-        for tick in ticks:
-            state = states.get(tick.symbol) or self.state(tick.symbol)
-            cores.append(state.core)
+        cores = [(states.get(tick.symbol) or self.state(tick.symbol)).core for tick in ticks]
         ticks = list(ticks)
         statuses, done = b"", 0
         while done < len(ticks):
-            part = step_batch(cores, ticks, self.batch, done, *self.cadence)
+            part, stopped = step_batch(cores, ticks, self.batch, done, *self.cadence)
             statuses += part
             done += len(part)
-            if self.registry is None:
-                continue  # the core stops only at a checkpoint's cadence, off here
-            stopped = states[ticks[done - 1].symbol]
-            if done < len(ticks) or (part and self.policy.due(stopped)):
-                self.registry.submit(take(stopped, self.codec, moves_aliases=self.moves_aliases))
+            if stopped:
+                state = states[ticks[done - 1].symbol]
+                self.checkpoints.append(take(state, self.codec, moves_aliases=self.moves_aliases))
         for code, status in enumerate(STATUSES):
             if n := statuses.count(code):
                 self.counts[status] += n
-        if self.arrivals is not None and (ok := statuses.count(0)):
-            self.arrivals.append((arrived, ok))
         return [STATUSES[code] for code in statuses]
 
-    def window(self) -> Window:
-        """The event times accepted now: read once per call of many messages."""
-        return self.bounds.window(int(self.clock() * 1000))
-
-    def decode(self, message: Message, window: Window, key: bytes | None = None) -> Tick | None:
-        """The message as a Tick within the bounds (``window``: :meth:`window`, read once per
-        batch of messages), or None after handing it to the dead-letter path. ``key``: the
-        Kafka key it came with, which must be its symbol (a worker's ticks are partitioned by
-        it, so another key would put the symbol in two workers' hands). Nothing a message holds
-        makes this raise."""
+    def decode(
+        self, message: Message, window: Window, received_ms: int, key: bytes | None = None
+    ) -> Tick | None:
+        """The message as a Tick within the bounds, or None after handing it to the dead
+        letters. ``key``: the Kafka key it came with, which must be its symbol (a worker's
+        ticks are partitioned by it, so another key would put the symbol in two workers'
+        hands). Nothing a message holds makes this raise."""
         try:
             tick = decode_tick(message) if isinstance(message, bytes | str) else parse_tick(message)
         except InvalidTickError as exc:
-            self.reject(message, exc.reason, exc.code)
+            self.reject(message, exc.reason, exc.code, received_ms)
             return None
         except Exception as exc:  # a defect of ours: the message still only becomes a letter
             if not self.invalid_reasons["malformed"]:
                 log.exception("decoding a message failed unexpectedly (logged once)")
-            self.reject(message, f"the message does not decode ({type(exc).__name__})", "malformed")
+            reason = f"the message does not decode ({type(exc).__name__})"
+            self.reject(message, reason, "malformed", received_ms)
             return None
         refusal: Refusal | None = None
         if key is not None and key != tick.symbol.encode():
@@ -173,7 +154,7 @@ class Pipeline:
             if refusal is None:
                 self.state(tick.symbol)  # counted from now: one batch cannot overshoot
         if refusal is not None:
-            self.reject(message, *refusal)
+            self.reject(message, *refusal, received_ms)
             return None
         return tick
 
@@ -199,24 +180,28 @@ class Pipeline:
         self.latest_given.update(rows)
         return Outputs(self.batch, self.config).latest([row for _, row in rows])
 
-    def take_arrivals(self) -> list[tuple[float, int]]:
-        """When the ticks forecast since the last take arrived (perf_counter seconds), as
-        (arrival, ticks) per call of :meth:`step`."""
-        if self.arrivals is None:
-            return []
-        taken, self.arrivals = self.arrivals, []
+    def take_checkpoints(self) -> list[Checkpoint]:
+        taken, self.checkpoints = self.checkpoints, []
         return taken
 
     def state(self, symbol: str) -> SymbolState:
-        """The symbol's state: in memory, else recovered, else warm, else new."""
+        """The symbol's state: in memory, else the driver's initial one, else new."""
         states = self.states.states
         state = states.get(symbol)
         if state is None:
-            state = self._recovered(symbol)
-            if state is None and self.warm_start and self.registry is not None:
-                state = self._warm(symbol)
-            state = states[symbol] = state or SymbolState(symbol, self.config)
+            found = self.initial(symbol) if self.initial is not None else None
+            state = states[symbol] = found or SymbolState(symbol, self.config)
         return state
+
+    def adopt(self, symbol: str, chosen: SymbolState) -> bool:
+        """Serve what ``chosen`` learned for ``symbol`` from now on, if the symbol is ours
+        (another worker serves the rest); its state is then written with the next batch."""
+        live = self.states.states.get(symbol)
+        if live is None:
+            return False
+        adopt_learned(live, chosen)
+        self.dirty.add(symbol)
+        return True
 
     def forget(self, symbols: Sequence[str]) -> None:
         """Drop the in-memory state of symbols another worker serves now."""
@@ -224,88 +209,14 @@ class Pipeline:
             self.states.states.pop(symbol, None)
             self.dirty.discard(symbol)
 
-    def _recovered(self, symbol: str) -> SymbolState | None:
-        data = self.recover(symbol) if self.recover else None
-        if data is None:
-            return None
-        try:
-            state = self.codec.decode(data, self.config, symbol)
-        except StateRefusedError as exc:
-            log.warning(
-                "%s: the recovered state is not usable (%s); starting it from the "
-                "registry's champion or fresh",
-                symbol,
-                exc.reason,
-            )
-            return None
-        log.info("recovered %s at event time %s", symbol, state.progress.last_ts)
-        return state
-
-    def _warm(self, symbol: str) -> SymbolState | None:
-        """A fresh state that serves what the registry's champion learned."""
-        assert self.registry is not None
-        found = self.registry.warm_state(symbol)
-        if found is None:
-            return None
-        version, data = found
-        try:
-            chosen = self.codec.decode(data, self.config, symbol)
-        except StateRefusedError as exc:
-            log.warning(
-                "%s: no warm start from registry version %d: %s; starting fresh",
-                symbol,
-                version,
-                exc.reason,
-            )
-            return None
-        state = SymbolState(symbol, self.config)
-        adopt_learned(state, chosen)
-        log.info(
-            "warm start of %s from registry version %d (learned up to event time %s)",
-            symbol,
-            version,
-            chosen.progress.last_ts,
-        )
-        return state
-
-    def adopt_chosen(self) -> list[str]:
-        """Serve what versions an operator promoted or rolled back to learned; returns the
-        symbols whose state changed. Call it between ticks, on the thread that steps them."""
-        if self.registry is None:
-            return []
-        changed = []
-        for adoption in self.registry.take_adoptions():
-            live = self.states.states.get(adoption.symbol)
-            if live is None:  # not ours: another worker serves it
-                continue
-            try:
-                chosen = self.codec.decode(adoption.state, self.config, adoption.symbol)
-                adopt_learned(live, chosen)
-            except StateRefusedError as exc:
-                log.error(
-                    "%s: cannot adopt registry version %d: %s; serving on as before",
-                    adoption.symbol,
-                    adoption.version,
-                    exc.reason,
-                )
-                continue
-            log.info(
-                "%s now serves the models of registry version %d", adoption.symbol, adoption.version
-            )
-            changed.append(adoption.symbol)
-        self.dirty.update(changed)
-        return changed
-
     def checkpoint_all(self) -> None:
-        """Checkpoint every symbol that learned since its last checkpoint (at the end of a run)."""
-        if self.registry is None:
-            return
+        """Take a checkpoint of every symbol that learned since its last (at the end of a run)."""
         for state in self.states.states.values():
             p = state.progress
             if p.n_labels and state.checkpointed != (p.n_labels, p.last_ts):
-                self.registry.submit(take(state, self.codec, moves_aliases=self.moves_aliases))
+                self.checkpoints.append(take(state, self.codec, moves_aliases=self.moves_aliases))
 
-    def reject(self, message: Any, reason: str, code: RejectCode) -> None:
+    def reject(self, message: Any, reason: str, code: RejectCode, received_ms: int) -> None:
         """Count a bad message by its code and keep it, with its full reason, as a dead
         letter of the open batch."""
         self.counts["invalid"] += 1
@@ -315,25 +226,9 @@ class Pipeline:
         if n <= 10 or n % LOG_EVERY_DEAD_LETTER == 0:
             log.warning("dead letter #%d from %s: %s", n, self.source, reason)
         original = message[:MAX_MESSAGE_BYTES] if isinstance(message, bytes) else b""
-        received = int(self.clock() * 1000)
         self.dead_letters.append(
-            DeadLetter(received, self.source, code, reason, _payload_text(message), original)
+            DeadLetter(received_ms, self.source, code, reason, _payload_text(message), original)
         )
-
-    def observe(self) -> None:
-        """Bring the Prometheus counters of ticks and dead letters up to date, and read what
-        the registry's process said."""
-        observe_pipeline(self.counts, self.invalid_reasons, self._observed)
-        if self.registry is not None:
-            self.registry.poll()
-
-
-def checkpoint_policy(settings: Settings) -> CheckpointPolicy:
-    return CheckpointPolicy(
-        settings.checkpoint_every_labels,
-        settings.checkpoint_every_s,
-        settings.checkpoint_min_interval_s,
-    )
 
 
 def _payload_text(message: Any) -> str:

@@ -1,14 +1,15 @@
 """Sinks: where a batch's outputs go. The runtime owns the order; a sink does two things.
 
 - ``part(outputs)``: what this sink must write for a cut of the batch (on the event loop, at
-  the cut: cheap, no I/O);
+  the cut: cheap, no I/O, no side effect);
 - ``write(part)``: write it, idempotently (a retry after a failure writes what is left),
   raising :class:`~tickcast.exceptions.TransientWriteError` when trying again may help and
   :class:`~tickcast.exceptions.PermanentWriteError` when it cannot.
 
-The latest store is apart (:class:`LatestSink`): its newest forecast per symbol supersedes
-every older one, so it never holds the stream back, and the runtime writes it ahead of the
-batch. :class:`MemorySink` keeps records, for tests and reports.
+Two sinks have other semantics: the latest store's (:class:`LatestSink`: latest wins, so its
+write never waits and never fails the batch; the runtime publishes ahead of the batch) and the
+registry's (:class:`RegistrySink`: checkpoints, after the states). :class:`MemorySink` keeps
+records, for tests and reports.
 """
 
 from __future__ import annotations
@@ -17,36 +18,29 @@ import asyncio
 import logging
 import math
 import threading
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from typing import Any, Literal, Protocol, TypeVar
 
 import pyarrow as pa
 
-from tickcast.monitor.prometheus import DRIFT_EVENTS, MODEL_ROLLING, SINK_BATCH_ROWS, SINK_FAILURES
+from tickcast.monitor.prometheus import SINK_BATCH_ROWS, SINK_FAILURES
+from tickcast.online_model.checkpoints import Checkpoint
 from tickcast.records import DeadLetter, DriftEvent, Forecast, Label, MetricRow, Outcome, Tick
 from tickcast.stores import ClickHouseStore, LatestStore
 from tickcast.stores.latest import newer
+from tickcast.stores.registry_child import BackgroundRegistry
 from tickcast.stream_processors.outputs import Outputs
 
-__all__ = ["ClickHouseSink", "LatestSink", "MemorySink", "PrometheusSink", "Sink"]
+__all__ = ["ClickHouseSink", "LatestSink", "MemorySink", "RegistrySink", "Sink"]
 
 log = logging.getLogger(__name__)
 ForecastRows = Literal["served", "all"]  # which forecasts ClickHouse keeps
-# a model's rolling scores as gauges; a network's gradient norms too (NaN, so no series, otherwise)
-ROLLING_METRICS = (
-    "mae",
-    "mae_ratio_vs_random_walk",
-    "coverage",
-    "hit_rate",
-    "bias",
-    "in_sample_mae",
-    "grad_norm_input",
-    "grad_norm_output",
-)
 
 
 P = TypeVar("P")  # what a sink takes of a cut
+R = TypeVar("R")  # a record
 
 
 class Sink(Protocol[P]):
@@ -107,9 +101,10 @@ class ClickHouseSink:
 
 
 class LatestSink:
-    """The newest served forecast per symbol, until the store has it.
+    """The newest served forecast per symbol, until the store has it: latest wins.
 
-    A store that is down does not hold the stream back: what waits is one forecast per symbol
+    ``write`` hands forecasts over and returns at once (it never fails the batch). A store that
+    is down does not hold the stream back: what waits is one forecast per symbol
     (each new one replaces the last), written as soon as the store answers again. A store
     across the network (``store.blocking``) is written in a thread of its own, one write in
     flight: a Redis round trip under load took 5-8 ms on the event loop, and an unreachable one
@@ -126,15 +121,13 @@ class LatestSink:
         self.last: Future[None] | None = None  # the last write handed to the writer
         self.queued = 0  # writes handed over and not finished: one running, one waiting
 
-    def offer(self, forecasts: list[Forecast]) -> None:
+    def write(self, forecasts: list[Forecast]) -> None:
+        """Keep each symbol's newest forecast and write what is pending (one round trip: here,
+        or in the writer for a blocking store); on failure keep it for the next time."""
         with self.lock:
             for forecast in forecasts:
                 if newer(forecast, self.pending.get(forecast.symbol)):
                     self.pending[forecast.symbol] = forecast
-
-    def flush(self) -> None:
-        """Write what is pending (one round trip: here, or in the writer for a blocking
-        store); on failure keep it for the next time."""
         if self.writer is None:
             self._write()
             return
@@ -181,40 +174,26 @@ class LatestSink:
         SINK_BATCH_ROWS.labels("latest").observe(len(taken))
 
 
-class PrometheusSink:
-    """Rolling quality per symbol and model, and drift events, as Prometheus series (at the
-    cut: nothing to write). Gauges cover the first ``max_symbols`` symbols only, so the
-    label set stays bounded."""
+class RegistrySink:
+    """Checkpoints to the registry's process (its queue: no wait here), after the states that
+    cover them; what the process says back is read at every cut (``hear``)."""
 
-    name = "prometheus"
+    name = "registry"
 
-    def __init__(self, max_symbols: int = 100) -> None:
-        self.max_symbols = max_symbols
-        self.symbols: set[str] = set()
+    def __init__(self, registry: BackgroundRegistry) -> None:
+        self.registry = registry
 
-    def part(self, outputs: Outputs) -> None:
-        for symbol, model, values in outputs.newest_rolling(ROLLING_METRICS):
-            if self._tracked(symbol):
-                for metric, value in values.items():
-                    if math.isfinite(value):
-                        MODEL_ROLLING.labels(symbol, model, metric).set(value)
-        for event in outputs.drift_events():
-            symbol = event.symbol if self._tracked(event.symbol) else "_other"
-            DRIFT_EVENTS.labels(symbol, event.kind).inc()
+    def hear(self) -> None:
+        self.registry.poll()
 
-    async def write(self, part: None) -> None:
-        return None
-
-    def _tracked(self, symbol: str) -> bool:
-        if symbol not in self.symbols:
-            if len(self.symbols) >= self.max_symbols:
-                return False
-            self.symbols.add(symbol)
-        return True
+    async def write(self, part: list[Checkpoint]) -> None:
+        while part:  # handed over one by one: a retry hands over the rest
+            self.registry.submit(part[0])
+            del part[0]
 
 
 class MemorySink:
-    """Keeps everything as records, in lists: for tests and backtests."""
+    """Keeps everything as records, in lists, each once: for tests and backtests."""
 
     name = "memory"
 
@@ -225,17 +204,26 @@ class MemorySink:
         self.metrics: list[MetricRow] = []
         self.drift: list[DriftEvent] = []
         self.dead_letters: list[DeadLetter] = []
+        self.seen: set[Any] = set()  # every record's identity
 
     def part(self, outputs: Outputs) -> Outputs:
         return outputs
 
     async def write(self, part: Outputs) -> None:
-        self.ticks += part.ticks()
-        self.forecasts += part.forecasts()
-        self.labels += part.labels()
-        self.metrics += part.metric_rows()
-        self.drift += part.drift_events()
-        self.dead_letters += part.dead_letters
+        """Each record once, whatever is written again (a retried batch)."""
+        self._keep(self.ticks, part.ticks(), lambda r: ("t", r.symbol, r.ts, r.seq))
+        self._keep(self.forecasts, part.forecasts(), lambda r: (r.symbol, r.ts, r.seq, r.model))
+        self._keep(self.labels, part.labels(), lambda r: ("l", r.symbol, r.ts, r.seq))
+        self._keep(self.metrics, part.metric_rows(), lambda r: (r.symbol, r.ts, r.model, r.window))
+        self._keep(self.drift, part.drift_events(), lambda r: r)
+        self._keep(self.dead_letters, part.dead_letters, lambda r: r)
+
+    def _keep(self, kept: list[R], records: list[R], identity: Callable[[R], Hashable]) -> None:
+        for record in records:
+            key = (type(record).__name__, identity(record))
+            if key not in self.seen:
+                self.seen.add(key)
+                kept.append(record)
 
     @property
     def outcomes(self) -> list[Outcome]:

@@ -1,12 +1,12 @@
-"""The Faust worker's shell: run the core on Kafka events as Faust delivers them, flush batches in
-order.
+"""The Faust worker's shell: what is Faust's around the :class:`Runtime` that owns the batch.
 
-The core runs through the same :class:`Pipeline` and :class:`Runtime` as the embedded runner
-(built by :mod:`tickcast.bootstrap`). The shell adds what Kafka needs: per-symbol state
-recovered from the Faust table, the events' offsets and acknowledgements, the symbols'
-partitions, warm starts for the partitions assigned, and the latest forecasts written ahead of
-their batch; the flush order (outputs, then state, then the acknowledgement of the batch's
-events, docs/architecture.md) is the runtime's.
+The events Faust delivers go to the same runtime as the embedded runner's records (built by
+:mod:`tickcast.bootstrap`), which steps them, cuts the batches and completes them in its order
+(outputs, then state, then checkpoints, then the acknowledgements, docs/architecture.md). The
+shell keeps what Kafka needs: the offsets seen (a record delivered twice runs once), the
+acknowledgements (a repeat's released), the symbols' partitions (their states go to the
+changelog partition of their ticks), rebalances (states dropped, champions asked for), the
+consumer's lag and what ends the process.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tickcast.config import Settings, redact
 from tickcast.exceptions import PermanentWriteError
@@ -26,10 +26,12 @@ from tickcast.monitor.prometheus import CONSUMER_LAG, END_TO_END_LATENCY
 from tickcast.producers.kafka_publisher import PRODUCED_AT
 from tickcast.stores import ClickHouseStore, LatestStore
 from tickcast.stores.registry_child import BackgroundRegistry
+from tickcast.stream_processors.delivery import Ack, Event, Message, OffsetGuard, TopicPartition
 from tickcast.stream_processors.kafka_outputs import KafkaOutputs
+from tickcast.stream_processors.pipeline import Stepped
 from tickcast.stream_processors.runtime import Runtime
 
-__all__ = ["OffsetGuard", "WorkerShell"]
+__all__ = ["WorkerShell"]
 
 log = logging.getLogger(__name__)
 REGISTRY_WAIT_S = 10.0
@@ -43,80 +45,13 @@ EXIT_PERMANENT_WRITE = 74  # sysexits' EX_IOERR: an output refused the batch for
 EXIT_CORE_FAILURE = 70  # sysexits' EX_SOFTWARE: a bug
 
 
-class TopicPartition(Protocol):
-    """What the shell reads of Faust's (and aiokafka's) topic partition."""
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    def __hash__(self) -> int: ...
-
-
-class Message(Protocol):
-    """What the shell reads of a Kafka record as Faust delivers it."""
-
-    @property
-    def tp(self) -> TopicPartition: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def headers(self) -> Any: ...  # a list of pairs or a mapping, by client version
-
-
-class Event(Protocol):
-    """A delivered record: its value and its message."""
-
-    @property
-    def value(self) -> Any: ...  # the payload as Faust decoded it (bytes with our raw codec)
-    @property
-    def message(self) -> Message: ...
-
-
-Ack = Callable[[Event], Awaitable[Any]]
-
-
-class OffsetGuard:
-    """The next offset to process per topic partition, so a record delivered twice runs once.
-
-    Faust fetches again from the committed offset after a seek, so records already processed
-    (and not yet committed) can arrive a second time. A skipped range is logged as an error:
-    nothing downstream could recover it.
-    """
-
-    def __init__(self) -> None:
-        self.next_offset: dict[TopicPartition, int] = {}
-
-    def is_new(self, tp: TopicPartition, offset: int) -> bool:
-        expected = self.next_offset.get(tp)
-        if expected is not None and offset < expected:
-            log.debug("%s offset %d delivered again: passed over", tp, offset)
-            return False
-        if expected is not None and offset > expected:
-            log.error("%s offsets %d..%d were never delivered", tp, expected, offset - 1)
-        self.next_offset[tp] = offset + 1
-        return True
-
-    def forget(self, tps: set[TopicPartition]) -> None:
-        """Partitions that moved away: their next owner keeps its own count."""
-        for tp in tps:
-            self.next_offset.pop(tp, None)
-
-
 class WorkerShell:
-    """Per-process worker state around the :class:`Runtime`: Faust's events, the offsets seen,
-    the symbols' partitions, the registry's warm states, the latest-forecast timer, the lag.
-
-    The events Faust has delivered run through the pipeline as they come, those already
-    queued together (``build_app``'s agent); a batch is cut every ``flush_max_rows`` events
-    or ``flush_interval_s`` and completed while the next one fills (outputs, then
-    states, then the acknowledgements: the runtime's order). A permanent write error ends
-    the process (status 74) without acknowledging the batch; a failure of the core itself is
-    a bug, and ends it with status 70 (``docs/architecture.md``).
+    """Faust's side of a worker: the events as Faust delivers them (those already queued
+    together, ``build_app``'s agent), the offsets seen, the acknowledgements, the symbols'
+    partitions, rebalances, the lag that decides whether the latest forecasts go ahead of their
+    batch. A permanent write error ends the process (status 74) without acknowledging the
+    batch; a failure of the core itself is a bug, and ends it with status 70
+    (``docs/architecture.md``).
     """
 
     def __init__(
@@ -134,7 +69,7 @@ class WorkerShell:
     ) -> None:
         self.settings = settings
         self.runtime = runtime
-        self.pipeline = runtime.pipeline
+        runtime.ack = self._acknowledge
         self.kafka = kafka
         self.clickhouse = clickhouse
         self.latest = latest
@@ -142,14 +77,11 @@ class WorkerShell:
         self.partition_of = partition_of  # symbol -> partition of its ticks
         self.offsets = OffsetGuard()
         self.lock = asyncio.Lock()
-        self.events: list[Event] = []  # every event of the open batch, repeats included
-        self.new = 0  # of them, the ones processed (not delivered again)
         self.repeats: set[Message] = set()  # delivered again: released once acknowledged
         self.release = release  # tells the consumer a repeat needs no acknowledgement
         self.highwater = highwater  # a partition's end offset, for the lag gauge
         self.produced_at: list[int] = []  # producers' send times (ms) of ticks not yet visible
         self.ack: Ack | None = None
-        self.last_flush = time.monotonic()
         self.latest_timer: asyncio.TimerHandle | None = None
         self.warming = False  # champions were asked for and have not come yet
         self.loop_watch = LoopWatch()  # run by the app; counts from the first caught-up batch
@@ -166,31 +98,30 @@ class WorkerShell:
             self.registry.start()
 
     async def process_events(self, events: Sequence[Event], ack: Ack) -> None:
-        """Run the events Faust has delivered so far through the core at once (one core call
-        for the lot); flush once the batch is full."""
+        """Hand the events Faust has delivered so far to the runtime at once (one core call for
+        the lot); a record delivered again is only acknowledged with the batch."""
         async with self.lock:
             if self.warming:
                 await self._warmed()
             self.ack = ack
-            self.events.extend(events)
-            fresh = []
+            fresh, repeats = [], []
             for event in events:
                 message = event.message
                 if self.offsets.is_new(message.tp, message.offset):
                     fresh.append(event)
                 else:
+                    repeats.append(event)
                     self.repeats.add(message)
-            self._run_core(fresh)
-            self.new += len(fresh)
-            if self.new >= self.settings.flush_max_rows:
+            self.runtime.hold(repeats)
+            self._stepped(fresh, self._run_core(fresh))
+            if self.runtime.due():
                 await self._flush()
 
     async def flush_due(self) -> None:
-        """The timer's turn: flush a batch that has waited a flush interval; when idle, adopt
-        versions an operator promoted (with events pending, the next flush does)."""
+        """The timer's turn: flush a batch that is due; when idle, too (versions an operator
+        promoted are adopted at a cut)."""
         async with self.lock:
-            idle = not self.events
-            if idle or time.monotonic() - self.last_flush >= self.settings.flush_interval_s:
+            if not self.runtime.events or self.runtime.due():
                 await self._flush()
 
     async def flush_all(self) -> None:
@@ -206,7 +137,7 @@ class WorkerShell:
                 self._give_up()
             await self.lock.acquire()
         try:
-            self.pipeline.checkpoint_all()
+            self.runtime.pipeline.checkpoint_all()
             if await self._settled(deadline):  # the batch in flight, then the last one
                 await self._flush()
                 await self._settled(deadline)
@@ -245,13 +176,9 @@ class WorkerShell:
         )
 
     async def _flush(self) -> None:
-        """Adopt promoted versions (between events, so their state goes with this batch),
-        write the latest forecasts, cut the batch and start completing it."""
-        self.pipeline.adopt_chosen()
-        events, self.events, self.new = self.events, [], 0
-        await self.runtime.flush(events, self._acknowledge)
+        """Cut the batch and start completing it (the runtime's); watch how it ends."""
+        await self.runtime.flush()
         self._observe_latest()
-        self.last_flush = time.monotonic()
         if self.runtime.completing is not None:
             self.runtime.completing.add_done_callback(self._completed)
 
@@ -309,7 +236,7 @@ class WorkerShell:
         trip every few milliseconds would slow it down further: the batch's cut writes them."""
         self.latest_timer = None
         if self._lag() <= CAUGHT_UP_LAG:
-            self.runtime.write_latest()
+            self.runtime.publish_latest()
             self._observe_latest()
 
     def _observe_latest(self) -> None:
@@ -323,30 +250,31 @@ class WorkerShell:
             END_TO_END_LATENCY.observe(max(0.0, now_ms - sent) / 1000)
         self.produced_at = []
 
-    def _run_core(self, events: Sequence[Event]) -> None:
-        """The core on these events; a failure here is a bug, and the process ends before
+    def _run_core(self, events: Sequence[Event]) -> list[Stepped]:
+        """The runtime on these events; a failure here is a bug, and the process ends before
         anything unwritten is acknowledged."""
-        arrived = time.perf_counter()
-        ticks, valid = [], []
-        window = self.pipeline.window()
-        for event in events:
-            message = event.message
-            tick = self.pipeline.decode(event.value, window, message.key or b"")
-            if tick is not None:
-                ticks.append(tick)
-                valid.append(message)
         try:
-            outcomes = self.pipeline.step(ticks, arrived)
+            return self.runtime.process(
+                [event.value for event in events],
+                [event.message.key or b"" for event in events],
+                events,
+            )
         except BaseException as exc:  # a panic of the compiled core is a BaseException
             if isinstance(exc, KeyboardInterrupt | SystemExit | asyncio.CancelledError):
                 raise
             log.critical("the core failed; exiting without acknowledging", exc_info=True)
             os._exit(EXIT_CORE_FAILURE)
+
+    def _stepped(self, events: Sequence[Event], stepped: list[Stepped]) -> None:
+        """Each stepped symbol's partition (its state may be written to the changelog, a
+        duplicate's too), and the producers' send times of the ticks forecast."""
         served = False
-        for tick, message, outcome in zip(ticks, valid, outcomes, strict=True):
-            # every stepped symbol may be written to the changelog, a duplicate's too
-            self.partition_of[tick.symbol] = message.partition
-            if outcome == "ok":
+        for event, (symbol, verdict) in zip(events, stepped, strict=True):
+            if symbol is None:
+                continue
+            message = event.message
+            self.partition_of[symbol] = message.partition
+            if verdict == "ok":
                 served = True
                 sent = _produced_at(message.headers)
                 if sent is not None:  # a forecast readers will see: its end-to-end latency
@@ -375,7 +303,7 @@ class WorkerShell:
             partitions = {tp.partition for tp in revoked if tp.topic == self.settings.ticks_topic}
             self.offsets.forget(revoked)
             gone = [s for s, p in self.partition_of.items() if p in partitions]
-            self.pipeline.forget(gone)
+            self.runtime.pipeline.forget(gone)
             for symbol in gone:
                 del self.partition_of[symbol]
             if gone:

@@ -256,9 +256,10 @@ impl SymbolCore {
 
 /// Step `ticks[i]` on `states[i]` from `start`, appending the outputs of the ok ones to
 /// `batch`, and stop after a tick that makes its state's checkpoint due (the policy's
-/// `every_labels`, `every_ms` and `min_gap_ms`, 0 for off): the caller takes the checkpoint there, so the
-/// cadence is the same whatever the batch. Returns the statuses of the ticks stepped (0 ok, 1
-/// duplicate, 2 late) as bytes; fewer than the ticks left means a checkpoint is due.
+/// `every_labels`, `every_ms` and `min_gap_ms`, 0 for off): the caller takes the checkpoint
+/// there, so the cadence is the same whatever the batch. Returns the statuses of the ticks
+/// stepped (the contract's `status`, by number) as bytes, and whether it stopped for a
+/// checkpoint (of the last tick's state). Whether one is due is decided here only.
 ///
 /// The ticks' fields are read first, holding the GIL; the stepping itself runs without it
 /// (unless a River model is configured: those run in Python), so a writer thread of the same
@@ -269,7 +270,7 @@ impl SymbolCore {
 fn step_batch<'py>(
     py: Python<'py>, states: &Bound<'py, PyList>, ticks: &Bound<'py, PyList>, batch: &mut Batch,
     start: usize, every_labels: u64, every_ms: i64, min_gap_ms: i64,
-) -> PyResult<Bound<'py, PyBytes>> {
+) -> PyResult<(Bound<'py, PyBytes>, bool)> {
     if states.len() != ticks.len() {
         return Err(PyValueError::new_err("one state per tick"));
     }
@@ -300,7 +301,7 @@ fn step_batch<'py>(
     let externals = cores.iter().any(|core| core.externals.is_some());
     let mut refs: Vec<&mut SymbolCore> = cores.iter_mut().map(|core| &mut **core).collect();
     let checkpoints = (every_labels, every_ms, min_gap_ms);
-    let statuses = if externals {
+    let (statuses, stopped) = if externals {
         step_all(&mut refs, &work, batch, checkpoints, |core, tick, out| core.run(py, tick, out))?
     } else {
         py.allow_threads(|| {
@@ -309,7 +310,7 @@ fn step_batch<'py>(
             })
         })?
     };
-    Ok(PyBytes::new_bound(py, &statuses))
+    Ok((PyBytes::new_bound(py, &statuses), stopped))
 }
 
 /// One tick of a batch, read from Python: its core (an index into the batch's cores), its
@@ -325,7 +326,7 @@ struct Work {
 fn step_all(
     cores: &mut [&mut SymbolCore], work: &[Work], batch: &mut Batch, cadence: Cadence,
     mut step: impl FnMut(&mut SymbolCore, &TickFields, &mut Outputs) -> PyResult<Status>,
-) -> PyResult<Vec<u8>> {
+) -> PyResult<(Vec<u8>, bool)> {
     let mut statuses = Vec::with_capacity(work.len());
     let mut out = Outputs::default();
     let checkpoints = cadence.0 > 0 || cadence.1 > 0;
@@ -341,11 +342,11 @@ fn step_all(
             let cfg = core.cfg.clone();
             batch.add(&cfg, item.symbol, &item.fields, item.open, item.close, &mut out);
             if checkpoints && checkpoint_due(&core.state, cadence) {
-                break;
+                return Ok((statuses, true));
             }
         }
     }
-    Ok(statuses)
+    Ok((statuses, false))
 }
 
 /// Pooled cumulative summaries over symbols, per forecaster (the backtest's figures).

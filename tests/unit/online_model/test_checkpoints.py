@@ -13,20 +13,18 @@ from tickcast.codecs import FORMAT_VERSION, HEADER, StateRefusedError
 from tickcast.online_model import CoreConfig, SymbolState
 from tickcast.online_model.checkpoints import CheckpointPolicy, adopt_learned, take
 from tickcast.online_model.drift import DriftConfig
-from tickcast.online_model.spec import resolve_models
+from tickcast.online_model.model_specs import resolve_models
 from tickcast.producers import synthetic_ticks
 from tickcast.records import Tick, parse_tick
+from tickcast.stream_processors import Pipeline
 
 
 def learned(ticks: list[Tick], config: CoreConfig, policy: CheckpointPolicy) -> list[int]:
-    """Step one symbol through ``ticks``; the label counts at which checkpoints were taken."""
-    state = SymbolState(ticks[0].symbol, config)
-    taken = []
-    for tick in ticks:
-        state.step(tick)
-        if policy.due(state):
-            taken.append(take(state, CODEC).n_labels)
-    return taken
+    """Step one symbol through ``ticks``; the label counts at which the core stopped for a
+    checkpoint."""
+    pipeline = Pipeline(config, codec=CODEC, cadence=policy.cadence)
+    pipeline.step(ticks)
+    return [checkpoint.n_labels for checkpoint in pipeline.take_checkpoints()]
 
 
 def stepped(ticks: list[Tick], config: CoreConfig) -> SymbolState:

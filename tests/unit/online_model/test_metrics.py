@@ -10,7 +10,7 @@ from sklearn.metrics import f1_score, log_loss, precision_score, recall_score, r
 
 from tests.conftest import make_ticks
 from tickcast.online_model import CoreConfig, SymbolState
-from tickcast.online_model.spec import resolve_models
+from tickcast.online_model.model_specs import resolve_models
 
 LEVEL = 0.9
 

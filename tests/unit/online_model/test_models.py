@@ -13,7 +13,7 @@ from tests.factories import linear_samples
 from tickcast._core import model_stream
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import BASELINE, CoreConfig, ModelSpec, SymbolState
-from tickcast.online_model.spec import CATALOGUE, DEFAULT_MODELS, resolve_models, spec
+from tickcast.online_model.model_specs import CATALOGUE, DEFAULT_MODELS, resolve_models, spec
 
 
 def alone(model: ModelSpec) -> CoreConfig:

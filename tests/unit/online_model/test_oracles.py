@@ -14,7 +14,7 @@ from river import drift, linear_model, optim
 from tests.factories import WIDTH, linear_samples
 from tickcast._core import model_stream, page_hinkley_stream, quantile_stream
 from tickcast.online_model import BASELINE, CoreConfig, ModelSpec
-from tickcast.online_model.spec import CATALOGUE, spec
+from tickcast.online_model.model_specs import CATALOGUE, spec
 
 
 def compiled(model: ModelSpec, rows: list[tuple[list[float], float]]) -> list[tuple[float, float]]:

@@ -21,8 +21,7 @@ from tickcast.api.deps import (
     invalid,
 )
 from tickcast.api.schemas import ForecastOut, LatestOut, OutcomeOut, OutcomesOut
-from tickcast.online_model import SERVED
-from tickcast.records import Forecast, Outcome, datetime_ms, is_symbol
+from tickcast.records import datetime_ms, is_symbol
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
 MAX_SYMBOLS = 500
@@ -86,14 +85,7 @@ def symbol_history(
 ) -> list[ForecastOut]:
     """The served forecasts of one symbol, newest first, from ClickHouse."""
     with answering("history"):
-        found = history.records(
-            "forecasts",
-            Forecast,
-            "symbol = {symbol:String} AND model = {model:String}",
-            {"symbol": symbol, "model": SERVED},
-            order="ts DESC, seq DESC",
-            limit=limit,
-        )
+        found = history.served_forecasts(symbol, limit)
     if not found:
         raise HTTPException(404, f"no forecast history for symbol {symbol!r}")
     return [ForecastOut.of(forecast) for forecast in found]
@@ -113,21 +105,13 @@ def symbol_outcomes(
     a range, the newest ``limit``."""
     if start and end and start >= end:
         raise invalid("query", "end", "end must be after start", str(end))
-    where = "symbol = {symbol:String} AND model = {model:String}"
-    params: dict[str, object] = {"symbol": symbol, "model": SERVED}
-    for name, value, op in (("start", start, ">="), ("end", end, "<")):
-        if value is not None:
-            where += f" AND ts {op} {{{name}:Int64}}"  # records() selects ts as epoch ms
-            params[name] = datetime_ms(value)
     newest_first = start is None
     with answering("history"):
-        found = history.records(
-            "outcomes",
-            Outcome,
-            where,
-            params,
-            order="ts DESC, seq DESC" if newest_first else "ts, seq",
-            limit=limit + 1,
+        found = history.outcomes(
+            symbol,
+            None if start is None else datetime_ms(start),
+            None if end is None else datetime_ms(end),
+            limit + 1,
         )
     if not found and start is None and end is None:
         raise HTTPException(404, f"no outcomes yet for symbol {symbol!r}")

@@ -3,8 +3,7 @@ the registry's versions."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -30,13 +29,10 @@ from tickcast.api.schemas import (
 from tickcast.exceptions import TickcastError
 from tickcast.messages import finite
 from tickcast.online_model import SERVED
-from tickcast.records import DriftEvent, Tick
-from tickcast.stores.registry import CHALLENGER, CHAMPION, holding
+from tickcast.stores.registry_versions import CHALLENGER, CHAMPION, holding
 
 router = APIRouter(tags=["symbols"])
 ERRORS = {**NOT_FOUND, **UNAVAILABLE}
-ROLLING = "symbol = {symbol:String} AND window = 'rolling'"
-R = TypeVar("R")
 
 
 @router.get("/symbols", response_model=list[str])
@@ -53,7 +49,8 @@ def ticks(
 ) -> list[TickOut]:
     """The symbol's newest stored ticks, oldest first, with their bars where the source had
     them (the live page's candles)."""
-    found = _newest(history, "ticks", Tick, symbol, limit, order="ts DESC, seq DESC")
+    with answering("ticks"):
+        found = history.ticks(symbol, limit)
     if not found:
         raise HTTPException(404, f"no ticks for symbol {symbol!r}")
     return [TickOut.of(tick) for tick in found]
@@ -64,33 +61,17 @@ def quality(symbol: SymbolPath, history: History) -> QualityOut:
     """Each model's newest rolling quality (MAE over random_walk's, hit rate, coverage,
     interval score), the served model and since when it is served, from model_metrics."""
     with answering("quality"):
-        rows = history.query(
-            "SELECT model, argMax(based_on, ts) AS based_on, argMax(n, ts) AS n,"
-            " argMax(mae, ts) AS mae, argMax(mae_ratio_vs_random_walk, ts) AS mae_ratio,"
-            " argMax(hit_rate, ts) AS hit_rate, argMax(coverage, ts) AS coverage,"
-            " argMax(interval_score, ts) AS interval_score"
-            f" FROM model_metrics FINAL WHERE {ROLLING} GROUP BY model ORDER BY model",
-            {"symbol": symbol},
-        )
+        rows = history.quality(symbol)
     if not rows:
         raise HTTPException(404, f"no metrics yet for symbol {symbol!r}")
     models = {row.pop("model"): ModelQualityOut(**finite(row)) for row in rows}
     selected = models[SERVED].based_on if SERVED in models else None
-    since = None if selected is None else _served_since(history, symbol, selected)
+    since = None
+    if selected is not None:
+        with answering("quality"):
+            since_ms = history.served_since(symbol, selected)
+        since = None if since_ms is None else utc(since_ms)
     return QualityOut(symbol=symbol, selected=selected, served_since=since, models=models)
-
-
-def _served_since(history: History, symbol: str, selected: str) -> datetime | None:
-    """The first metrics row after the last one that served another model."""
-    with answering("quality"):
-        [row] = history.query(
-            "SELECT toUnixTimestamp64Milli(min(ts)) AS since FROM model_metrics FINAL"
-            f" WHERE {ROLLING} AND model = {{served:String}} AND ts > ("
-            " SELECT max(ts) FROM model_metrics FINAL"
-            f" WHERE {ROLLING} AND model = {{served:String}} AND based_on != {{selected:String}})",
-            {"symbol": symbol, "served": SERVED, "selected": selected},
-        )
-    return utc(row["since"]) if row["since"] else None
 
 
 @router.get("/symbols/{symbol}/drift", response_model=list[DriftEventOut], responses=ERRORS)
@@ -100,7 +81,8 @@ def drift(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> list[DriftEventOut]:
     """The symbol's newest drift events, oldest first, and what the learner did about each."""
-    found = _newest(history, "drift_events", DriftEvent, symbol, limit)
+    with answering("drift events"):
+        found = history.drift_events(symbol, limit)
     return [DriftEventOut.of(event) for event in found]
 
 
@@ -130,14 +112,3 @@ def versions(
         pinned=pinned,
         versions=[VersionOut.of(v) for v in found[offset : offset + limit]],
     )
-
-
-def _newest(
-    history: History, table: str, record: type[R], symbol: str, limit: int, order: str = "ts DESC"
-) -> list[R]:
-    """The symbol's newest ``limit`` rows of ``table``, oldest first."""
-    with answering(table.replace("_", " ")):
-        found = history.records(
-            table, record, "symbol = {symbol:String}", {"symbol": symbol}, order, limit
-        )
-    return found[::-1]

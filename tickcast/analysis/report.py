@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from tickcast.backtest import BacktestReport
+from tickcast.analysis.backtest import BacktestReport
 from tickcast.online_model import BASELINE, SERVED
 from tickcast.records import METRIC_NAMES, Forecast, Outcome, Tick
 

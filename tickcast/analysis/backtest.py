@@ -145,16 +145,14 @@ def run_backtest(
     from tickcast import bootstrap
 
     curves = LearningCurves()
-    runtime = bootstrap.runtime(config, [*sinks, curves], source="backtest")
-    asyncio.run(
-        run_embedded(
-            records,
-            runtime,
-            flush_interval_s=math.inf,
-            flush_max_rows=BATCH,
-            on_progress=on_progress,
-        )
+    runtime = bootstrap.runtime(
+        config,
+        [*sinks, curves],
+        source="backtest",
+        flush_interval_s=math.inf,
+        flush_max_rows=BATCH,
     )
+    asyncio.run(run_embedded(records, runtime, on_progress=on_progress))
     pipeline = runtime.pipeline
     report = BacktestReport(config, counts=dict(pipeline.counts))
     report.invalid_reasons = dict(pipeline.invalid_reasons)

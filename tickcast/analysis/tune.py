@@ -32,7 +32,8 @@ import pyarrow as pa
 
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import BASELINE, CoreConfig, ModelSpec
-from tickcast.online_model.spec import CATALOGUE, config_from_mapping, spec
+from tickcast.online_model.core_config import config_from_mapping
+from tickcast.online_model.model_specs import CATALOGUE, spec
 from tickcast.records import parse_ts
 from tickcast.stream_processors.outcomes_file import Maturing
 from tickcast.stream_processors.outputs import Outputs
@@ -206,7 +207,7 @@ def tune(
     on_progress: Callable[[int], None] | None = None,
 ) -> TuneResult:
     """Cross-validate every candidate of ``grid`` on ``records`` over ``folds`` folds."""
-    from tickcast.backtest import run_backtest
+    from tickcast.analysis.backtest import run_backtest
 
     settings, candidates = read_grid(grid)
     config = config_from_mapping({k: v for k, v in settings.items() if k != "models"}, base)
