@@ -134,6 +134,15 @@ TARGETS = [
         0.75,
     ),
     Target(
+        "a forecast from Redis to a stream client, max (ms)",
+        "stream_push_delay",
+        {},
+        lambda d: d.get("max_ms") if d.get("received") == d.get("forecasts") else None,
+        lambda d: f"p50 {d['p50_ms']} ms, p99 {d['p99_ms']} ms, max {d['max_ms']} ms",
+        "<",
+        100.0,
+    ),
+    Target(
         "state per symbol (bytes)",
         "state_bytes_per_symbol",
         {},
