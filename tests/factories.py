@@ -16,7 +16,7 @@ from tickcast import bootstrap
 from tickcast.online_model import CoreConfig
 from tickcast.records import Forecast, Tick
 from tickcast.stores import LatestStore
-from tickcast.stream_processors import Pipeline, Runtime, Sink, run_embedded
+from tickcast.stream_processors import Pipeline, PrometheusObserver, Runtime, Sink, run_embedded
 from tickcast.stream_processors.pipeline import Message, Verdict
 
 
@@ -145,10 +145,11 @@ def replay(
     flush_max_rows: int = 5_000,
     **pipeline: Any,
 ) -> Pipeline:
-    """``records`` through the embedded runner on the composition root's runtime (``pipeline``:
-    the rest of its options; states signed by the tests' key); returns the pipeline, for its
-    states and counts."""
+    """``records`` through the embedded runner on the composition root's runtime, watched by
+    Prometheus as a replay is (``pipeline``: the rest of its options; states signed by the
+    tests' key); returns the pipeline, for its states and counts."""
     pipeline.setdefault("codec", CODEC)
+    pipeline.setdefault("observers", [PrometheusObserver()])
     runtime = bootstrap.runtime(
         config or CoreConfig(),
         sinks,

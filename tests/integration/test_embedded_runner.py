@@ -141,7 +141,6 @@ def test_drift_events_reach_clickhouse_and_prometheus(clickhouse: ClickHouseStor
     from prometheus_client import REGISTRY
 
     from tests.factories import START, regime_ticks
-    from tickcast.stream_processors import PrometheusObserver
 
     def counted() -> float:
         return (
@@ -153,9 +152,7 @@ def test_drift_events_reach_clickhouse_and_prometheus(clickhouse: ClickHouseStor
 
     before = counted()
     records = [asdict(t) for t in regime_ticks(8000, change_at=5000)]
-    replay(
-        records, ClickHouseSink(clickhouse), observers=[PrometheusObserver()], flush_interval_s=0.05
-    )
+    replay(records, ClickHouseSink(clickhouse), flush_interval_s=0.05)
     rows = clickhouse.query(
         "SELECT kind, feature, toUnixTimestamp64Milli(ts) AS ts, value, threshold, reaction "
         "FROM drift_events FINAL WHERE symbol = 'X' ORDER BY ts"

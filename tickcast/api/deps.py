@@ -25,6 +25,7 @@ __all__ = [
     "NOT_FOUND",
     "UNAVAILABLE",
     "History",
+    "Rows",
     "Latest",
     "Limits",
     "Models",
@@ -117,6 +118,7 @@ async def get_page(
 
 Latest = Annotated[LatestStore, Depends(get_latest)]
 PageDep = Annotated[Page, Depends(get_page)]
+Rows = Annotated[int, Query(ge=1, le=10_000)]  # rows at most, of a history read
 History = Annotated[HistoryReader, Depends(get_history)]
 Models = Annotated[Registry, Depends(get_models)]
 

@@ -15,6 +15,7 @@ from tickcast.api.deps import (
     History,
     Latest,
     PageDep,
+    Rows,
     Services,
     SymbolPath,
     answering,
@@ -81,7 +82,7 @@ async def symbol_forecast(symbol: SymbolPath, request: Request) -> Response:
 def symbol_history(
     symbol: SymbolPath,
     history: History,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    limit: Rows = 100,
 ) -> list[ForecastOut]:
     """The served forecasts of one symbol, newest first, from ClickHouse."""
     with answering("history"):
@@ -99,7 +100,7 @@ def symbol_outcomes(
     history: History,
     start: Annotated[datetime | None, Query(description="from this event time (UTC)")] = None,
     end: Annotated[datetime | None, Query(description="before this event time (UTC)")] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    limit: Rows = 1000,
 ) -> OutcomesOut:
     """The served forecasts made in [start, end) beside their outcomes, oldest first; without
     a range, the newest ``limit``."""

@@ -14,6 +14,7 @@ from tickcast.api.deps import (
     Latest,
     Models,
     PageDep,
+    Rows,
     SymbolPath,
     answering,
 )
@@ -45,7 +46,7 @@ def symbols(latest: Latest, page: PageDep) -> list[str]:
 def ticks(
     symbol: SymbolPath,
     history: History,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    limit: Rows = 500,
 ) -> list[TickOut]:
     """The symbol's newest stored ticks, oldest first, with their bars where the source had
     them (the live page's candles)."""
@@ -78,7 +79,7 @@ def quality(symbol: SymbolPath, history: History) -> QualityOut:
 def drift(
     symbol: SymbolPath,
     history: History,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    limit: Rows = 500,
 ) -> list[DriftEventOut]:
     """The symbol's newest drift events, oldest first, and what the learner did about each."""
     with answering("drift events"):
