@@ -217,6 +217,7 @@ def registry_of(settings: Settings, *, watch: bool) -> BackgroundRegistry | None
         username=settings.mlflow_username,
         password=settings.mlflow_password.get_secret_value(),
         keep=settings.registry_keep_versions,
+        log_format=settings.log_format,
     )
 
 

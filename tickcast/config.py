@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     flush_max_rows: AtLeastOne = 20_000  # ticks per batch at most (bench/io_rates.py)
     latest_interval_s: NotNegative = 0.002  # new latest forecasts this soon; 0: at flush
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, events with fields
     metrics_symbols: Count = 100  # symbols with per-model gauges (bounded label sets)
     worker_metrics_port: Port = 9108  # the worker's /metrics; 0: none
     api_metrics_port: Port = 0  # the API's series on a port of their own too; 0: /metrics only

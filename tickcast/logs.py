@@ -8,14 +8,17 @@ is the logger, the level and the message with its numbers blanked out.
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.config
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["NOISY", "Throttle", "config", "configure"]
+__all__ = ["NOISY", "JsonLines", "LogFormat", "Throttle", "config", "configure"]
+
+LogFormat = Literal["text", "json"]
 
 # Loggers that repeat a failure while it lasts; tickcast's own say so at their own bounded rates.
 NOISY = ("aiokafka", "kafka", "faust", "mode", "tickcast.producers.librdkafka", "urllib3")
@@ -58,15 +61,40 @@ class Throttle(logging.Filter):
         return True
 
 
-def config(level: str) -> dict[str, Any]:
+class JsonLines(logging.Formatter):
+    """One JSON object a record: ts (epoch ms), level, logger, message; an event's name and
+    fields (:mod:`tickcast.events`); the exception, if any, as text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": int(record.created * 1000),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        event = getattr(record, "event", None)
+        if event is not None:
+            line |= {**getattr(record, "fields", {}), "event": event}
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def config(level: str, log_format: LogFormat = "text") -> dict[str, Any]:
     """The process's logging, as ``logging.config.dictConfig`` takes it (Faust's worker takes
-    it too, where it would otherwise install its own): one line per record on stderr, third
-    parties at WARNING and above, repeated failures throttled."""
+    it too, where it would otherwise install its own): one line per record on stderr (a JSON
+    object with ``log_format="json"``), third parties at WARNING and above, repeated failures
+    throttled."""
     quiet = max(logging.WARNING, logging.getLevelName(level))
+    line = (
+        {"()": JsonLines}
+        if log_format == "json"
+        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "formatters": {"line": line},
         "filters": {"throttle": {"()": Throttle}},
         "handlers": {
             "stderr": {
@@ -81,5 +109,5 @@ def config(level: str) -> dict[str, Any]:
     }
 
 
-def configure(level: str) -> None:
-    logging.config.dictConfig(config(level))
+def configure(level: str, log_format: LogFormat = "text") -> None:
+    logging.config.dictConfig(config(level, log_format))

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
+from tickcast.events import emit
 from tickcast.exceptions import PermanentWriteError
 
 __all__ = ["Backoff", "retry"]
@@ -62,5 +63,15 @@ async def retry(what: str, write: Callable[[], Awaitable[None]], backoff: Backof
                 raise PermanentWriteError(
                     f"writing {what} still fails after {failing_for:.0f} s: {exc}"
                 ) from exc
-            log.error("writing %s failed (%s); retrying in %.1f s", what, exc, delay)
+            emit(
+                log,
+                "write_retried",
+                "writing %s failed (%s); retrying in %.1f s",
+                what,
+                exc,
+                delay,
+                level=logging.ERROR,
+                what=what,
+                delay_s=delay,
+            )
             await asyncio.sleep(delay)

@@ -278,7 +278,7 @@ def test_demo_then_a_worker_and_the_sample_in_the_same_directory_forecast_every_
     finally:
         assert worker.stop() == 0, worker.text()[-3000:]
         forecasts.close()
-    assert f"warm start of AAPL from registry version {newest}" in worker.text()
+    assert {"symbol": "AAPL", "version": newest}.items() <= worker.events("warm_started")[0].items()
 
 
 def test_the_readmes_kafka_commands_in_one_directory_serve_the_history_the_worker_writes(
@@ -298,7 +298,7 @@ def test_the_readmes_kafka_commands_in_one_directory_serve_the_history_the_worke
     api_log, api = home / "api.log", None
     try:
         worker.wait_assigned()
-        assert f"api=http://127.0.0.1:{served}" in worker.text()
+        assert worker.events("started")[0]["api"] == f"http://127.0.0.1:{served}"
         run(TICKCAST, "produce", "--sample", cwd=home, env=env)
         last = "2018-02-06T21:00:00Z"  # AAPL's last tick in the sample
         history_url = f"http://127.0.0.1:{served}/forecasts/AAPL/history?limit=5000"

@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from tests.conftest import STATE_KEY
 from tests.eventually import eventually
-from tests.isolated import isolated_env
+from tests.isolated import events, isolated_env
 from tickcast.config import KafkaAuth
 from tickcast.messages import dumps, forecasts_from_message
 from tickcast.records import Forecast
@@ -67,9 +67,13 @@ class Worker:
     def text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def events(self, name: str | None = None) -> list[dict[str, Any]]:
+        """What the worker did, as its events (its log is JSON lines)."""
+        return events(self.text(), name)
+
     def wait_assigned(self, timeout: float = 60) -> None:
         eventually(
-            lambda: "assigned partitions" in self.text() or self.proc.poll() is not None,
+            lambda: self.events("partitions_assigned") or self.proc.poll() is not None,
             timeout,
             lambda: f"the worker's partitions:\n{self.text()[-3000:]}",
         )

@@ -8,10 +8,12 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.factories import make_forecast
+from tests.isolated import logged
 from tickcast.exceptions import PermanentWriteError, TransientWriteError
 from tickcast.records import Forecast, Label, Outcome, Tick, parse_ts
 from tickcast.stores import ClickHouseError, ClickHouseStore
@@ -86,20 +88,20 @@ def test_the_ttl_is_altered_only_when_it_changed(
     """Every worker of the stack sets it at start: an ALTER each time rewrites every part's
     TTL information; unchanged, nothing is altered."""
 
-    def start(days: int) -> list[str]:
+    def start(days: int) -> list[dict[str, Any]]:
         caplog.clear()
         store = ClickHouseStore(chdb_url, ttl_days=days)
-        with caplog.at_level(logging.INFO, "tickcast.stores.clickhouse"):
+        with caplog.at_level(logging.INFO, "tickcast.stores"):
             store.setup()
         ddl = store.query("SHOW CREATE TABLE ticks")[0]["statement"]
         store.close()
         assert ("TTL written_at + toIntervalDay" in ddl) == (days > 0)
-        return [r.getMessage() for r in caplog.records if "TTL is now" in r.getMessage()]
+        return logged(caplog.records, "ttl_changed")
 
     assert len(start(90)) == 6  # one per table
     assert start(90) == []
     assert len(start(30)) == 6
-    assert all("(was written_at + toIntervalDay(30))" in line for line in start(0))
+    assert all(e["was"] == "written_at + toIntervalDay(30)" and e["ttl"] is None for e in start(0))
 
 
 def test_thirty_years_of_daily_rows_go_in_with_one_insert(clickhouse: ClickHouseStore) -> None:

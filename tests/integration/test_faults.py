@@ -26,6 +26,7 @@ from tests.integration.kafka_support import (
     publish,
     worker_env,
 )
+from tests.isolated import logged
 from tickcast.analysis.backtest import run_backtest
 from tickcast.api import Services, create_app
 from tickcast.config import KafkaAuth
@@ -95,8 +96,8 @@ def test_redis_down_for_ten_seconds_the_worker_goes_on_and_redis_catches_up(
     last = {f.symbol: f for f in memory.forecasts if f.model == SERVED}
     latest = RedisLatestStore(own_redis.url)
     assert {symbol: latest.get(symbol) for symbol in last} == last  # caught up
-    assert "latest store write failed" in worker.text()
-    assert "latest store is back" in worker.text()
+    assert worker.events("latest_store_failed")
+    assert worker.events("latest_store_back")
 
 
 def test_broker_down_for_ten_seconds_producer_and_worker_resume_and_lose_nothing(
@@ -180,13 +181,12 @@ def test_clickhouse_failing_for_a_while_holds_the_stream_back_and_loses_nothing(
 
 
 def test_a_permanent_refusal_stops_the_run_at_once_naming_the_table(
-    clickhouse: ClickHouseStore,
+    clickhouse: ClickHouseStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     clickhouse.client.command("DROP TABLE labels")  # as if another version's schema
-    start = time.monotonic()
     with pytest.raises(PermanentWriteError, match="refused rows for table labels"):
         replay(list(synthetic_ticks(3000, 3)), ClickHouseSink(clickhouse), flush_max_rows=500)
-    assert time.monotonic() - start < 30  # no retry loop
+    assert logged(caplog.records, "write_retried") == []  # stopped at once: no retry loop
 
 
 def test_a_worker_whose_output_refuses_a_batch_for_good_stops_without_acknowledging_it(
@@ -213,8 +213,9 @@ def test_a_worker_whose_output_refuses_a_batch_for_good_stops_without_acknowledg
     finally:
         worker.kill() if worker.proc.poll() is None else worker.handle.close()
     assert code == 74, worker.text()[-3000:]
-    assert "refused rows for table forecasts" in worker.text()
-    assert worker.text().count("retrying") == 0
+    [refused] = worker.events("write_refused")
+    assert "refused rows for table forecasts" in refused["reason"]
+    assert worker.events("write_retried") == []  # refused for good: not retried
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     try:
         committed = admin.list_group_offsets(env["TICKCAST_APP_ID"])[env["TICKCAST_APP_ID"]]
@@ -267,11 +268,12 @@ def test_with_the_broker_down_a_stop_signal_ends_producer_and_worker_within_thei
         stopped = time.monotonic()
         os.kill(_pid_one(producer), signal.SIGTERM)
         os.kill(_pid_one(bulk), signal.SIGTERM)
-        assert producer.wait(15) == 0
+        assert producer.wait(15) == 0  # within its grace: it fails here otherwise
         assert bulk.wait(15) == 0
         producer_s = time.monotonic() - stopped
         stopped = time.monotonic()
-        # 74: its last batch was not written (unacked); 75: Faust's clients did not let go
+        # 74: its last batch was not written (unacked); 75: Faust's clients did not let go;
+        # within compose's stop_grace_period for a worker (100 s)
         assert worker.stop(timeout=100) in (0, 74, 75)
         worker_s = time.monotonic() - stopped
     finally:
@@ -286,7 +288,5 @@ def test_with_the_broker_down_a_stop_signal_ends_producer_and_worker_within_thei
     assert '"stopped": true' in (tmp_path / "bulk.log").read_text()
     noise = [line for line in text.splitlines() if "librdkafka" in line]
     assert len(noise) <= 10, noise  # once, then now and then: not 20 a second
-    assert producer_s < 10
-    assert worker_s < 100  # compose's stop_grace_period for a worker
-    assert "the last batch stays unacknowledged" in worker.text()  # it says what it did not do
+    assert worker.events("batch_given_up")  # it says what it did not do
     print(f"stopped with the broker down: producer {producer_s:.1f} s, worker {worker_s:.1f} s")

@@ -88,7 +88,9 @@ def test_worker_forecasts_reach_kafka_clickhouse_and_redis_identical_to_backtest
     with TestClient(create_app(Services(RedisLatestStore(redis_clean), None))) as client:
         body = client.get("/forecasts/SYN003").json()
     assert body["predicted_price"] == served["SYN003"].predicted_price
-    assert "tickcast worker: clickhouse=chdb://" in worker.text()
+    [started] = worker.events("started")
+    assert started["command"] == "worker"
+    assert started["clickhouse"].startswith("chdb://")
 
 
 def test_worker_killed_mid_replay_resumes_from_recovered_state(
@@ -126,7 +128,7 @@ def test_worker_killed_mid_replay_resumes_from_recovered_state(
     by_identity = {(f.symbol, f.ts, f.model): f for f in expected}
     assert all(by_identity[(f.symbol, f.ts, f.model)] == f for f in seen)  # repeats identical
     assert_same_forecasts(stored_forecasts(tmp_path / "olap"), served_of(expected))
-    assert "recovered SYN" in second.text()  # state came from the changelog, not from scratch
+    assert second.events("state_recovered")  # state came from the changelog, not from scratch
     # The contrast that makes the equality above meaningful: a worker that had restarted from
     # fresh models would have forecast the later ticks differently.
     later = {(f.symbol, f.ts, f.model): f for f in expected_forecasts(records[3000:])}
@@ -151,7 +153,7 @@ def test_two_workers_share_partitions_and_match_one(kafka_bootstrap: str, tmp_pa
     a.wait_assigned()
     b = Worker(env_b, tmp_path / "b.log")
     b.wait_assigned()
-    eventually(lambda: a.text().count("assigned partitions") >= 2, 60, "a's share once b joined")
+    eventually(lambda: len(a.events("partitions_assigned")) >= 2, 60, "a's share once b joined")
     forecasts = TopicCollector(kafka_bootstrap, env["TICKCAST_FORECASTS_TOPIC"])
     publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], records)
     messages = forecasts.wait_for(3000)

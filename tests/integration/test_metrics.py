@@ -97,7 +97,8 @@ def test_worker_metrics_appear_and_move_as_ticks_flow(
         assert worker.stop() == 0, worker.text()[-3000:]
         forecasts.close()
 
-    assert f"metrics=http://127.0.0.1:{port}/metrics" in worker.text()
+    [started] = worker.events("started")
+    assert started["metrics"] == f"http://127.0.0.1:{port}/metrics"
     assert value(first, "tickcast_ticks_total", status="ok") == 600
     assert value(second, "tickcast_ticks_total", status="ok") == 1200
     assert value(second, "tickcast_forecasts_total") == 1200

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -263,13 +262,12 @@ def test_an_unanswering_mlflow_neither_stalls_the_stream_nor_changes_a_forecast(
     config = CoreConfig()
     registry = BackgroundRegistry(silent_server, watch=False).start()
     memory = MemorySink()
-    start = time.monotonic()
     factories.replay(
         records, memory, config=config, registry=registry, policy=CheckpointPolicy(100)
     )
-    elapsed = time.monotonic() - start
-    # The stream finished while the registry's first call still hung: it never waited on it.
-    assert elapsed < 60
+    # The stream finished while the registry's first call still hung (it fails after 60 s,
+    # and none has failed yet): the stream never waited on it.
+    assert registry.stats.failures == 0
     assert registry.stats.written == 0
     assert registry.pending >= 3 * 19  # every 100 labels of 3 x 1999, but the one in flight
     registry.close(timeout=0.5)

@@ -1,5 +1,7 @@
 """One contract every sink, state sink and latest store keeps, checked against the real services
-(River's ``check_estimator`` way: one suite, every implementation):
+(River's ``check_estimator`` way: one suite, every implementation; the backtest's outcomes file
+is the one sink apart: Parquet has no reading back before it is closed, and nothing retries a
+file's write):
 
 - ``part()`` has no side effect: taking a part twice writes nothing;
 - a retry after a partial write (staged by writing a part of the first half of the ticks
@@ -24,6 +26,7 @@ import pytest
 from tests.conftest import CODEC
 from tests.eventually import eventually
 from tests.integration.kafka_support import TopicCollector
+from tickcast.analysis.backtest import LearningCurves
 from tickcast.config import KafkaAuth
 from tickcast.online_model import CoreConfig
 from tickcast.online_model.checkpoints import Checkpoint
@@ -236,6 +239,16 @@ def test_the_memory_sink() -> None:
         Subject(memory, lambda: (len(memory.ticks), len(memory.forecasts)), sink_part(memory))
     )
     assert found[0] == 600
+
+
+def test_the_learning_curves_of_a_backtest() -> None:
+    curves = LearningCurves()
+
+    def stored() -> dict[tuple[str, str], int]:
+        return {key: len(series["ts"]) for key, series in curves.series.items()}
+
+    found = check(Subject(curves, stored, sink_part(curves)))
+    assert len(found) == 3 * len(CoreConfig().forecasters)
 
 
 def test_the_registry_sink(tmp_path: Path) -> None:

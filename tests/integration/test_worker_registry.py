@@ -41,12 +41,6 @@ def load(uri: str, symbol: str, version: Any) -> Any:
     return CODEC.decode(Registry(uri).load_bytes(symbol, version.version), CoreConfig())
 
 
-def wait_for_text(worker: Worker, text: str, timeout: float = 60) -> None:
-    eventually(
-        lambda: text in worker.text(), timeout, lambda: f"{text!r} in:\n{worker.text()[-3000:]}"
-    )
-
-
 def test_worker_warm_starts_from_the_champion_and_follows_a_promotion(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -80,7 +74,7 @@ def test_worker_warm_starts_from_the_champion_and_follows_a_promotion(
     try:
         publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], live_a)
         seen_a = forecasts_of(forecasts.wait_for(len(live_a)))
-        assert "warm start of SYN000 from registry version" in worker.text()
+        assert "SYN000" in {e["symbol"] for e in worker.events("warm_started")}
 
         # Warm: what the end of history learned, on a fresh data state.
         states = SymbolStates(CoreConfig())
@@ -93,7 +87,14 @@ def test_worker_warm_starts_from_the_champion_and_follows_a_promotion(
         # An operator rolls SYN000 back to its first version; the worker adopts it live.
         oldest = versions[-1].version
         Registry(uri).promote("SYN000", oldest)
-        wait_for_text(worker, f"SYN000 now serves the models of registry version {oldest}")
+        eventually(
+            lambda: (
+                {"symbol": "SYN000", "version": oldest}.items()
+                <= (worker.events("adopted") or [{}])[-1].items()
+            ),
+            60,
+            lambda: f"SYN000 adopting version {oldest}:\n{worker.text()[-3000:]}",
+        )
         publish(kafka_bootstrap, env["TICKCAST_TICKS_TOPIC"], live_b)
         messages = forecasts.wait_for(len(live_a) + len(live_b))
     finally:

@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import CODEC, make_ticks
 from tests.eventually import eventually
 from tests.factories import verdicts
+from tests.isolated import logged
 from tickcast import bootstrap, pickles
 from tickcast._core import SymbolCore
 from tickcast.codecs import HEADER, StateCodec, StateRefusedError, fingerprint
@@ -91,8 +92,8 @@ def test_a_forged_changelog_record_is_refused_and_the_symbol_starts_fresh(
     runtime = runtime_of(RIVER, recover=lambda symbol: forged)
     assert verdicts(runtime, [{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
     assert runtime.pipeline.states["AAPL"].progress.n_ticks == 1  # fresh, not the forged one
-    [line] = [r.getMessage() for r in caplog.records if "not usable" in r.getMessage()]
-    assert "key this process does not hold" in line
+    [refused] = logged(caplog.records, "state_refused")
+    assert "key this process does not hold" in refused["reason"]
 
 
 @pytest.mark.parametrize(
@@ -146,8 +147,8 @@ def test_a_panic_of_compiled_code_while_decoding_takes_the_fallback(
     corrupt = river.replace(window, b"\xff" * len(window))
     runtime = runtime_of(RIVER, recover=lambda symbol: signed_by(CODEC, state, corrupt))
     assert verdicts(runtime, [{"symbol": "AAPL", "ts": NOW_MS, "price": 1.0}]) == ["ok"]
-    [line] = [r.getMessage() for r in caplog.records if "not usable" in r.getMessage()]
-    assert "PanicException" in line
+    [refused] = logged(caplog.records, "state_refused")
+    assert "PanicException" in refused["reason"]
 
 
 def test_arrays_of_the_wrong_length_are_refused_never_a_panic_at_the_next_step() -> None:
@@ -206,15 +207,15 @@ def test_a_forged_registry_version_is_neither_warm_started_nor_adopted(
         )
     finally:
         watcher.close(timeout=5)
-    lines = [r.getMessage() for r in caplog.records]
-    assert any("no warm start from registry version 2" in line for line in lines), lines
+    refused = {e["path"]: e for e in logged(caplog.records, "state_refused")}
+    assert refused["registry"]["version"] == 2  # no warm start from it
     assert adopted == ["AAPL"]  # version 1
-    [refused] = refusals(caplog)
-    assert "key this process does not hold" in refused
+    assert refused["adoption"]["version"] == 2
+    assert "key this process does not hold" in refused["adoption"]["reason"]
 
 
-def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if "cannot adopt" in r.getMessage()]
+def refusals(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [e for e in logged(caplog.records, "state_refused") if e["path"] == "adoption"]
 
 
 def test_a_genuine_state_of_another_symbol_is_refused_under_this_ones_key() -> None:

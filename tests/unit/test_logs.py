@@ -33,3 +33,37 @@ def test_tickcasts_own_lines_and_other_kinds_pass() -> None:
     assert throttle.filter(record("aiokafka.conn", "Unable to connect"))
     assert throttle.filter(record("aiokafka.conn", "Another failure"))
     assert not throttle.filter(record("aiokafka.conn", "Unable to connect"))
+
+
+def test_an_event_is_one_json_object_with_its_fields_and_a_line_of_prose_for_people() -> None:
+    import json
+
+    from tickcast.events import emit
+    from tickcast.logs import JsonLines
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    log = logging.getLogger("tickcast.test_events")
+    handler = Keep()
+    handler.setFormatter(JsonLines())
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    try:
+        emit(
+            log, "state_recovered", "recovered %s at event time %s", "AAPL", 5, symbol="AAPL", ts=5
+        )
+        log.warning("plain %s", "prose")
+    finally:
+        log.removeHandler(handler)
+    event, plain = (json.loads(line) for line in lines)
+    assert event["event"] == "state_recovered"
+    assert (event["symbol"], event["ts"]) == ("AAPL", 5)
+    assert event["message"] == "recovered AAPL at event time 5"
+    assert event["level"] == "INFO"
+    assert "event" not in plain
+    assert plain["message"] == "plain prose"

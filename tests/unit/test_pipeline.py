@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import CODEC
 from tests.factories import verdicts
+from tests.isolated import logged
 from tickcast import bootstrap
 from tickcast.online_model import CoreConfig
 from tickcast.records import parse_tick
@@ -121,8 +122,9 @@ def test_a_changelog_state_of_another_configuration_falls_back_to_a_fresh_state(
     tick = {"symbol": "AAPL", "ts": int(NOW_S * 1000), "price": 1.0}
     assert verdicts(runtime, [tick]) == ["ok"]
     assert runtime.pipeline.states["AAPL"].config.windows == (5, 20)
-    [line] = [r.message for r in caplog.records if "recovered state is not usable" in r.message]
-    assert "another core configuration" in line
+    [refused] = logged(caplog.records, "state_refused")
+    assert refused["path"] == "changelog"
+    assert "another core configuration" in refused["reason"]
 
 
 def test_processing_latency_is_counted_from_the_messages_arrival() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -276,10 +275,8 @@ async def test_a_slow_latest_store_never_holds_the_loop_and_gets_the_newest() ->
     runtime = runtime_of(Journal(), latest=store)
     for i in range(3):
         runtime.process([{"symbol": "AAPL", "ts": NOW_MS + i, "price": 100.0 + i}])
-        started = time.perf_counter()
-        runtime.publish_latest()  # the store does not answer: this returns at once
-        assert time.perf_counter() - started < 0.5
-    assert store.get("AAPL") is None
+        runtime.publish_latest()  # the store does not answer: this returns without it
+    assert store.get("AAPL") is None  # published three times, and not one write has been made
     store.answer.set()
     await runtime.drain_latest(5)
     stored = store.get("AAPL")

@@ -96,14 +96,17 @@ def test_bundled_sample_is_ten_stocks_over_five_years() -> None:
 
 
 async def test_paced_replay_spaces_records_by_event_time() -> None:
-    import time
+    now = [100.0]  # a clock that moves only when paced sleeps
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
 
     records = [{"ts": 1_700_000_000_000 + i * 100} for i in range(4)]
-    start = time.monotonic()
-    out = [r async for r in paced(records, speed=2.0)]
-    elapsed = time.monotonic() - start
+    out = [r async for r in paced(records, speed=2.0, clock=lambda: now[0], sleep=sleep)]
     assert out == records
-    assert 0.14 <= elapsed < 0.5  # 300 ms of event time at 2x
+    assert slept == pytest.approx([0.05, 0.05, 0.05])  # 100 ms of event time apart, at 2x
 
 
 class RecordedYahoo(BaseAdapter):

@@ -40,6 +40,7 @@ class LearningCurves:
         self.series: dict[tuple[str, str], dict[str, list[Any]]] = {}
         self.seen: dict[tuple[str, str], int] = {}
         self.stride: dict[tuple[str, str], int] = {}
+        self.last: dict[tuple[str, str], int] = {}  # the newest snapshot's event time
 
     def part(self, outputs: Outputs) -> Outputs:
         return outputs
@@ -50,7 +51,12 @@ class LearningCurves:
                 self.add(row.symbol, row.model, row.ts, [getattr(row, f) for f in CURVE_FIELDS])
 
     def add(self, symbol: str, model: str, ts: int, values: list[float]) -> None:
+        """One snapshot; one at or before the series' last (a batch written again) is passed
+        over."""
         key = (symbol, model)
+        if ts <= self.last.get(key, -(2**63)):
+            return
+        self.last[key] = ts
         seen = self.seen[key] = self.seen.get(key, -1) + 1
         stride = self.stride.setdefault(key, 1)
         if seen % stride:

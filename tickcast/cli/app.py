@@ -27,7 +27,7 @@ def _settings(ctx: typer.Context) -> None:
     """Streaming stock price forecasts with online models (settings: TICKCAST_*, see
     .env.example; a flag overrides its variable)."""
     settings = load_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     ctx.obj = settings
 
 

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tickcast.cli.app import err
 from tickcast.cli.options import ModelOptions, SourceOptions
 from tickcast.config import Settings, redact
+from tickcast.events import emit
 from tickcast.exceptions import ConfigError
 from tickcast.online_model import CoreConfig, resolve_models
 from tickcast.online_model.core_config import config_from_mapping
@@ -106,15 +107,14 @@ def open_source(options: SourceOptions) -> Source:
 def announce(command: str, settings: Settings, **details: Any) -> None:
     """The process's one startup line: what it reads and writes, where and as whom (users,
     never passwords: an address carrying one is masked)."""
-    extra = " ".join(f"{k}={v}" for k, v in details.items())
-    log.info(
-        "tickcast %s: clickhouse=%s latest=%s mlflow=%s %s",
-        command,
-        _as(settings.clickhouse_username, settings.clickhouse_url),
-        _as(settings.redis_username, settings.redis_url) or "in-process",
-        _as(settings.mlflow_username, redact(settings.mlflow_uri)) or "off",
-        extra,
-    )
+    uses: dict[str, Any] = {
+        "clickhouse": _as(settings.clickhouse_username, settings.clickhouse_url),
+        "latest": _as(settings.redis_username, settings.redis_url) or "in-process",
+        "mlflow": _as(settings.mlflow_username, redact(settings.mlflow_uri)) or "off",
+        **{k: str(v) for k, v in details.items()},
+    }
+    line = " ".join(f"{k}={v}" for k, v in uses.items())
+    emit(log, "started", "tickcast %s: %s", command, line, command=command, **uses)
 
 
 def kafka_address(settings: Settings) -> str:

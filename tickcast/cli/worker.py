@@ -71,6 +71,6 @@ def worker(
     Worker(
         faust_app,
         loglevel=settings.log_level.lower(),
-        logging_config=logs.config(settings.log_level),
+        logging_config=logs.config(settings.log_level, settings.log_format),
         quiet=True,
     ).execute_from_commandline()

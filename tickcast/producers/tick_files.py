@@ -20,7 +20,7 @@ import heapq
 import itertools
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -161,20 +161,27 @@ def replay_records(
     yield from heapq.merge(*per_file, key=_sort_key)
 
 
-async def paced(records: Iterable[dict[str, Any]], speed: float) -> AsyncIterator[dict[str, Any]]:
-    """Yield records spaced by their event-time gaps divided by ``speed`` (0: no waiting)."""
+async def paced(
+    records: Iterable[dict[str, Any]],
+    speed: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> AsyncIterator[dict[str, Any]]:
+    """Yield records spaced by their event-time gaps divided by ``speed`` (0: no waiting), on
+    ``clock`` (seconds) and ``sleep``."""
     if speed < 0:
         raise ValueError(f"speed must not be negative, got {speed}")
-    start_wall = time.monotonic()
+    start_wall = clock()
     start_ts: int | None = None
     for count, record in enumerate(records):
         if speed > 0:
             ts = _sort_key(record)
             if ts >= 0:
                 start_ts = ts if start_ts is None else start_ts
-                delay = (ts - start_ts) / 1000.0 / speed - (time.monotonic() - start_wall)
+                delay = (ts - start_ts) / 1000.0 / speed - (clock() - start_wall)
                 if delay > 0:
-                    await asyncio.sleep(delay)
+                    await sleep(delay)
         elif count % 1000 == 999:
             await asyncio.sleep(0)  # let the consumer and the API run
         yield record

@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from tickcast.events import emit
 from tickcast.exceptions import PermanentWriteError
 from tickcast.records import (
     DeadLetter,
@@ -169,7 +170,17 @@ class Migration:
                 self.client.command(f"ALTER TABLE {table} REMOVE TTL")
             else:
                 self.client.command(f"ALTER TABLE {table} MODIFY TTL {wanted}")
-            log.info("clickhouse: %s's TTL is now %s (was %s)", table, wanted, current)
+            emit(
+                log,
+                "ttl_changed",
+                "clickhouse: %s's TTL is now %s (was %s)",
+                table,
+                wanted,
+                current,
+                table=table,
+                ttl=wanted,
+                was=current,
+            )
 
     def columns(self, tables: Sequence[str]) -> dict[str, set[str]]:
         result = self.reader.query(

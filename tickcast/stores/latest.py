@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "tickcast:"
 RECONNECT_LOG_EVERY = 60  # failed reconnections (one a second) between two warnings
+SUBSCRIBE_WAIT_S = 5.0  # Redis confirms a subscription in a round trip
 # KEYS: the latest hash, the positions hash; ARGV: the channel, then symbol, ts, seq, payload
 # for each forecast. Writes and publishes the forecasts newer than the stored ones.
 MOVE_FORWARD = """
@@ -206,7 +207,8 @@ class RedisLatestStore:
         self, listener: Listener, on_gap: Callable[[], None] | None = None
     ) -> Callable[[], None]:
         """Call ``listener`` with every forecast published on the channel from now on (one
-        subscriber thread per store, started by the first listener); ``on_gap`` hears when
+        subscriber thread per store, started by the first listener, once Redis confirmed the
+        subscription: what is published after this returns is heard); ``on_gap`` hears when
         the connection broke, so messages may have been missed."""
         if self._pubsub_thread is None:  # connects: raises while Redis is down
             import redis
@@ -215,8 +217,14 @@ class RedisLatestStore:
             self._pubsub_client = redis.Redis.from_url(
                 self.url, username=self.username, password=self.password
             )
-            pubsub = self._pubsub_client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._pubsub_client.pubsub()
             pubsub.subscribe(**{self.channel: self._on_message})
+            deadline = time.monotonic() + SUBSCRIBE_WAIT_S
+            while time.monotonic() < deadline:  # the confirmation: the subscription is live
+                reply = pubsub.get_message(timeout=deadline - time.monotonic())
+                if reply is not None and reply["type"] == "subscribe":
+                    break
+            pubsub.ignore_subscribe_messages = True  # the thread's: a reconnection's again
             self._pubsub_thread = pubsub.run_in_thread(
                 sleep_time=1.0, daemon=True, exception_handler=self._on_error
             )

@@ -30,6 +30,7 @@ import queue
 import time
 from typing import Any
 
+from tickcast.logs import LogFormat
 from tickcast.monitor.prometheus import observe_registry
 from tickcast.online_model.checkpoints import Checkpoint
 from tickcast.stores.registry import KEEP_VERSIONS
@@ -62,6 +63,7 @@ class BackgroundRegistry:
         username: str = "",
         password: str = "",
         keep: int = KEEP_VERSIONS,
+        log_format: LogFormat = "text",
     ) -> None:
         import multiprocessing
 
@@ -73,6 +75,7 @@ class BackgroundRegistry:
         self._process = context.Process(
             target=child_main,
             args=(login, poll_s, watch, max_pending, self._requests, self._events, os.getpid()),
+            kwargs={"log_format": log_format},
             name="tickcast-registry",
             daemon=True,
         )

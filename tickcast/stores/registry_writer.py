@@ -11,6 +11,7 @@ from collections import deque
 from typing import Any
 
 from tickcast.codecs import key_partition
+from tickcast.logs import LogFormat
 from tickcast.online_model.checkpoints import Checkpoint
 from tickcast.retry import Backoff
 from tickcast.stores.registry import Registry, short, transient
@@ -40,12 +41,13 @@ def child_main(
     requests: Any,
     events: Any,
     parent: int,
+    log_format: LogFormat = "text",
 ) -> None:
     """The registry process: a reader thread takes requests off the queue at once (so the
     stream's side never fills up), the loop writes them and watches the aliases."""
     from tickcast import logs
 
-    logs.configure("INFO")
+    logs.configure("INFO", log_format)
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # one line per attempt is ours
     threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
     writer = Writer(login, poll_s, watch, max_pending, events.put)

@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import pyarrow as pa
 
+from tickcast.events import emit
 from tickcast.monitor.prometheus import SINK_BATCH_ROWS, SINK_FAILURES
 from tickcast.online_model.checkpoints import Checkpoint
 from tickcast.records import DeadLetter, DriftEvent, Forecast, Label, MetricRow, Outcome, Tick
@@ -166,10 +167,24 @@ class LatestSink:
             SINK_FAILURES.labels("latest").inc()
             self.failures += 1
             if self.failures == 1 or self.failures % 100 == 0:
-                log.warning("latest store write failed %d time(s): %s", self.failures, exc)
+                emit(
+                    log,
+                    "latest_store_failed",
+                    "latest store write failed %d time(s): %s",
+                    self.failures,
+                    exc,
+                    level=logging.WARNING,
+                    failures=self.failures,
+                )
             return
         if self.failures:
-            log.info("latest store is back after %d failed write(s)", self.failures)
+            emit(
+                log,
+                "latest_store_back",
+                "latest store is back after %d failed write(s)",
+                self.failures,
+                failures=self.failures,
+            )
             self.failures = 0
         SINK_BATCH_ROWS.labels("latest").observe(len(taken))
 

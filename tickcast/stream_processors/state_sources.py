@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 
 from tickcast.codecs import StateCodec, StateRefusedError
+from tickcast.events import emit
 from tickcast.online_model import CoreConfig, SymbolState
 from tickcast.online_model.checkpoints import adopt_learned
 from tickcast.stores.registry_child import BackgroundRegistry
@@ -56,15 +57,28 @@ class StateSources:
             try:
                 chosen = self.codec.decode(adoption.state, self.config, adoption.symbol)
             except StateRefusedError as exc:
-                log.error(
+                emit(
+                    log,
+                    "state_refused",
                     "%s: cannot adopt registry version %d: %s; serving on as before",
                     adoption.symbol,
                     adoption.version,
                     exc.reason,
+                    level=logging.ERROR,
+                    symbol=adoption.symbol,
+                    path="adoption",
+                    version=adoption.version,
+                    reason=exc.reason,
                 )
                 continue
-            log.info(
-                "%s now serves the models of registry version %d", adoption.symbol, adoption.version
+            emit(
+                log,
+                "adopted",
+                "%s now serves the models of registry version %d",
+                adoption.symbol,
+                adoption.version,
+                symbol=adoption.symbol,
+                version=adoption.version,
             )
             yield adoption.symbol, chosen
 
@@ -75,14 +89,29 @@ class StateSources:
         try:
             state = self.codec.decode(data, self.config, symbol)
         except StateRefusedError as exc:
-            log.warning(
+            emit(
+                log,
+                "state_refused",
                 "%s: the recovered state is not usable (%s); starting it from the "
                 "registry's champion or fresh",
                 symbol,
                 exc.reason,
+                level=logging.WARNING,
+                symbol=symbol,
+                path="changelog",
+                reason=exc.reason,
             )
             return None
-        log.info("recovered %s at event time %s", symbol, state.progress.last_ts)
+        ts = state.progress.last_ts
+        emit(
+            log,
+            "state_recovered",
+            "recovered %s at event time %s",
+            symbol,
+            ts,
+            symbol=symbol,
+            ts=ts,
+        )
         return state
 
     def _warm(self, symbol: str) -> SymbolState | None:
@@ -95,19 +124,30 @@ class StateSources:
         try:
             chosen = self.codec.decode(data, self.config, symbol)
         except StateRefusedError as exc:
-            log.warning(
+            emit(
+                log,
+                "state_refused",
                 "%s: no warm start from registry version %d: %s; starting fresh",
                 symbol,
                 version,
                 exc.reason,
+                level=logging.WARNING,
+                symbol=symbol,
+                path="registry",
+                version=version,
+                reason=exc.reason,
             )
             return None
         state = SymbolState(symbol, self.config)
         adopt_learned(state, chosen)
-        log.info(
+        emit(
+            log,
+            "warm_started",
             "warm start of %s from registry version %d (learned up to event time %s)",
             symbol,
             version,
             chosen.progress.last_ts,
+            symbol=symbol,
+            version=version,
         )
         return state

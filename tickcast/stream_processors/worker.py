@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tickcast.config import Settings, redact
+from tickcast.events import emit
 from tickcast.exceptions import PermanentWriteError
 from tickcast.monitor.loop import LoopWatch
 from tickcast.monitor.prometheus import CONSUMER_LAG, END_TO_END_LATENCY
@@ -169,10 +170,13 @@ class WorkerShell:
         completing, self.runtime.completing = self.runtime.completing, None
         if completing is not None:
             completing.cancel()
-        log.error(
+        emit(
+            log,
+            "batch_given_up",
             "outputs not written within %.0f s of shutdown: the last batch stays "
             "unacknowledged and is processed again",
             SHUTDOWN_WAIT_S,
+            level=logging.ERROR,
         )
 
     async def _flush(self) -> None:
@@ -201,10 +205,14 @@ class WorkerShell:
             self._lag(observe=True)
             return
         if isinstance(error, PermanentWriteError):
-            log.critical(
+            emit(
+                log,
+                "write_refused",
                 "%s; the worker stops without acknowledging the batch, which is "
                 "processed again once this is fixed",
                 error,
+                level=logging.CRITICAL,
+                reason=str(error),
             )
             os._exit(EXIT_PERMANENT_WRITE)
         log.critical(
@@ -219,7 +227,14 @@ class WorkerShell:
         self.steady = True
         gc.freeze()
         self.loop_watch.reset()
-        log.info("caught up after %d batches: event loop watched from here", self.batches_written)
+        batches = self.batches_written
+        emit(
+            log,
+            "caught_up",
+            "caught up after %d batches: event loop watched from here",
+            batches,
+            batches=batches,
+        )
 
     def _write_latest_soon(self) -> None:
         """Schedule the latest forecasts' write ahead of the batch: readers of the latest store
@@ -317,7 +332,16 @@ class WorkerShell:
         partitions = sorted(
             tp.partition for tp in assigned if tp.topic == self.settings.ticks_topic
         )
-        log.info("assigned partitions %s of %s", partitions, self.settings.ticks_topic)
+        topic = self.settings.ticks_topic
+        emit(
+            log,
+            "partitions_assigned",
+            "assigned partitions %s of %s",
+            partitions,
+            topic,
+            partitions=partitions,
+            topic=topic,
+        )
         if self.registry is not None and partitions:
             self.registry.request_warm(set(partitions), self.settings.partitions)
             self.warming = True
