@@ -164,4 +164,4 @@ def replay(
 
 def verdicts(runtime: Runtime, messages: list[Message]) -> list[Verdict]:
     """The runtime's verdict on each message ("ok", "duplicate", "late", "invalid")."""
-    return [verdict for _, verdict in runtime.process(messages)]
+    return runtime.process(messages).per_message()

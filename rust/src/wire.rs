@@ -23,8 +23,8 @@ pub fn write_message<'a>(out: &mut Vec<u8>, shared: &Shared<'_>, entries: impl I
     out.push(b'{');
     write_fields(out, &SHARED_FIELDS, shared);
     out.push(b',');
-    write_str(out, ENTRIES_FIELD);
-    out.extend_from_slice(b":[");
+    write_key(out, ENTRIES_FIELD);
+    out.push(b'[');
     for (i, entry) in entries.enumerate() {
         if i > 0 {
             out.push(b',');
@@ -41,8 +41,7 @@ fn write_fields(out: &mut Vec<u8>, names: &[&str], values: &[Json<'_>]) {
         if i > 0 {
             out.push(b',');
         }
-        write_str(out, name);
-        out.push(b':');
+        write_key(out, name);
         match *value {
             Json::Str(s) => write_str(out, s),
             Json::Int(n) => {
@@ -51,6 +50,14 @@ fn write_fields(out: &mut Vec<u8>, names: &[&str], values: &[Json<'_>]) {
             Json::Num(x) => write_f64(out, x),
         }
     }
+}
+
+/// A field's name and its colon: the contract's names are plain identifiers (a test holds them
+/// to it), so nothing is escaped (escaping them char by char cost a tenth of the core's time).
+fn write_key(out: &mut Vec<u8>, name: &str) {
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
@@ -92,6 +99,13 @@ impl std::fmt::Write for Utf8<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_contracts_field_names_need_no_escaping() {
+        let plain = |name: &str| name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        assert!(SHARED_FIELDS.iter().chain(&PER_MODEL_FIELDS).all(|n| plain(n)));
+        assert!(plain(ENTRIES_FIELD));
+    }
 
     #[test]
     fn a_message_escapes_text_and_writes_no_nan() {

@@ -46,7 +46,7 @@ def test_every_message_is_either_a_tick_or_a_dead_letter_with_a_reason(
     messages: list[Any],
 ) -> None:
     pipeline = Pipeline(CoreConfig())
-    outcomes = [v for _, v in pipeline.process(messages, WINDOW, NOW_MS)]
+    outcomes = pipeline.process(messages, WINDOW, NOW_MS).per_message()
     letters = pipeline.take().dead_letters
     assert len(outcomes) == len(messages)
     assert len(letters) == outcomes.count("invalid") == pipeline.counts["invalid"]

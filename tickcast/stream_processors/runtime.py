@@ -33,7 +33,7 @@ from tickcast.config import Settings
 from tickcast.online_model.checkpoints import Checkpoint
 from tickcast.retry import Backoff, retry
 from tickcast.stream_processors.outputs import Outputs
-from tickcast.stream_processors.pipeline import Message, Pipeline, Stepped
+from tickcast.stream_processors.pipeline import Message, Pipeline, Processed
 from tickcast.stream_processors.sinks import LatestSink, Sink
 from tickcast.stream_processors.state_sources import StateSources
 
@@ -111,19 +111,18 @@ class Runtime:
         messages: Sequence[Message],
         keys: Sequence[bytes | None] | None = None,
         events: Sequence[Any] = (),
-    ) -> list[Stepped]:
+    ) -> Processed:
         """Step these messages (their Kafka ``keys`` when they came with one); ``events`` are
-        acknowledged once the batch that holds them is written. Per message: its symbol and
-        verdict."""
+        acknowledged once the batch that holds them is written."""
         arrived = time.perf_counter()
         now_ms = int(self.clock() * 1000)
         window = self.pipeline.bounds.window(now_ms)
-        stepped = self.pipeline.process(messages, window, now_ms, keys)
+        processed = self.pipeline.process(messages, window, now_ms, keys)
         self.events.extend(events)
         self.rows += len(messages)
-        if ok := sum(1 for _, verdict in stepped if verdict == "ok"):
+        if ok := processed.verdicts.count("ok"):
             self.arrivals.append((arrived, ok))
-        return stepped
+        return processed
 
     def hold(self, events: Sequence[Any]) -> None:
         """Events to acknowledge with the batch that were not processed (delivered again)."""
@@ -141,12 +140,12 @@ class Runtime:
         messages: Sequence[Message],
         keys: Sequence[bytes | None] | None = None,
         events: Sequence[Any] = (),
-    ) -> list[Stepped]:
+    ) -> Processed:
         """:meth:`process`, then a flush when one is due."""
-        stepped = self.process(messages, keys, events)
+        processed = self.process(messages, keys, events)
         if self.due():
             await self.flush()
-        return stepped
+        return processed
 
     def publish_latest(self) -> int:
         """Publish the newest served forecasts now (latest wins; between messages); returns

@@ -29,7 +29,7 @@ from tickcast.stores import ClickHouseStore, LatestStore
 from tickcast.stores.registry_child import BackgroundRegistry
 from tickcast.stream_processors.delivery import Ack, Event, Message, OffsetGuard, TopicPartition
 from tickcast.stream_processors.kafka_outputs import KafkaOutputs
-from tickcast.stream_processors.pipeline import Stepped
+from tickcast.stream_processors.pipeline import Processed
 from tickcast.stream_processors.runtime import Runtime
 
 __all__ = ["WorkerShell"]
@@ -265,7 +265,7 @@ class WorkerShell:
             END_TO_END_LATENCY.observe(max(0.0, now_ms - sent) / 1000)
         self.produced_at = []
 
-    def _run_core(self, events: Sequence[Event]) -> list[Stepped]:
+    def _run_core(self, events: Sequence[Event]) -> Processed:
         """The runtime on these events; a failure here is a bug, and the process ends before
         anything unwritten is acknowledged."""
         try:
@@ -280,15 +280,17 @@ class WorkerShell:
             log.critical("the core failed; exiting without acknowledging", exc_info=True)
             os._exit(EXIT_CORE_FAILURE)
 
-    def _stepped(self, events: Sequence[Event], stepped: list[Stepped]) -> None:
+    def _stepped(self, events: Sequence[Event], processed: Processed) -> None:
         """Each stepped symbol's partition (its state may be written to the changelog, a
         duplicate's too), and the producers' send times of the ticks forecast."""
         served = False
-        for event, (symbol, verdict) in zip(events, stepped, strict=True):
-            if symbol is None:
+        verdicts = iter(processed.verdicts)
+        for event, tick in zip(events, processed.ticks, strict=True):
+            if tick is None:
                 continue
+            verdict = next(verdicts)
             message = event.message
-            self.partition_of[symbol] = message.partition
+            self.partition_of[tick.symbol] = message.partition
             if verdict == "ok":
                 served = True
                 sent = _produced_at(message.headers)
