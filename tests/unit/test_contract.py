@@ -56,9 +56,9 @@ def test_a_changed_contract_makes_both_generated_files_stale(tmp_path: Path) -> 
 
 def test_the_compiled_core_was_built_from_this_contract() -> None:
     assert _core.CONTRACT == contract.DIGEST
-    held = _core.contract()
-    for name in generator().tomllib.loads(generator().CONTRACT.read_text())["enums"]:
-        assert tuple(held[name]) == getattr(contract, generator().plural(name)), name
+    held, gen = _core.contract(), generator()
+    for name in gen.tomllib.loads(gen.CONTRACT.read_text())["enums"]:
+        assert tuple(held[name]) == getattr(contract, gen.plural(name)), name
     assert tuple(held["metric_names"]) == METRIC_NAMES
     assert tuple(held["shared_fields"]) == SHARED_FIELDS
     assert tuple(held["per_model_fields"]) == PER_MODEL_FIELDS

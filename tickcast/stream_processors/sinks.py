@@ -226,9 +226,9 @@ class MemorySink:
 
     async def write(self, part: Outputs) -> None:
         """Each record once, whatever is written again (a retried batch)."""
-        self._keep(self.ticks, part.ticks(), lambda r: ("t", r.symbol, r.ts, r.seq))
+        self._keep(self.ticks, part.ticks(), lambda r: (r.symbol, r.ts, r.seq))
         self._keep(self.forecasts, part.forecasts(), lambda r: (r.symbol, r.ts, r.seq, r.model))
-        self._keep(self.labels, part.labels(), lambda r: ("l", r.symbol, r.ts, r.seq))
+        self._keep(self.labels, part.labels(), lambda r: (r.symbol, r.ts, r.seq))
         self._keep(self.metrics, part.metric_rows(), lambda r: (r.symbol, r.ts, r.model, r.window))
         self._keep(self.drift, part.drift_events(), lambda r: r)
         self._keep(self.dead_letters, part.dead_letters, lambda r: r)
