@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 def wait_for_versions(url: str, timeout: float = 120) -> dict:
     """The registry's answer once it has a version of the symbol."""
     response = eventually(
-        lambda: (answer := httpx.get(url, timeout=30)).status_code == 200 and answer,
+        lambda: (answer := httpx.get(url, timeout=60)).status_code == 200 and answer,
         timeout,
         "a registered version",
     )

@@ -6,6 +6,7 @@ They are ``async`` because they do no I/O: a plain ``def`` would cost a thread h
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,11 +61,14 @@ class Services:
     limits: Limits = field(default_factory=Limits)
     mlflow_login: tuple[str, str] = field(default=("", ""), repr=False)  # user, password
     _registry: Registry | None = field(default=None, init=False, repr=False)
+    _making: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def registry(self) -> Registry | None:
-        """The registry client, made on first use (MLflow takes seconds to import)."""
-        if self._registry is None and self.mlflow_uri:
-            self._registry = Registry(self.mlflow_uri, *self.mlflow_login)
+        """The registry client, made once (MLflow takes seconds to import and to open its
+        store: the app starts making it in the background so no request waits for all of it)."""
+        with self._making:
+            if self._registry is None and self.mlflow_uri:
+                self._registry = Registry(self.mlflow_uri, *self.mlflow_login)
         return self._registry
 
     def render(self, forecast: Forecast) -> bytes:
