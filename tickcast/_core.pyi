@@ -27,10 +27,67 @@ class _Tick(Protocol):
     low: float | None
     close: float | None
 
-ForecastRow = tuple[int, int, int, int, float, float, float, float, float, float]
-OutcomeRow = tuple[int, int, int, int, float, float, float, float, bool, float]
-MetricRow = tuple[int, int, bool, int, dict[MetricName, float]]
-DriftRow = tuple[int, int | None, Detector, DriftKind, str, float, float, Reaction]
+class CoreForecast:
+    """A forecast: models by index (``based_on`` the served forecast's selected model)."""
+
+    symbol: Final[str]
+    ts: Final[int]
+    seq: Final[int]
+    forecaster: Final[int]
+    based_on: Final[int]
+    price: Final[float]
+    predicted_return: Final[float]
+    predicted_price: Final[float]
+    lower: Final[float]
+    upper: Final[float]
+    p_up: Final[float]
+
+class CoreOutcome:
+    """A matured forecast with its label, in return space."""
+
+    symbol: Final[str]
+    ts: Final[int]
+    seq: Final[int]
+    label_ts: Final[int]
+    forecaster: Final[int]
+    predicted_return: Final[float]
+    realised_return: Final[float]
+    lower_return: Final[float]
+    upper_return: Final[float]
+    inside: Final[bool]
+    p_up: Final[float]
+
+class CoreMetrics:
+    """A forecaster's metrics over one window, by the contract's names."""
+
+    symbol: Final[str]
+    ts: Final[int]
+    forecaster: Final[int]
+    rolling: Final[bool]
+    based_on: Final[int]
+    values: Final[dict[MetricName, float]]
+
+class CoreDrift:
+    """A drift event (no forecaster: data drift)."""
+
+    symbol: Final[str]
+    ts: Final[int]
+    forecaster: Final[int | None]
+    detector: Final[Detector]
+    kind: Final[DriftKind]
+    feature: Final[str]
+    value: Final[float]
+    threshold: Final[float]
+    reaction: Final[Reaction]
+
+class Stepped:
+    """One tick's step: its status (the contract's, by number) and what it wrote."""
+
+    status: Final[int]
+    forecasts: Final[list[CoreForecast]]
+    outcomes: Final[list[CoreOutcome]]
+    metrics: Final[list[CoreMetrics]]
+    drift: Final[list[CoreDrift]]
 
 class Spec:
     def __init__(self, resolved: dict[str, Any]) -> None: ...
@@ -50,9 +107,7 @@ class Progress:
 
 class SymbolCore:
     def __init__(self, spec: Spec, externals: Any = None, seed: int = 0) -> None: ...
-    def step(
-        self, tick: _Tick
-    ) -> tuple[int, list[ForecastRow], list[OutcomeRow], list[MetricRow], list[DriftRow]]: ...
+    def step(self, tick: _Tick) -> Stepped: ...
     externals: Final[Any]
     progress: Final[Progress]
     selected: Final[int]
@@ -79,14 +134,10 @@ class Batch:
     def columns(self, table: Table, served: bool = False) -> dict[str, bytes]: ...
     def messages(self) -> list[tuple[bytes, bytes]]: ...
     def latest(self) -> list[tuple[int, int]]: ...
-    def forecast_rows(
-        self, rows: list[int]
-    ) -> list[tuple[str, int, int, int, int, float, float, float, float, float, float]]: ...
+    def forecast_rows(self, rows: list[int]) -> list[CoreForecast]: ...
     def metric_columns(self) -> dict[str, bytes]: ...
-    def metric_rows(self) -> list[tuple[str, int, int, bool, int, dict[MetricName, float]]]: ...
-    def drift_rows(
-        self,
-    ) -> list[tuple[str, int, int | None, Detector, DriftKind, str, float, float, Reaction]]: ...
+    def metric_rows(self) -> list[CoreMetrics]: ...
+    def drift_rows(self) -> list[CoreDrift]: ...
     def __len__(self) -> int: ...
     def rows(self, table: Table) -> int: ...
 

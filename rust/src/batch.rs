@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyTuple};
+use pyo3::types::{PyBytes, PyDict};
 
-use crate::bridge::summary_dict;
+use crate::bridge::rows::{summary_dict, CoreDrift, CoreForecast, CoreMetrics};
 use crate::config::Config;
 use crate::contract::{Table, METRIC_NAMES, SERVED};
 use crate::features::TickFields;
@@ -250,39 +250,45 @@ impl Batch {
         rows
     }
 
-    /// Forecast rows as tuples: (symbol, ts, seq, forecaster, based_on, price,
-    /// predicted_return, predicted_price, lower, upper, p_up).
-    fn forecast_rows<'py>(&self, py: Python<'py>, rows: Vec<usize>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    /// The forecasts of `rows`, as the core's forecast objects.
+    fn forecast_rows(&self, rows: Vec<usize>) -> PyResult<Vec<CoreForecast>> {
         rows.iter()
             .map(|&r| {
                 if r >= self.f_ts.len() {
                     return Err(PyValueError::new_err(format!("no forecast row {r}")));
                 }
-                Ok(PyTuple::new_bound(py, [
-                    self.symbols[self.f_symbol[r] as usize].clone().into_py(py),
-                    self.f_ts[r].into_py(py), self.f_seq[r].into_py(py),
-                    self.f_model[r].into_py(py), self.f_based_on[r].into_py(py),
-                    self.f_price[r].into_py(py), self.f_return[r].into_py(py),
-                    self.f_predicted[r].into_py(py), self.f_lower[r].into_py(py),
-                    self.f_upper[r].into_py(py), self.f_p_up[r].into_py(py),
-                ]))
+                Ok(CoreForecast {
+                    symbol: self.symbols[self.f_symbol[r] as usize].clone(),
+                    ts: self.f_ts[r],
+                    seq: self.f_seq[r],
+                    forecaster: self.f_model[r] as usize,
+                    based_on: self.f_based_on[r] as usize,
+                    price: self.f_price[r],
+                    predicted_return: self.f_return[r],
+                    predicted_price: self.f_predicted[r],
+                    lower: self.f_lower[r],
+                    upper: self.f_upper[r],
+                    p_up: self.f_p_up[r],
+                })
             })
             .collect()
     }
 
-    /// Metric rows: (symbol, ts, forecaster, rolling, based_on, {metric: value}).
-    fn metric_rows<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    /// The metric snapshots, as the core's metrics objects.
+    fn metric_rows(&self, py: Python<'_>) -> PyResult<Vec<CoreMetrics>> {
         (0..self.m_ts.len())
             .map(|r| {
                 let values = &self.m_values[r * METRIC_NAMES.len()..(r + 1) * METRIC_NAMES.len()];
                 let named: Vec<(&'static str, f64)> =
                     METRIC_NAMES.iter().copied().zip(values.iter().copied()).collect();
-                Ok(PyTuple::new_bound(py, [
-                    self.symbols[self.m_symbol[r] as usize].clone().into_py(py),
-                    self.m_ts[r].into_py(py), (self.m_model[r] as usize).into_py(py),
-                    (self.m_rolling[r] == 1).into_py(py), (self.m_based_on[r] as usize).into_py(py),
-                    summary_dict(py, &named)?.into_py(py),
-                ]))
+                Ok(CoreMetrics {
+                    symbol: self.symbols[self.m_symbol[r] as usize].clone(),
+                    ts: self.m_ts[r],
+                    forecaster: self.m_model[r] as usize,
+                    rolling: self.m_rolling[r] == 1,
+                    based_on: self.m_based_on[r] as usize,
+                    values: summary_dict(py, &named)?.unbind(),
+                })
             })
             .collect()
     }
@@ -304,20 +310,9 @@ impl Batch {
         Ok(d)
     }
 
-    /// Drift events: (symbol, ts, forecaster or None, detector, kind, feature, value,
-    /// threshold, reaction).
-    fn drift_rows<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyTuple>> {
-        self.drift_rows
-            .iter()
-            .map(|(s, d)| {
-                PyTuple::new_bound(py, [
-                    self.symbols[*s as usize].clone().into_py(py), d.ts.into_py(py),
-                    d.forecaster.into_py(py), d.detector.name().into_py(py), d.kind.name().into_py(py),
-                    d.feature.clone().into_py(py), d.value.into_py(py), d.threshold.into_py(py),
-                    d.reaction.name().into_py(py),
-                ])
-            })
-            .collect()
+    /// The drift events, as the core's drift objects.
+    fn drift_rows(&self) -> Vec<CoreDrift> {
+        self.drift_rows.iter().map(|(s, d)| CoreDrift::of(&self.symbols[*s as usize], d)).collect()
     }
 
     fn __len__(&self) -> usize {

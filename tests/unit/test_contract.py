@@ -4,6 +4,7 @@ current, the compiled core holds the same names as Python, and what crosses the 
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import subprocess
 import sys
@@ -93,3 +94,49 @@ def test_a_name_outside_the_contract_is_refused_by_the_core_naming_it() -> None:
     resolved["models"][2] = dict(resolved["models"][2], loss="cubic")
     with pytest.raises(ValueError, match='unknown loss "cubic"'):
         _core.Spec(resolved)
+
+
+def stub_classes() -> dict[str, set[str]]:
+    """Each class _core.pyi declares, with the attributes and methods it declares."""
+    tree = ast.parse((ROOT / "tickcast" / "_core.pyi").read_text())
+    declared: dict[str, set[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            declared[node.name] = {
+                item.target.id if isinstance(item, ast.AnnAssign) else item.name
+                for item in node.body
+                if (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name))
+                or (isinstance(item, ast.FunctionDef) and not item.name.startswith("__"))
+            }
+    return declared
+
+
+def test_the_stub_declares_what_the_compiled_core_has() -> None:
+    """mypy reads _core.pyi: a field renamed in Rust and not there fails here, not in a run."""
+    declared = stub_classes()
+    assert {"Stepped", "CoreForecast", "CoreOutcome", "CoreMetrics", "CoreDrift"} <= set(declared)
+    for name, members in declared.items():
+        built = getattr(_core, name)
+        has = {m for m in vars(built) if not m.startswith("_")}
+        assert has == members, name
+
+
+def test_a_step_hands_back_named_rows_that_make_the_records() -> None:
+    config = CoreConfig(horizon=1, windows=(2, 4), metrics_every=5)
+    states = SymbolStates(config)
+    ticks = [Tick("AAPL", 60_000 * i, 100.0 + (i % 3), seq=1) for i in range(40)]
+    stepped = [states["AAPL"].core.step(tick) for tick in ticks]
+    last = stepped[-1]
+    assert last.status == 0
+    assert [row.forecaster for row in last.forecasts] == list(range(len(config.forecasters)))
+    served = last.forecasts[-1]
+    assert (served.symbol, served.ts, served.seq) == ("AAPL", ticks[-1].ts, ticks[-1].seq)
+    assert served.based_on == states["AAPL"].core.selected
+    outcome = last.outcomes[0]
+    assert outcome.label_ts == ticks[-1].ts
+    assert outcome.inside == (
+        outcome.lower_return <= outcome.realised_return <= outcome.upper_return
+    )
+    metrics = [row for s in stepped for row in s.metrics]
+    assert metrics
+    assert set(metrics[0].values) == set(METRIC_NAMES)

@@ -73,7 +73,7 @@ def _open_registry(services: Services) -> None:
     which answers 503 with its reason."""
     try:
         services.registry()
-    except Exception as exc:  # noqa: BLE001 - said by the first request that needs it
+    except Exception as exc:
         log.warning("model registry not opened yet: %s", _line(exc))
 
 

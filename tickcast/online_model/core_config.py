@@ -7,12 +7,12 @@ compiled core (``tickcast._core``) the complete, checked configuration; models f
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from statistics import NormalDist
 from typing import Any
 
-from tickcast._core import CONTRACT, Spec
+from tickcast._core import CONTRACT, CoreForecast, Spec
 from tickcast._core import feature_names as core_feature_names
 from tickcast.contract import BASELINE, CALENDAR_FEATURES, DIGEST, SERVED
 from tickcast.exceptions import ConfigError
@@ -125,26 +125,24 @@ class CoreConfig:
         selected model."""
         return selected if forecaster == self.served_index else forecaster
 
-    def forecast(self, symbol: str, row: Sequence[Any]) -> Forecast:
-        """A Forecast from the core's numbers: (ts, seq, forecaster, based_on, price,
-        predicted_return, predicted_price, lower, upper, p_up)."""
-        ts, seq, forecaster, based_on, price, predicted, predicted_price, lower, upper, p_up = row
-        model = self.models[based_on]
+    def forecast(self, row: CoreForecast) -> Forecast:
+        """A Forecast record from the core's forecast (models by index)."""
+        model = self.models[row.based_on]
         return Forecast(
-            symbol,
-            ts,
-            seq,
+            row.symbol,
+            row.ts,
+            row.seq,
             self.horizon,
-            self.forecasters[forecaster],
+            self.forecasters[row.forecaster],
             model.fingerprint,
             model.name,
-            price,
-            predicted,
-            predicted_price,
-            lower,
-            upper,
+            row.price,
+            row.predicted_return,
+            row.predicted_price,
+            row.lower,
+            row.upper,
             self.level,
-            p_up,
+            row.p_up,
         )
 
     @functools.cached_property

@@ -20,16 +20,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickcast._core import SymbolCore
+from tickcast._core import CoreDrift, CoreMetrics, CoreOutcome, SymbolCore
 from tickcast.contract import (
     METRIC_NAMES,
     SERVED,
     STATUSES,
     SUMMARY_WINDOWS,
-    Detector,
-    DriftKind,
     MetricName,
-    Reaction,
     Status,
     SummaryWindow,
 )
@@ -122,44 +119,16 @@ class SymbolState:
 
     def step(self, tick: Tick) -> StepResult:
         """Advance by one tick; see the module docstring for the order of events."""
-        status, forecasts, outcomes, metric_rows, drift = self.core.step(tick)
-        result = StepResult(STATUSES[status])
-        if status:
+        stepped = self.core.step(tick)
+        result = StepResult(STATUSES[stepped.status])
+        if stepped.status:
             return result
-        result.forecasts = [self._forecast(row) for row in forecasts]
-        result.outcomes = [self._outcome(row) for row in outcomes]
-        result.metrics = [self._metric_row(row) for row in metric_rows]
-        result.drift = [self._drift_event(row) for row in drift]
+        config, forecasters = self.config, self.forecasters
+        result.forecasts = [config.forecast(row) for row in stepped.forecasts]
+        result.outcomes = [outcome(row, config) for row in stepped.outcomes]
+        result.metrics = [metric_row(row, config) for row in stepped.metrics]
+        result.drift = [drift_event(row, forecasters) for row in stepped.drift]
         return result
-
-    def _forecast(self, row: tuple[Any, ...]) -> Forecast:
-        ts, seq, i, selected, *values = row
-        return self.config.forecast(
-            self.symbol, (ts, seq, i, self.config.based_on(i, selected), *values)
-        )
-
-    def _outcome(self, row: tuple[Any, ...]) -> Outcome:
-        ts, seq, label_ts, i, ret, realised, lower, upper, inside, p_up = row
-        return Outcome(
-            self.symbol,
-            ts,
-            seq,
-            label_ts,
-            self.config.horizon,
-            self.forecasters[i],
-            ret,
-            realised,
-            lower,
-            upper,
-            inside,
-            p_up,
-        )
-
-    def _metric_row(self, row: tuple[Any, ...]) -> MetricRow:
-        return metric_row((self.symbol, *row), self.config)
-
-    def _drift_event(self, row: tuple[Any, ...]) -> DriftEvent:
-        return drift_event((self.symbol, *row), self.forecasters)
 
     def inputs(self) -> list[int]:
         """How many inputs each forecaster fits (adjusted R2's penalty)."""
@@ -183,15 +152,29 @@ class SymbolState:
         return dict(zip(self.forecasters, self.core.summaries(window), strict=True))
 
 
-def metric_row(
-    row: tuple[str, int, int, bool, int, dict[MetricName, float]], config: CoreConfig
-) -> MetricRow:
-    """A model_metrics row from the core's tuple (symbol, ts, forecaster, rolling, selected,
-    values)."""
-    symbol, ts, i, rolling, selected, values = row
-    based_on = config.names[config.based_on(i, selected)]
-    window: SummaryWindow = "rolling" if rolling else "cumulative"
-    return _metric_record(symbol, ts, config.forecasters[i], window, based_on, values)
+def outcome(row: CoreOutcome, config: CoreConfig) -> Outcome:
+    """An Outcome record from the core's outcome."""
+    return Outcome(
+        row.symbol,
+        row.ts,
+        row.seq,
+        row.label_ts,
+        config.horizon,
+        config.forecasters[row.forecaster],
+        row.predicted_return,
+        row.realised_return,
+        row.lower_return,
+        row.upper_return,
+        row.inside,
+        row.p_up,
+    )
+
+
+def metric_row(row: CoreMetrics, config: CoreConfig) -> MetricRow:
+    """A model_metrics row from the core's metrics."""
+    window: SummaryWindow = "rolling" if row.rolling else "cumulative"
+    model, based_on = config.forecasters[row.forecaster], config.names[row.based_on]
+    return _metric_record(row.symbol, row.ts, model, window, based_on, row.values)
 
 
 def _metric_record(
@@ -207,15 +190,20 @@ def _metric_record(
     return MetricRow(symbol, ts, model, window, based_on, **scores)
 
 
-def drift_event(
-    row: tuple[str, int, int | None, Detector, DriftKind, str, float, float, Reaction],
-    forecasters: list[str],
-) -> DriftEvent:
-    """A DriftEvent from the core's tuple (symbol, ts, forecaster or None, detector, kind,
-    feature, value, threshold, reaction)."""
-    symbol, ts, i, detector, kind, feature, value, threshold, reaction = row
-    model = "" if i is None else forecasters[i]
-    return DriftEvent(symbol, ts, model, detector, kind, feature, value, threshold, reaction)
+def drift_event(row: CoreDrift, forecasters: list[str]) -> DriftEvent:
+    """A DriftEvent record from the core's drift event (no model: data drift)."""
+    model = "" if row.forecaster is None else forecasters[row.forecaster]
+    return DriftEvent(
+        row.symbol,
+        row.ts,
+        model,
+        row.detector,
+        row.kind,
+        row.feature,
+        row.value,
+        row.threshold,
+        row.reaction,
+    )
 
 
 class SymbolStates:

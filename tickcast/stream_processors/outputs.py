@@ -161,9 +161,7 @@ class Outputs:
     def latest(self, rows: list[int] | None = None) -> list[Forecast]:
         """Each symbol's last served forecast in this batch (or the forecasts of ``rows``)."""
         wanted = [row for _, row in self.batch.latest()] if rows is None else rows
-        return [
-            self.config.forecast(symbol, rest) for symbol, *rest in self.batch.forecast_rows(wanted)
-        ]
+        return [self.config.forecast(row) for row in self.batch.forecast_rows(wanted)]
 
     def forecasts(self) -> list[Forecast]:
         """Every forecast as a record (tests and reports: the hot path reads columns)."""

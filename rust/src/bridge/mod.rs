@@ -3,6 +3,7 @@
 //! values, calls the pure core and hands its outputs back.
 
 pub mod config;
+pub mod rows;
 #[cfg(feature = "testing")]
 mod testing;
 
@@ -10,9 +11,9 @@ use std::sync::Arc;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
-use crate::batch::{prices, Batch};
+use crate::batch::Batch;
 use crate::cadence::{checkpoint_due, Cadence};
 use crate::codec;
 use crate::config::Config;
@@ -21,6 +22,7 @@ use crate::features::{self, TickFields};
 use crate::learner::{Externals, NoExternals, Outputs, Progress, State};
 use crate::metrics;
 use config::Spec;
+use rows::{summary_dict, CoreDrift, CoreForecast, CoreMetrics, CoreOutcome, Stepped};
 
 /// Calls the Python object that holds a symbol's opt-in models and detectors; the first
 /// error is kept and raised once the step is over.
@@ -94,18 +96,6 @@ impl SymbolCore {
     }
 }
 
-pub fn summary_dict<'py>(py: Python<'py>, values: &[(&'static str, f64)]) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new_bound(py);
-    for (key, value) in values {
-        if *key == "n" {
-            d.set_item(key, *value as u64)?;
-        } else {
-            d.set_item(key, *value)?;
-        }
-    }
-    Ok(d)
-}
-
 #[pymethods]
 impl SymbolCore {
     #[new]
@@ -116,42 +106,28 @@ impl SymbolCore {
         SymbolCore { cfg: spec.cfg.clone(), state, externals }
     }
 
-    /// Step one tick; returns (status, forecasts, outcomes, metric rows, drift events) as
-    /// tuples: status 0 ok, 1 duplicate, 2 late; forecast (ts, seq, forecaster, selected,
-    /// price, predicted_return, predicted_price, lower, upper, p_up); outcome (ts, seq,
-    /// label_ts, forecaster, predicted_return, realised_return, lower_return, upper_return,
-    /// inside, p_up); metric row (ts, forecaster, rolling, selected, {metric: value}); drift
-    /// (ts, forecaster or None, detector, kind, feature, value, threshold, reaction).
-    fn step<'py>(&mut self, py: Python<'py>, tick: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    /// Step one tick; what it wrote comes back as typed rows, by forecaster index.
+    fn step(&mut self, py: Python<'_>, tick: &Bound<'_, PyAny>) -> PyResult<Stepped> {
         let fields = tick_fields(tick)?;
+        let symbol: pyo3::pybacked::PyBackedStr = tick.getattr(pyo3::intern!(py, "symbol"))?.extract()?;
         let mut out = Outputs::default();
         let status = self.run(py, &fields, &mut out)?;
-        let forecasts = PyList::empty_bound(py);
-        for f in &out.forecasts {
-            let (predicted, lower, upper) = prices(f.price, &f.prediction);
-            forecasts.append((f.ts, f.seq, f.forecaster, f.selected, f.price, f.prediction.y_hat,
-                              predicted, lower, upper, f.prediction.p_up))?;
-        }
-        let outcomes = PyList::empty_bound(py);
-        for o in &out.outcomes {
-            let p = &o.prediction;
-            let inside = p.lower <= o.realised && o.realised <= p.upper;
-            outcomes.append((o.ts, o.seq, o.label_ts, o.forecaster, p.y_hat, o.realised, p.lower,
-                             p.upper, inside, p.p_up))?;
-        }
-        let metric_rows = PyList::empty_bound(py);
-        for m in &out.metrics {
-            metric_rows.append((m.ts, m.forecaster, m.rolling, m.selected, summary_dict(py, &m.values)?))?;
-        }
-        let drift = PyList::empty_bound(py);
-        for d in &out.drift {
-            drift.append((d.ts, d.forecaster, d.detector.name(), d.kind.name(), d.feature.as_str(),
-                          d.value, d.threshold, d.reaction.name()))?;
-        }
-        Ok(PyTuple::new_bound(py, [
-            (status as u8).into_py(py), forecasts.into_py(py), outcomes.into_py(py),
-            metric_rows.into_py(py), drift.into_py(py),
-        ]))
+        let cfg = &self.cfg;
+        Ok(Stepped {
+            status: status as u8,
+            forecasts: out.forecasts.iter()
+                .map(|f| Py::new(py, CoreForecast::of(&symbol, f, cfg.based_on(f.forecaster, f.selected))))
+                .collect::<PyResult<_>>()?,
+            outcomes: out.outcomes.iter()
+                .map(|o| Py::new(py, CoreOutcome::of(&symbol, o)))
+                .collect::<PyResult<_>>()?,
+            metrics: out.metrics.iter()
+                .map(|m| Py::new(py, CoreMetrics::of(py, &symbol, m, cfg.based_on(m.forecaster, m.selected))?))
+                .collect::<PyResult<_>>()?,
+            drift: out.drift.iter()
+                .map(|d| Py::new(py, CoreDrift::of(&symbol, d)))
+                .collect::<PyResult<_>>()?,
+        })
     }
 
     /// How far the stream has got (counts and the last tick's identity).
@@ -397,6 +373,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SymbolCore>()?;
     m.add_class::<Batch>()?;
     m.add_class::<Progress>()?;
+    m.add_class::<Stepped>()?;
+    m.add_class::<CoreForecast>()?;
+    m.add_class::<CoreOutcome>()?;
+    m.add_class::<CoreMetrics>()?;
+    m.add_class::<CoreDrift>()?;
     m.add_function(wrap_pyfunction!(step_batch, m)?)?;
     m.add_function(wrap_pyfunction!(pooled, m)?)?;
     m.add_function(wrap_pyfunction!(feature_names, m)?)?;

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 mod reactions;
-mod rows;
+pub mod rows;
 
 pub use rows::{DriftRow, ForecastRow, MetricRow, OutcomeRow, Outputs};
 
