@@ -28,6 +28,7 @@ EventName = Literal[
     "write_refused",  # a write failed for good: the process stops without acknowledging
     "batch_given_up",  # at a stop, the batch in flight was not written: it comes again
     "ttl_changed",  # a ClickHouse table's retention altered at setup
+    "offsets_skipped",  # a range of a partition's offsets never delivered: nothing can recover it
 ]
 
 

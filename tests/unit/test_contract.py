@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import orjson
 import pytest
@@ -93,6 +96,29 @@ def test_a_name_outside_the_contract_is_refused_by_the_core_naming_it() -> None:
     resolved = CoreConfig().resolved()
     resolved["models"][2] = dict(resolved["models"][2], loss="cubic")
     with pytest.raises(ValueError, match='unknown loss "cubic"'):
+        _core.Spec(resolved)
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda r: r.update(horizn=2), 'the core configuration has "horizn", which the core'),
+        (lambda r: r.pop("select_t"), 'the core configuration lacks "select_t"'),
+        (lambda r: r.update(horizon="2"), 'the core configuration: "horizon"'),
+        (lambda r: r["drift"].update(psi_max=1), 'drift has "psi_max"'),
+        (lambda r: r["models"][4].update(loss="log"), 'model 4 has "loss"'),
+        (lambda r: r["models"][2].pop("clip"), 'model 2 lacks "clip"'),
+    ],
+)
+def test_a_configuration_key_either_side_does_not_know_is_refused_naming_it(
+    change: Callable[[dict[str, Any]], object], said: str
+) -> None:
+    """Python writes the resolved configuration and Rust reads it key by key: a key one side
+    renamed, dropped or added fails at once, naming it, instead of being ignored."""
+    resolved = CoreConfig().resolved()
+    _core.Spec(resolved)  # as Python writes it, every key is read
+    change(resolved)
+    with pytest.raises(ValueError, match=re.escape(said)):
         _core.Spec(resolved)
 
 

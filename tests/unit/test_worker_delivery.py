@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from mode.utils.queues import FlowControlQueue
 
+from tests.isolated import logged
 from tickcast.stream_processors.faust_app import ResumeKeepsFetched
 from tickcast.stream_processors.worker import OffsetGuard
 
@@ -44,7 +45,9 @@ def test_offset_guard_reports_a_skipped_range(caplog: pytest.LogCaptureFixture) 
     guard = OffsetGuard()
     guard.is_new("p0", 10)
     assert guard.is_new("p0", 14)
-    assert "p0 offsets 11..13 were never delivered" in caplog.text
+    assert logged(caplog.records, "offsets_skipped") == [
+        {"partition": "p0", "first": 11, "last": 13, "event": "offsets_skipped"}
+    ]
 
 
 async def test_a_batch_of_duplicates_after_recovery_still_knows_each_symbols_partition() -> None:

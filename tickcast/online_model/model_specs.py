@@ -161,6 +161,8 @@ def _network(params: dict[str, Any]) -> dict[str, Any]:
         values[key] = _not_negative(key, values[key])
     for key in ("huber_delta", "clip"):
         values[key] = _positive(key, values[key])
+    if values["target"] == "direction":  # a log loss, checked: nothing the core would read
+        del values["loss"], values["huber_delta"]
     return values | {"hidden": list(hidden), "activations": activations}
 
 
@@ -186,7 +188,7 @@ def resolved_model(model_spec: ModelSpec, width: int) -> dict[str, Any]:
             values["clip"] = _positive("clip", values["clip"])
         elif kind == "direction":
             values |= {"kind": kind, **_take(params, DIRECTION), **_optimizer(params)}
-            _loss(values["loss"], "direction")
+            _loss(values.pop("loss"), "direction")  # the only one: not for the core
             for key in ("l1", "l2"):
                 values[key] = _not_negative(key, values[key])
         elif kind == "mlp":

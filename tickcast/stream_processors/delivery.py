@@ -7,6 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from tickcast.events import emit
+
 __all__ = ["Ack", "Event", "Message", "OffsetGuard", "TopicPartition"]
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,18 @@ class OffsetGuard:
             log.debug("%s offset %d delivered again: passed over", tp, offset)
             return False
         if expected is not None and offset > expected:
-            log.error("%s offsets %d..%d were never delivered", tp, expected, offset - 1)
+            emit(
+                log,
+                "offsets_skipped",
+                "%s offsets %d..%d were never delivered",
+                tp,
+                expected,
+                offset - 1,
+                level=logging.ERROR,
+                partition=str(tp),
+                first=expected,
+                last=offset - 1,
+            )
         self.next_offset[tp] = offset + 1
         return True
 

@@ -1,7 +1,9 @@
 //! The resolved core configuration from Python (`CoreConfig.resolved()`), parsed into
 //! `config::Config`: every name through the contract's `parse`, so an unknown one is an error
-//! that names it.
+//! that names it, and every key read by name, so a key missing, mistyped or never read is an
+//! error that names it too (the two sides cannot drift apart silently).
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use pyo3::exceptions::PyValueError;
@@ -12,89 +14,128 @@ use crate::config::{AffineSpec, Config, DriftConfig, Head, MlpSpec, ModelConfig,
 use crate::contract::{Activation, ConceptDetector, Loss, ModelKind, OptimizerKind, Reaction, Target};
 use crate::features;
 
-fn get<'py, T: FromPyObject<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
-    match d.get_item(key)? {
-        Some(value) => value.extract(),
-        None => Err(PyValueError::new_err(format!("the core configuration lacks {key:?}"))),
+/// One dict of the configuration, read key by key; `done` refuses a key nobody read.
+struct Keys<'py> {
+    d: Bound<'py, PyDict>,
+    what: String,
+    read: RefCell<Vec<&'static str>>,
+}
+
+impl<'py> Keys<'py> {
+    fn of(d: Bound<'py, PyDict>, what: impl Into<String>) -> Self {
+        Keys { d, what: what.into(), read: RefCell::new(Vec::new()) }
+    }
+
+    fn get<T: FromPyObject<'py>>(&self, key: &'static str) -> PyResult<T> {
+        self.read.borrow_mut().push(key);
+        let what = &self.what;
+        match self.d.get_item(key)? {
+            Some(value) => value
+                .extract()
+                .map_err(|err| PyValueError::new_err(format!("{what}: {key:?}: {err}"))),
+            None => Err(PyValueError::new_err(format!("{what} lacks {key:?}"))),
+        }
+    }
+
+    /// A contract name read from `key`, parsed by `parse` (the contract enum's).
+    fn named<T>(&self, key: &'static str, parse: fn(&str) -> Result<T, String>) -> PyResult<T> {
+        parse(&self.get::<String>(key)?).map_err(PyValueError::new_err)
+    }
+
+    fn nested(&self, key: &'static str, what: String) -> PyResult<Keys<'py>> {
+        Ok(Keys::of(self.get(key)?, what))
+    }
+
+    fn done(&self) -> PyResult<()> {
+        let read = self.read.borrow();
+        for key in self.d.keys() {
+            let key: String = key.extract()?;
+            if !read.contains(&key.as_str()) {
+                let what = &self.what;
+                return Err(PyValueError::new_err(format!("{what} has {key:?}, which the core does not read")));
+            }
+        }
+        Ok(())
     }
 }
 
-/// A contract name read from `key`, parsed by `parse` (the contract enum's).
-fn named<T>(d: &Bound<'_, PyDict>, key: &str, parse: fn(&str) -> Result<T, String>) -> PyResult<T> {
-    parse(&get::<String>(d, key)?).map_err(PyValueError::new_err)
-}
-
-fn optimizer_spec(d: &Bound<'_, PyDict>) -> PyResult<OptimizerSpec> {
-    let lr: f64 = get(d, "lr")?;
-    Ok(match named(d, "optimizer", OptimizerKind::parse)? {
+fn optimizer_spec(d: &Keys<'_>) -> PyResult<OptimizerSpec> {
+    let lr: f64 = d.get("lr")?;
+    Ok(match d.named("optimizer", OptimizerKind::parse)? {
         OptimizerKind::Sgd => OptimizerSpec::Sgd { lr },
-        OptimizerKind::Momentum => OptimizerSpec::Momentum { lr, rho: get(d, "rho")? },
-        OptimizerKind::Adagrad => OptimizerSpec::AdaGrad { lr, eps: get(d, "eps")? },
+        OptimizerKind::Momentum => OptimizerSpec::Momentum { lr, rho: d.get("rho")? },
+        OptimizerKind::Adagrad => OptimizerSpec::AdaGrad { lr, eps: d.get("eps")? },
         OptimizerKind::Adam => OptimizerSpec::Adam {
-            lr, beta1: get(d, "beta1")?, beta2: get(d, "beta2")?, eps: get(d, "eps")?,
+            lr, beta1: d.get("beta1")?, beta2: d.get("beta2")?, eps: d.get("eps")?,
         },
     })
 }
 
-fn affine_spec(d: &Bound<'_, PyDict>) -> PyResult<AffineSpec> {
-    Ok(AffineSpec { optimizer: optimizer_spec(d)?, l1: get(d, "l1")?, l2: get(d, "l2")? })
+fn affine_spec(d: &Keys<'_>) -> PyResult<AffineSpec> {
+    Ok(AffineSpec { optimizer: optimizer_spec(d)?, l1: d.get("l1")?, l2: d.get("l2")? })
 }
 
-fn mlp_spec(d: &Bound<'_, PyDict>) -> PyResult<MlpSpec> {
+fn mlp_spec(d: &Keys<'_>) -> PyResult<MlpSpec> {
     Ok(MlpSpec {
-        hidden: get(d, "hidden")?,
-        activations: get::<Vec<String>>(d, "activations")?
+        hidden: d.get("hidden")?,
+        activations: d.get::<Vec<String>>("activations")?
             .iter()
             .map(|a| Activation::parse(a).map_err(PyValueError::new_err))
             .collect::<PyResult<_>>()?,
-        head: match named(d, "target", Target::parse)? {
+        head: match d.named("target", Target::parse)? {
             Target::Return => Head::Return {
-                loss: named(d, "loss", Loss::parse)?,
-                huber_delta: get(d, "huber_delta")?,
+                loss: d.named("loss", Loss::parse)?,
+                huber_delta: d.get("huber_delta")?,
             },
             Target::Direction => Head::Direction,
         },
-        dropout: get(d, "dropout")?,
-        l1: get(d, "l1")?,
-        l2: get(d, "l2")?,
-        clip: get(d, "clip")?,
+        dropout: d.get("dropout")?,
+        l1: d.get("l1")?,
+        l2: d.get("l2")?,
+        clip: d.get("clip")?,
         optimizer: optimizer_spec(d)?,
     })
 }
 
-fn model_config(d: &Bound<'_, PyDict>) -> PyResult<ModelConfig> {
-    let params = match named(d, "kind", ModelKind::parse)? {
+fn model_config(keys: Keys<'_>) -> PyResult<ModelConfig> {
+    let d = &keys;
+    let params = match d.named("kind", ModelKind::parse)? {
         ModelKind::RandomWalk => ModelParams::RandomWalk,
         ModelKind::Mean => ModelParams::Mean,
         ModelKind::Linear => ModelParams::Linear {
             affine: affine_spec(d)?,
-            loss: named(d, "loss", Loss::parse)?,
-            huber_delta: get(d, "huber_delta")?,
-            clip: get(d, "clip")?,
+            loss: d.named("loss", Loss::parse)?,
+            huber_delta: d.get("huber_delta")?,
+            clip: d.get("clip")?,
         },
         ModelKind::Direction => ModelParams::Direction { affine: affine_spec(d)? },
         ModelKind::Mlp => ModelParams::Mlp(mlp_spec(d)?),
-        ModelKind::External => ModelParams::External { n_inputs: get(d, "n_inputs")? },
+        ModelKind::External => ModelParams::External { n_inputs: d.get("n_inputs")? },
     };
-    Ok(ModelConfig { name: get(d, "name")?, fingerprint: get(d, "fingerprint")?, params })
+    let model = ModelConfig { name: d.get("name")?, fingerprint: d.get("fingerprint")?, params };
+    keys.done()?;
+    Ok(model)
 }
 
-fn drift_config(d: &Bound<'_, PyDict>) -> PyResult<DriftConfig> {
-    Ok(DriftConfig {
-        reaction: named(d, "reaction", Reaction::parse)?,
-        detector: named(d, "detector", ConceptDetector::parse)?,
-        ph_delta: get(d, "ph_delta")?,
-        ph_threshold: get(d, "ph_threshold")?,
-        ph_min_n: get(d, "ph_min_n")?,
-        adwin_delta: get(d, "adwin_delta")?,
-        window: get(d, "window")?,
-        psi: get(d, "psi")?,
-        ks_p: get(d, "ks_p")?,
-        bias_t: get(d, "bias_t")?,
-        sample: get(d, "sample")?,
-        boost: get(d, "boost")?,
-        boost_labels: get(d, "boost_labels")?,
-    })
+fn drift_config(keys: Keys<'_>) -> PyResult<DriftConfig> {
+    let d = &keys;
+    let drift = DriftConfig {
+        reaction: d.named("reaction", Reaction::parse)?,
+        detector: d.named("detector", ConceptDetector::parse)?,
+        ph_delta: d.get("ph_delta")?,
+        ph_threshold: d.get("ph_threshold")?,
+        ph_min_n: d.get("ph_min_n")?,
+        adwin_delta: d.get("adwin_delta")?,
+        window: d.get("window")?,
+        psi: d.get("psi")?,
+        ks_p: d.get("ks_p")?,
+        bias_t: d.get("bias_t")?,
+        sample: d.get("sample")?,
+        boost: d.get("boost")?,
+        boost_labels: d.get("boost_labels")?,
+    };
+    keys.done()?;
+    Ok(drift)
 }
 
 /// A resolved core configuration (see `CoreConfig.resolved()` in Python).
@@ -112,35 +153,41 @@ pub struct Spec {
 #[pymethods]
 impl Spec {
     #[new]
-    fn new(d: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let models: Vec<Bound<'_, PyDict>> = get(d, "models")?;
-        let windows: Vec<usize> = get(d, "windows")?;
-        let metrics_window: usize = get(d, "metrics_window")?;
-        let level: f64 = get(d, "level")?;
+    fn new(resolved: Bound<'_, PyDict>) -> PyResult<Self> {
+        let d = &Keys::of(resolved, "the core configuration");
+        let models: Vec<Bound<'_, PyDict>> = d.get("models")?;
+        let windows: Vec<usize> = d.get("windows")?;
+        let metrics_window: usize = d.get("metrics_window")?;
+        let level: f64 = d.get("level")?;
         let cfg = Config {
-            horizon: get(d, "horizon")?,
+            horizon: d.get("horizon")?,
             level,
             alpha: 1.0 - level,
-            prior: get(d, "prior")?,
-            interval_step: get(d, "interval_step")?,
+            prior: d.get("prior")?,
+            interval_step: d.get("interval_step")?,
             width: features::width(&windows),
             feature_names: features::names(&windows),
-            volatility: get(d, "volatility")?,
+            volatility: d.get("volatility")?,
             windows,
-            checked: get(d, "checked")?,
+            checked: d.get("checked")?,
             decay: 1.0 - 1.0 / metrics_window as f64,
             block: (metrics_window as u64 / 10).max(1),
-            select_t: get(d, "select_t")?,
-            select_hysteresis: get(d, "select_hysteresis")?,
-            min_outcomes: get(d, "min_outcomes")?,
-            metrics_every: get(d, "metrics_every")?,
-            warmup: get(d, "warmup")?,
-            models: models.iter().map(model_config).collect::<PyResult<_>>()?,
-            drift: drift_config(&get(d, "drift")?)?,
+            select_t: d.get("select_t")?,
+            select_hysteresis: d.get("select_hysteresis")?,
+            min_outcomes: d.get("min_outcomes")?,
+            metrics_every: d.get("metrics_every")?,
+            warmup: d.get("warmup")?,
+            models: models
+                .into_iter()
+                .enumerate()
+                .map(|(i, m)| model_config(Keys::of(m, format!("the core configuration's model {i}"))))
+                .collect::<PyResult<_>>()?,
+            drift: drift_config(d.nested("drift", "the core configuration's drift".into())?)?,
         };
-        if get::<Vec<String>>(d, "feature_names")? != cfg.feature_names {
+        if d.get::<Vec<String>>("feature_names")? != cfg.feature_names {
             return Err(PyValueError::new_err("feature names do not match the core's layout"));
         }
+        d.done()?;
         Ok(Spec { width: cfg.width, has_externals: cfg.has_externals(), cfg: Arc::new(cfg) })
     }
 }
