@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -36,7 +35,6 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(cache.start)  # subscribe and fill: I/O, off the event loop
-        threading.Thread(target=_open_registry, args=(services,), daemon=True).start()
         yield
 
     app = FastAPI(
@@ -66,15 +64,6 @@ def create_app(services: Services) -> FastAPI:
     if assets.is_dir():  # the built application's scripts and styles
         app.mount("/assets", StaticFiles(directory=assets), name="assets")
     return app
-
-
-def _open_registry(services: Services) -> None:
-    """The registry client made before its first request; a failure waits for that request,
-    which answers 503 with its reason."""
-    try:
-        services.registry()
-    except Exception as exc:
-        log.warning("model registry not opened yet: %s", _line(exc))
 
 
 def _line(exc: BaseException) -> str:

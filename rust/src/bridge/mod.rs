@@ -255,42 +255,57 @@ fn step_batch<'py>(
     let close_attr = pyo3::intern!(py, "close");
     let mut cores: Vec<PyRefMut<'py, SymbolCore>> = Vec::new();
     let mut slots: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-    let mut work: Vec<Work> = Vec::with_capacity(ticks.len().saturating_sub(start));
-    for (state, tick) in states.iter().zip(ticks.iter()).skip(start) {
-        let core = match slots.get(&(state.as_ptr() as usize)) {
-            Some(&k) => k,
-            None => {
-                cores.push(state.extract()?);
-                slots.insert(state.as_ptr() as usize, cores.len() - 1);
-                cores.len() - 1
-            }
-        };
-        let symbol: pyo3::pybacked::PyBackedStr = tick.getattr(symbol_attr)?.extract()?;
-        work.push(Work {
-            core,
-            fields: tick_fields(&tick)?,
-            symbol: batch.symbol_index(&symbol),
-            open: tick.getattr(open_attr)?.extract()?,
-            close: tick.getattr(close_attr)?.extract()?,
-        });
-    }
-    let externals = cores.iter().any(|core| core.externals.is_some());
-    let mut refs: Vec<&mut SymbolCore> = cores.iter_mut().map(|core| &mut **core).collect();
     let checkpoints = (every_labels, every_ms, min_gap_ms);
-    let (statuses, stopped) = if externals {
-        step_all(&mut refs, &work, batch, checkpoints, |core, tick, out| core.run(py, tick, out))?
-    } else {
-        py.allow_threads(|| {
-            step_all(&mut refs, &work, batch, checkpoints, |core, tick, out| {
-                Ok(core.state.step(&core.cfg, tick, &mut NoExternals, out))
-            })
-        })?
-    };
+    let mut statuses: Vec<u8> = Vec::with_capacity(ticks.len().saturating_sub(start));
+    let mut stopped = false;
+    let mut from = start;
+    // A chunk's fields are read, then stepped: a stop for a checkpoint wastes at most one
+    // chunk's reading (the caller comes back from the tick after it), not the batch's.
+    while from < ticks.len() && !stopped {
+        let to = (from + STEP_CHUNK).min(ticks.len());
+        let mut work: Vec<Work> = Vec::with_capacity(to - from);
+        for i in from..to {
+            let (state, tick) = (states.get_item(i)?, ticks.get_item(i)?);
+            let core = match slots.get(&(state.as_ptr() as usize)) {
+                Some(&k) => k,
+                None => {
+                    cores.push(state.extract()?);
+                    slots.insert(state.as_ptr() as usize, cores.len() - 1);
+                    cores.len() - 1
+                }
+            };
+            let symbol: pyo3::pybacked::PyBackedStr = tick.getattr(symbol_attr)?.extract()?;
+            work.push(Work {
+                core,
+                fields: tick_fields(&tick)?,
+                symbol: batch.symbol_index(&symbol),
+                open: tick.getattr(open_attr)?.extract()?,
+                close: tick.getattr(close_attr)?.extract()?,
+            });
+        }
+        let externals = cores.iter().any(|core| core.externals.is_some());
+        let mut refs: Vec<&mut SymbolCore> = cores.iter_mut().map(|core| &mut **core).collect();
+        let (done, stop) = if externals {
+            step_all(&mut refs, &work, batch, checkpoints, |core, tick, out| core.run(py, tick, out))?
+        } else {
+            py.allow_threads(|| {
+                step_all(&mut refs, &work, batch, checkpoints, |core, tick, out| {
+                    Ok(core.state.step(&core.cfg, tick, &mut NoExternals, out))
+                })
+            })?
+        };
+        statuses.extend_from_slice(&done);
+        stopped = stop;
+        from = to;
+    }
     Ok((PyBytes::new_bound(py, &statuses), stopped))
 }
 
 /// One tick of a batch, read from Python: its core (an index into the batch's cores), its
 /// fields and its symbol's index in the batch.
+/// Ticks read and stepped at a time by `step_batch`.
+const STEP_CHUNK: usize = 256;
+
 struct Work {
     core: usize,
     fields: TickFields,

@@ -169,3 +169,18 @@ def test_adopting_refuses_a_version_learned_under_another_configuration(
     other = replace(config, models=resolve_models(["mean"]))
     with pytest.raises(StateRefusedError, match="another core config"):
         adopt_learned(SymbolState("AAPL", config), SymbolState("AAPL", other))
+
+
+def test_the_checkpoints_and_forecasts_are_the_same_whatever_the_batch(config: CoreConfig) -> None:
+    """The core reads and steps a batch a chunk at a time and stops where a checkpoint is due:
+    one batch of 3,000 ticks and 429 batches of 7 give the same checkpoints and outputs."""
+    ticks = make_ticks(3000, symbols=3)
+    whole = Pipeline(config, codec=CODEC, cadence=CheckpointPolicy(every_labels=100).cadence)
+    whole.step(ticks)
+    pieces = Pipeline(config, codec=CODEC, cadence=CheckpointPolicy(every_labels=100).cadence)
+    for start in range(0, len(ticks), 7):
+        pieces.step(ticks[start : start + 7])
+    taken = [(c.symbol, c.n_labels) for c in whole.take_checkpoints()]
+    assert len(taken) >= 3 * 9  # each symbol stopped at every 100 labels of its ~1,000
+    assert taken == [(c.symbol, c.n_labels) for c in pieces.take_checkpoints()]
+    assert whole.take().forecasts() == pieces.take().forecasts()
