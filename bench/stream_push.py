@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import statistics
 import threading
@@ -59,7 +60,7 @@ def main() -> None:
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
-    symbol = f"PUSH{os.getpid()}"  # a symbol of this run's own: the store may hold earlier runs'
+    symbol = f"PUSH{secrets.token_hex(4).upper()}"  # this run's own: the store may hold others'
     arrived: dict[int, float] = {}  # the forecast's number: when its event came
     connected = threading.Event()
 

@@ -60,15 +60,19 @@ class Services:
     mlflow_uri: str = ""  # the model registry; empty: none
     limits: Limits = field(default_factory=Limits)
     mlflow_login: tuple[str, str] = field(default=("", ""), repr=False)  # user, password
-    _registry: Registry | None = field(default=None, init=False, repr=False)
-    _making: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _registry: Registry | None = field(default=None, init=False, repr=False, compare=False)
+    _making: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def registry(self) -> Registry | None:
         """The registry client, made once, on first use: MLflow takes seconds to import and to
         open its store, and doing that at start in the background halved the API's requests/s
         (p99 15 ms to 150 ms) for its first seconds (bench/api.py)."""
+        if self._registry is not None or not self.mlflow_uri:
+            return self._registry
         with self._making:
-            if self._registry is None and self.mlflow_uri:
+            if self._registry is None:
                 self._registry = Registry(self.mlflow_uri, *self.mlflow_login)
         return self._registry
 

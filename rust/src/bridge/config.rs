@@ -39,7 +39,8 @@ impl<'py> Keys<'py> {
 
     /// A contract name read from `key`, parsed by `parse` (the contract enum's).
     fn named<T>(&self, key: &'static str, parse: fn(&str) -> Result<T, String>) -> PyResult<T> {
-        parse(&self.get::<String>(key)?).map_err(PyValueError::new_err)
+        let what = &self.what;
+        parse(&self.get::<String>(key)?).map_err(|err| PyValueError::new_err(format!("{what}: {err}")))
     }
 
     fn nested(&self, key: &'static str, what: String) -> PyResult<Keys<'py>> {

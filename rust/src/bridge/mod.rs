@@ -237,9 +237,11 @@ impl SymbolCore {
 /// stepped (the contract's `status`, by number) as bytes, and whether it stopped for a
 /// checkpoint (of the last tick's state). Whether one is due is decided here only.
 ///
-/// The ticks' fields are read first, holding the GIL; the stepping itself runs without it
-/// (unless a River model is configured: those run in Python), so a writer thread of the same
-/// process (ClickHouse's, Kafka's) is not held back by the core.
+/// The ticks' fields are read a chunk at a time, holding the GIL; the stepping of each chunk
+/// runs without it (unless a River model is configured: those run in Python), so a writer
+/// thread of the same process (ClickHouse's, Kafka's) is not held back by the core. A tick
+/// that cannot be read fails the call after the chunks before it were stepped (the pipeline
+/// hands over parsed `Tick`s only).
 #[pyfunction]
 #[pyo3(signature = (states, ticks, batch, start=0, every_labels=0, every_ms=0, min_gap_ms=0))]
 #[allow(clippy::too_many_arguments)]
@@ -258,11 +260,12 @@ fn step_batch<'py>(
     let checkpoints = (every_labels, every_ms, min_gap_ms);
     let mut statuses: Vec<u8> = Vec::with_capacity(ticks.len().saturating_sub(start));
     let mut stopped = false;
-    let mut from = start;
+    let (mut from, mut chunk) = (start, FIRST_CHUNK);
     // A chunk's fields are read, then stepped: a stop for a checkpoint wastes at most one
     // chunk's reading (the caller comes back from the tick after it), not the batch's.
     while from < ticks.len() && !stopped {
-        let to = (from + STEP_CHUNK).min(ticks.len());
+        let to = (from + chunk).min(ticks.len());
+        chunk *= 2;
         let mut work: Vec<Work> = Vec::with_capacity(to - from);
         for i in from..to {
             let (state, tick) = (states.get_item(i)?, ticks.get_item(i)?);
@@ -301,11 +304,12 @@ fn step_batch<'py>(
     Ok((PyBytes::new_bound(py, &statuses), stopped))
 }
 
+/// The ticks `step_batch` reads and steps first; each next chunk is twice the last, so a
+/// stop for a checkpoint wastes little reading and a long batch takes the GIL back few times.
+const FIRST_CHUNK: usize = 256;
+
 /// One tick of a batch, read from Python: its core (an index into the batch's cores), its
 /// fields and its symbol's index in the batch.
-/// Ticks read and stepped at a time by `step_batch`.
-const STEP_CHUNK: usize = 256;
-
 struct Work {
     core: usize,
     fields: TickFields,

@@ -173,14 +173,18 @@ def test_adopting_refuses_a_version_learned_under_another_configuration(
 
 def test_the_checkpoints_and_forecasts_are_the_same_whatever_the_batch(config: CoreConfig) -> None:
     """The core reads and steps a batch a chunk at a time and stops where a checkpoint is due:
-    one batch of 3,000 ticks and 429 batches of 7 give the same checkpoints and outputs."""
+    one batch of 3,000 ticks and batches of 7, of 255 and of 257 (across the core's first
+    chunk of 256) give the same verdicts, checkpoints and outputs."""
     ticks = make_ticks(3000, symbols=3)
-    whole = Pipeline(config, codec=CODEC, cadence=CheckpointPolicy(every_labels=100).cadence)
-    whole.step(ticks)
-    pieces = Pipeline(config, codec=CODEC, cadence=CheckpointPolicy(every_labels=100).cadence)
-    for start in range(0, len(ticks), 7):
-        pieces.step(ticks[start : start + 7])
+    cadence = CheckpointPolicy(every_labels=100).cadence
+    whole = Pipeline(config, codec=CODEC, cadence=cadence)
+    verdicts = whole.step(ticks)
     taken = [(c.symbol, c.n_labels) for c in whole.take_checkpoints()]
+    forecasts = whole.take().forecasts()
     assert len(taken) >= 3 * 9  # each symbol stopped at every 100 labels of its ~1,000
-    assert taken == [(c.symbol, c.n_labels) for c in pieces.take_checkpoints()]
-    assert whole.take().forecasts() == pieces.take().forecasts()
+    for size in (7, 255, 257):
+        pieces = Pipeline(config, codec=CODEC, cadence=cadence)
+        stepped = [v for i in range(0, len(ticks), size) for v in pieces.step(ticks[i : i + size])]
+        assert stepped == verdicts
+        assert [(c.symbol, c.n_labels) for c in pieces.take_checkpoints()] == taken
+        assert pieces.take().forecasts() == forecasts
